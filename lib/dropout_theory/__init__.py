@@ -1,0 +1,19 @@
+"""dropout_theory: simulators and derivations behind the executable book on dropout dynamics.
+
+Subpackages (each exports its public API from its ``__init__``):
+
+* :mod:`dropout_theory.two_layer` — two-layer networks with dropout, modified loss, noise covariance, SMEs;
+* :mod:`dropout_theory.data` — data sets that ship with the environment;
+* :mod:`dropout_theory.activations` — activations with derivatives;
+* :mod:`dropout_theory.plotting` — the book's figure helpers;
+* :mod:`dropout_theory.widgets` — ipywidgets controls used by the chapters;
+* :mod:`dropout_theory.experiments` — paper-scale runs through a ``concurrent.futures.Executor``.
+
+The keep probability is called ``keep_prob`` everywhere (the SME paper's p, the deep paper's ρ and the
+phase paper's q); the dropout rate is 1 − keep_prob.
+"""
+
+from dropout_theory._checks import DivergenceError
+
+__version__ = "0.1.0"
+__all__ = ["DivergenceError", "__version__"]

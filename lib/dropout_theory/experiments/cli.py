@@ -1,0 +1,44 @@
+"""The ``dropout-experiments`` command: paper-scale runs behind the book's chapters.
+
+Every module of :mod:`dropout_theory.experiments` that defines ``register(subparsers)`` contributes a
+subcommand (it adds a parser with ``set_defaults(func=...)``), so new experiments plug in without editing
+this file. Run ``dropout-experiments --help`` (or ``python -m dropout_theory.experiments``) for the list.
+Common options of every subcommand: ``--out`` (results file, resumable), ``--workers`` (local process pool
+size), ``--quick`` (book-scale sizes, for a smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from collections.abc import Sequence
+
+import dropout_theory.experiments as _pkg
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subcommand per registering module."""
+    parser = argparse.ArgumentParser(
+        prog="dropout-experiments", description="Paper-scale experiments of the executable book on dropout dynamics."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(_pkg.__path__), key=lambda i: i.name):
+        if info.name in {"cli", "runner", "__main__"}:
+            continue
+        module = importlib.import_module(f"{_pkg.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    args.func(args)
+    return 0

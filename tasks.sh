@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# One entry point for every routine task of the book. Usage: bash tasks.sh COMMAND [ARGS]
+#   build     set up (if needed), then build the website into _build/html (fails on any Sphinx warning)
+#   test      set up (if needed), then ruff + unit tests + nbval over every chapter + the browser test
+#   refresh   re-execute notebooks in place from a fresh kernel (all chapters, or the paths given)
+#   jupyter   set up (if needed) plus JupyterLab, then open the book in Jupyter
+#   student   write student copies of the notebooks (solutions removed) into student/
+# Set-up creates .venv with the pinned versions of requirements.txt and installs dropout_theory editable;
+# it re-runs only when requirements.txt or pyproject.toml change.
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV="${VENV:-.venv}"
+PY="$VENV/bin/python"
+JUPYTERLAB_VERSION="4.5.0"
+
+setup() {
+  if [ ! -x "$PY" ]; then
+    local base
+    base="$(command -v python3.11 || command -v python3)"
+    echo "[setup] creating $VENV with $("$base" --version)"
+    "$base" -m venv "$VENV"
+  fi
+  local stamp
+  stamp="$VENV/.installed-$(cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    echo "[setup] installing the pinned environment (about a minute)"
+    "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+    rm -f "$VENV"/.installed-*
+    touch "$stamp"
+  fi
+}
+
+browser_setup() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "[setup] installing Debian's chromium for the browser test"
+    if [ "$(id -u)" = 0 ]; then APT="apt-get"; else APT="sudo apt-get"; fi
+    $APT update -qq && DEBIAN_FRONTEND=noninteractive $APT install -y -qq chromium >/dev/null
+  fi
+}
+
+cmd="${1:-help}"
+shift || true
+case "$cmd" in
+  build)
+    setup
+    "$VENV/bin/jupyter-book" build . --all -W --keep-going "$@"
+    echo "Book built: open file://$PWD/_build/html/index.html"
+    ;;
+  test)
+    setup
+    browser_setup
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/python" -m pytest -n 2 --dist loadfile --nbval --nbval-current-env \
+      --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 300 "$@"
+    ;;
+  refresh)
+    setup
+    "$PY" tools/refresh_notebooks.py "$@"
+    ;;
+  jupyter)
+    setup
+    "$PY" -m pip install --quiet --disable-pip-version-check "jupyterlab==$JUPYTERLAB_VERSION"
+    exec "$VENV/bin/jupyter" lab book/ "$@"
+    ;;
+  student)
+    setup
+    "$PY" tools/make_student_copies.py "$@"
+    ;;
+  *)
+    sed -n '2,9p' "$0"
+    exit 2
+    ;;
+esac

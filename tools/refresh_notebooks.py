@@ -1,0 +1,76 @@
+"""Re-execute the book's notebooks in place from a fresh kernel, the one way stored outputs are made.
+
+Usage: python tools/refresh_notebooks.py [NOTEBOOK ...]   (default: every notebook listed in _toc.yml)
+
+Each notebook runs top to bottom in a new kernel of this environment, with its folder as working
+directory, a per-cell timeout, and the same thread settings as the test command. Execution timestamps and
+other volatile metadata are stripped so diffs show only real changes. The wall time of each notebook is
+printed and a notebook over the 90 s budget makes the command fail (after writing it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from book_inventory import toc_notebooks  # noqa: E402
+
+BUDGET_S = 90.0
+CELL_TIMEOUT_S = 300
+VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
+
+
+def clean(nb: nbformat.NotebookNode) -> None:
+    """Strip execution timestamps and volatile metadata in place."""
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_METADATA:
+            cell.metadata.pop(key, None)
+        cell.pop("id", None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+
+
+def refresh(path: Path) -> float:
+    """Execute one notebook in place; return its wall time in seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    clean(nb)
+    nb.nbformat_minor = 5
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to refresh (default: all in _toc.yml)")
+    args = parser.parse_args(argv)
+    paths = [p.resolve() for p in args.notebooks] or toc_notebooks()
+    over = []
+    for path in paths:
+        elapsed = refresh(path)
+        flag = "" if elapsed <= BUDGET_S else f"  OVER the {BUDGET_S:.0f} s budget"
+        print(f"{elapsed:7.1f} s  {path.relative_to(ROOT)}{flag}", flush=True)
+        if flag:
+            over.append(path)
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -149,7 +149,8 @@ def train_dropout(
     eta = check_positive(lr, "lr")
     num_steps = check_positive_int(num_steps, "num_steps")
     record_every = check_positive_int(record_every, "record_every")
-    test = None if X_test is None else as_problem(prob.a, prob.W, X_test, y_test)
+    a_user = prob.a[:, 0] if prob.scalar_output else prob.a
+    test = None if X_test is None else as_problem(a_user, prob.W, X_test, y_test)
     act = get_activation(activation)
     A, Wc = prob.a.clone(), prob.W.clone()
     steps, train, tests = [], [], []

@@ -31,11 +31,12 @@ def test_book_has_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_stored_execution_counts_run_one_to_n(path):
-    """nbval never compares a cell whose stored execution_count is null, so an unexecuted notebook would pass."""
+    """nbval never compares cells whose stored execution_count is null: an unexecuted notebook would pass."""
     nb = nbformat.read(path, as_version=4)
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1)), (
-        f"{path.name}: stored execution counts {counts} are not 1..n; run `bash tasks.sh refresh {path.relative_to(ROOT)}`"
+        f"{path.name}: stored execution counts {counts} are not 1..n; "
+        f"run `bash tasks.sh refresh {path.relative_to(ROOT)}`"
     )
 
 
@@ -46,7 +47,9 @@ def test_stored_outputs_have_no_errors_or_stderr(path):
         for out in cell.outputs:
             assert out.output_type != "error", f"{path.name}: code cell {i + 1} stored an error"
             if out.output_type == "stream":
-                assert out.name != "stderr", f"{path.name}: code cell {i + 1} wrote to stderr: {out.text[:200]!r}"
+                assert out.name != "stderr", (
+                    f"{path.name}: code cell {i + 1} wrote to stderr: {out.text[:200]!r}"
+                )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

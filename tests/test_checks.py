@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from dropout_theory import DivergenceError
-from dropout_theory._checks import as_tensor, check_finite_step, check_keep_prob, check_positive, check_positive_int
+from dropout_theory._checks import (
+    as_tensor,
+    check_finite_step,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+)
 
 
 @pytest.mark.parametrize("bad", [0, -0.1, 1.0001, float("nan"), "half", None])

@@ -59,7 +59,9 @@ def refresh(path: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to refresh (default: all in _toc.yml)")
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="notebooks to refresh (default: all in _toc.yml)"
+    )
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or toc_notebooks()
     over = []

@@ -40,7 +40,9 @@ def check_keep_prob(keep_prob: Any, name: str = "keep_prob") -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number in (0, 1], got {keep_prob!r}") from None
     if not (0.0 < value <= 1.0) or math.isnan(value):
-        raise ValueError(f"{name} must lie in (0, 1] (it is the probability of KEEPING a unit), got {value!r}")
+        raise ValueError(
+            f"{name} must lie in (0, 1] (it is the probability of KEEPING a unit), got {value!r}"
+        )
     return value
 
 
@@ -109,7 +111,9 @@ def as_tensor(
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if t.dim() not in allowed:
-            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {tuple(t.shape)}"
+            )
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} must contain only finite values (found nan or inf)")
     return t

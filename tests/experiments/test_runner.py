@@ -27,7 +27,9 @@ def test_results_in_job_order_and_resume(tmp_path):
     CALLS.clear()
     out = tmp_path / "res.jsonl"
     jobs = [{"x": i} for i in range(5)]
-    assert run_jobs(square, jobs, results_path=out, max_workers=1, progress=False) == [{"value": i * i} for i in range(5)]
+    assert run_jobs(square, jobs, results_path=out, max_workers=1, progress=False) == [
+        {"value": i * i} for i in range(5)
+    ]
     assert len(CALLS) == 5
     # resuming with two more jobs runs only the new ones
     more = [*jobs, {"x": 7}, {"x": 2, "offset": 1}]
@@ -39,7 +41,9 @@ def test_results_in_job_order_and_resume(tmp_path):
 
 def test_truncated_last_line_is_ignored(tmp_path):
     out = tmp_path / "res.jsonl"
-    out.write_text(json.dumps({"key": job_key({"x": 3}), "params": {"x": 3}, "result": {"value": 9}}) + "\n{\"key\": ")
+    out.write_text(
+        json.dumps({"key": job_key({"x": 3}), "params": {"x": 3}, "result": {"value": 9}}) + '\n{"key": '
+    )
     assert list(load_results(out).values()) == [{"params": {"x": 3}, "result": {"value": 9}}]
 
 
@@ -51,7 +55,9 @@ def test_any_executor_is_accepted_and_not_shut_down():
 
 
 def test_default_process_pool(tmp_path):
-    res = run_jobs(square, [{"x": 4}, {"x": 5}], results_path=tmp_path / "r.jsonl", max_workers=2, progress=False)
+    res = run_jobs(
+        square, [{"x": 4}, {"x": 5}], results_path=tmp_path / "r.jsonl", max_workers=2, progress=False
+    )
     assert res == [{"value": 16}, {"value": 25}]
 
 

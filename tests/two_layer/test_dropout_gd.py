@@ -1,4 +1,4 @@
-"""Dropout gradient descent (SME paper eq. 6): closed-form gradients vs autograd, masks, training, bad input."""
+"""Dropout GD (SME paper eq. 6): closed-form gradients vs autograd, masks, training, bad input."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ import dropout_theory.experiments as _pkg
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subcommand per registering module."""
     parser = argparse.ArgumentParser(
-        prog="dropout-experiments", description="Paper-scale experiments of the executable book on dropout dynamics."
+        prog="dropout-experiments",
+        description="Paper-scale experiments of the executable book on dropout dynamics.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(_pkg.__path__), key=lambda i: i.name):

@@ -59,7 +59,9 @@ def default_executor(max_workers: int | None = None) -> Executor:
     """A local process pool (spawn context, one torch thread per worker)."""
     workers = max_workers or os.cpu_count() or 1
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_single_thread_worker
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_single_thread_worker,
     )
 
 
@@ -97,7 +99,7 @@ def run_jobs(
     fh = None
     if results_path is not None:
         Path(results_path).parent.mkdir(parents=True, exist_ok=True)
-        fh = open(results_path, "a")  # noqa: SIM115 - closed in finally
+        fh = open(results_path, "a")
 
     def store(key: str, params: Mapping[str, Any], result: Mapping[str, Any]) -> None:
         done[key] = {"params": dict(params), "result": dict(result)}
@@ -115,7 +117,9 @@ def run_jobs(
             own = executor is None
             ex = default_executor(max_workers) if own else executor
             try:
-                futures: dict[Future, tuple[str, Mapping[str, Any]]] = {ex.submit(fn, **j): (k, j) for k, j in todo}
+                futures: dict[Future, tuple[str, Mapping[str, Any]]] = {
+                    ex.submit(fn, **j): (k, j) for k, j in todo
+                }
                 for fut in as_completed(futures):
                     k, j = futures[fut]
                     store(k, j, fut.result())

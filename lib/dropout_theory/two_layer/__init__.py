@@ -6,7 +6,13 @@ Public API: the model (:func:`init_params`, :func:`forward`, :func:`empirical_ri
 """
 
 from dropout_theory.two_layer.dropout_gd import Trajectory, dropout_gradient, sample_mask, train_dropout
-from dropout_theory.two_layer.model import empirical_risk, flatten_params, forward, init_params, unflatten_params
+from dropout_theory.two_layer.model import (
+    empirical_risk,
+    flatten_params,
+    forward,
+    init_params,
+    unflatten_params,
+)
 
 __all__ = [
     "Trajectory",

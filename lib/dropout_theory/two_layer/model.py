@@ -75,7 +75,9 @@ def as_problem(a, W, X, y) -> Problem:
     a2 = a[:, None] if scalar else a
     y2 = y[:, None] if scalar else y
     if a2.shape[0] != W.shape[0]:
-        raise ValueError(f"a has {a2.shape[0]} neurons but W has {W.shape[0]} (shapes {tuple(a.shape)}, {tuple(W.shape)})")
+        raise ValueError(
+            f"a has {a2.shape[0]} neurons but W has {W.shape[0]} (shapes {tuple(a.shape)}, {tuple(W.shape)})"
+        )
     if X.shape[1] != W.shape[1]:
         raise ValueError(f"X has {X.shape[1]} features but W expects d = {W.shape[1]}")
     if y2.shape[0] != X.shape[0]:
@@ -83,7 +85,9 @@ def as_problem(a, W, X, y) -> Problem:
     if y2.shape[1] != a2.shape[1]:
         raise ValueError(f"y has K = {y2.shape[1]} outputs but a has K = {a2.shape[1]}")
     if X.shape[0] < 1 or W.shape[0] < 1:
-        raise ValueError(f"need at least one data point and one neuron, got n = {X.shape[0]}, m = {W.shape[0]}")
+        raise ValueError(
+            f"need at least one data point and one neuron, got n = {X.shape[0]}, m = {W.shape[0]}"
+        )
     return Problem(a2, W, X, y2, scalar)
 
 
@@ -156,7 +160,9 @@ def flatten_params(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return torch.cat([a2, W], dim=1).reshape(-1)
 
 
-def unflatten_params(theta: torch.Tensor, m: int, d: int, K: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def unflatten_params(
+    theta: torch.Tensor, m: int, d: int, K: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`flatten_params`; ``K=None`` returns a scalar-output ``a`` of shape (m,)."""
     k = 1 if K is None else K
     if theta.shape[-1] != m * (k + d):

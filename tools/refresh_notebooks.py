@@ -29,10 +29,10 @@ VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
 
 def clean(nb: nbformat.NotebookNode) -> None:
     """Strip execution timestamps and volatile metadata in place."""
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
-        cell.pop("id", None)
+        cell["id"] = f"cell-{i}"  # stable ids: diffs show only real changes
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
 

@@ -1,0 +1,137 @@
+"""The covariance Σ of the dropout gradient (SME paper §5.1), dense closed form and exact enumeration.
+
+Write δ = 1 + ε with ε_r ∈ {1/p − 1, −1}, E ε = 0, Var ε = v = (1 − p)/p. The residual of the masked
+network is e_i(δ) = e_i + Σ_r ε_r a_r h_ir, so ∇_{q_k} R_S^drop is a quadratic polynomial in ε:
+
+    ∇_{q_k} R^drop − ∇_{q_k} L_S = ε_k (E_k + v G_kk) + Σ_{r≠k} ε_r G_kr + Σ_{r≠k} ε_k ε_r G_kr,
+
+with E_k = ∇_{q_k} R_S (the plain gradient of neuron k) and the "coupling vectors"
+
+    G_kr = (1/n) Σ_i ( h_ik h_ir a_r ,  σ'(w_k·x_i) (a_k·a_r) h_ir x_i ) ∈ R^{K+d}.
+
+(The term ε_k² − v was folded into ε_k using ε_k² − v = ((1 − 2p)/p) ε_k, exact for a two-point variable.)
+The m singles ε_j (variance v) and the m(m−1)/2 pairs ε_kε_r (variance v²) are uncorrelated, hence
+
+    Σ = v Σ_j S_j S_jᵀ + v² Σ_{k<r} T_kr T_krᵀ,
+
+where S_j ∈ R^D has block k equal to G_kj (k ≠ j) and E_j + v G_jj (k = j), and T_kr has block k equal to
+G_kr, block r equal to G_rk and zeros elsewhere. In blocks:
+Σ_kl = v Σ_j S_j[k] S_j[l]ᵀ + v² G_kl G_lkᵀ (k ≠ l) and Σ_kk = v Σ_j S_j[k] S_j[k]ᵀ + v² Σ_{r≠k} G_kr G_krᵀ.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+
+from dropout_theory._checks import check_keep_prob
+from dropout_theory.activations import Activation, get_activation
+from dropout_theory.two_layer.model import as_problem
+from dropout_theory.two_layer.modified_loss import dropout_variance
+
+MAX_ENUMERATION_WIDTH = 16
+
+
+def _coupling_vectors(a, W, X, y, act: Activation) -> tuple[torch.Tensor, torch.Tensor]:
+    """E (m, K+d) (plain per-neuron gradients) and G (m, m, K+d) (coupling vectors G_kr). Dense: O(m² d)."""
+    z = X @ W.T
+    h, dh = act.f(z), act.df(z)
+    n = X.shape[0]
+    e = h @ a - y
+    Ea = h.T @ e / n
+    Ew = ((e @ a.T) * dh).T @ X / n
+    E = torch.cat([Ea, Ew], dim=1)
+    HtH = h.T @ h / n  # (m, m)
+    Ga = HtH[:, :, None] * a[None, :, :]  # G_kr a-part: (HᵀH)_kr a_r / n
+    AAt = a @ a.T
+    Gw = AAt[:, :, None] * torch.einsum("ik,ir,id->krd", dh, h, X) / n
+    return E, torch.cat([Ga, Gw], dim=2)
+
+
+def dropout_gradient_covariance(a, W, X, y, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
+    """Exact covariance Σ of ∇_θ R_S^drop(θ; δ) over the dropout mask, dense (D, D), D = m(K + d).
+
+    Parameters are flattened neuron-major (θ = vec(q_1, …, q_m), q_r = (a_r, w_r)). This dense path is the
+    reference for small D; :func:`dropout_theory.two_layer.sample_dropout_noise` draws N(0, Σ) without it.
+
+    Args:
+        a: (m,) or (m, K) output weights.
+        W: (m, d) input weights.
+        X: (n, d) inputs.
+        y: (n,) or (n, K) targets.
+        keep_prob: keep probability p in (0, 1]; p = 1 gives Σ = 0.
+        activation: activation name.
+
+    Returns:
+        (D, D) symmetric positive semi-definite tensor.
+    """
+    prob = as_problem(a, W, X, y)
+    v = dropout_variance(keep_prob)
+    E, G = _coupling_vectors(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+    m, P = E.shape
+    eye = torch.eye(m, dtype=E.dtype, device=E.device)
+    # S[k, j] = block k of S_j
+    S = G + eye[:, :, None] * (E[:, None, :] + (v - 1.0) * G)
+    Smat = S.permute(0, 2, 1).reshape(m * P, m)
+    sigma = v * (Smat @ Smat.T)
+    Goff = G * (1.0 - eye)[:, :, None]
+    pair = torch.einsum("klp,lkq->kplq", Goff, Goff)  # block (k, l): G_kl G_lkᵀ, zero for k = l
+    diag = torch.einsum("krp,krq->kpq", Goff, Goff)  # Σ_{r≠k} G_kr G_krᵀ
+    pair = pair + torch.einsum("kl,kpq->kplq", eye, diag)
+    return sigma + v * v * pair.reshape(m * P, m * P)
+
+
+@dataclass(frozen=True)
+class MaskMoments:
+    """Exact moments of the dropout gradient over all 2^m masks.
+
+    Attributes:
+        mean: (D,) E_δ ∇_θ R_S^drop.
+        covariance: (D, D) Cov_δ ∇_θ R_S^drop.
+        mean_loss: E_δ R_S^drop (0-dim).
+    """
+
+    mean: torch.Tensor
+    covariance: torch.Tensor
+    mean_loss: torch.Tensor
+
+
+def enumerate_mask_moments(a, W, X, y, keep_prob: float, activation: str = "tanh") -> MaskMoments:
+    """Mean and covariance of the flattened dropout gradient by exact enumeration of all 2^m masks.
+
+    Independent of the closed forms: each mask's gradient comes from
+    :func:`dropout_theory.two_layer.dropout_gradient`'s formulas, weighted by p^{#kept}(1 − p)^{#dropped}.
+
+    Args:
+        a: (m,) or (m, K) output weights.
+        W: (m, d) input weights (m ≤ 16).
+        X: (n, d) inputs.
+        y: (n,) or (n, K) targets.
+        keep_prob: keep probability p in (0, 1].
+        activation: activation name.
+
+    Returns:
+        :class:`MaskMoments`.
+    """
+    prob = as_problem(a, W, X, y)
+    if prob.m > MAX_ENUMERATION_WIDTH:
+        raise ValueError(f"enumeration needs m <= {MAX_ENUMERATION_WIDTH} (2^m masks), got m = {prob.m}")
+    p = check_keep_prob(keep_prob)
+    act = get_activation(activation)
+    kw = {"dtype": prob.W.dtype, "device": prob.W.device}
+    keep = torch.tensor(list(itertools.product([0.0, 1.0], repeat=prob.m)), **kw)  # (2^m, m)
+    weights = (p ** keep.sum(1)) * ((1.0 - p) ** (prob.m - keep.sum(1)))
+    masks = keep / p
+    z = prob.X @ prob.W.T
+    h, dh = act.f(z), act.df(z)
+    hm = h[None] * masks[:, None, :]  # (B, n, m)
+    r = hm @ prob.a - prob.y  # (B, n, K)
+    loss = 0.5 * (r * r).sum((1, 2)) / prob.n
+    ga = hm.mT @ r / prob.n
+    gW = (((r @ prob.a.T) * dh[None]) * masks[:, None, :]).mT @ prob.X / prob.n
+    g = torch.cat([ga, gW], dim=2).reshape(len(masks), -1)
+    mean = weights @ g
+    c = g - mean
+    return MaskMoments(mean, (c * weights[:, None]).T @ c, weights @ loss)

@@ -1,0 +1,291 @@
+"""Ensembles of runs, batched over runs: dropout GD, GD on L_S or R_S, and the SMEs of order 1 and 2.
+
+All runs start from the same initialization (θ_0 = Θ_0) and are advanced together as batched tensors
+(a: (R, m, K), W: (R, m, d)), so R independent runs cost one batched matrix product per step.
+
+* ``"dropout"``: θ_N = θ_{N−1} − η ∇R_S^drop(θ_{N−1}; δ_N), fresh mask per run and step (eq. 6).
+* ``"gd_modified"``: θ_N = θ_{N−1} − η ∇L_S(θ_{N−1}) (deterministic; one run suffices).
+* ``"gd"``: plain gradient descent on R_S.
+* ``"sme"``: Euler–Maruyama for dΘ = b(Θ) dt + √η Σ(Θ)^{1/2} dW with b = −∇L_S (order 1) or
+  b = −∇(L_S + (η/4)‖∇L_S‖²) (order 2), ``substeps`` steps of size dt = η/substeps per learning-rate step,
+  the Gaussian noise drawn exactly by the structured sampler (:mod:`dropout_theory.two_layer.noise`).
+
+Time is t = ηN in every case; records are taken at multiples of η.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from dropout_theory._checks import (
+    check_choice,
+    check_finite_step,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+)
+from dropout_theory.activations import Activation, get_activation
+from dropout_theory.two_layer.model import as_problem
+from dropout_theory.two_layer.modified_loss import (
+    _modified_grad_batched,
+    _order2_drift_batched,
+    dropout_variance,
+)
+from dropout_theory.two_layer.noise import _structured_noise, noise_sources
+
+METHODS = ("dropout", "sme", "gd_modified", "gd")
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Result of R runs from one initialization.
+
+    Attributes:
+        steps: (T,) learning-rate step indices N of the records (time t = lr·N).
+        train_loss: (R, T) empirical risk R_S (no mask) on the training set.
+        test_loss: (R, T) R_S on the test set, or ``None``.
+        test_accuracy: (R, T) accuracy of argmax f on the test set (needs ``labels_test``), or ``None``.
+        a: (R, m) or (R, m, K) final output weights.
+        W: (R, m, d) final input weights.
+        theta: (R, D) final flattened parameters (neuron-major).
+    """
+
+    steps: torch.Tensor
+    train_loss: torch.Tensor
+    test_loss: torch.Tensor | None
+    test_accuracy: torch.Tensor | None
+    a: torch.Tensor
+    W: torch.Tensor
+    theta: torch.Tensor
+
+
+def _risk(a, W, X, y, act: Activation) -> torch.Tensor:
+    r = act.f(X @ W.mT) @ a - y
+    return 0.5 * (r * r).sum((-2, -1)) / X.shape[0]
+
+
+def _dropout_step_grads(a, W, X, y, mask, act: Activation):
+    z = X @ W.mT
+    h = act.f(z) * mask[..., None, :]
+    r = h @ a - y
+    n = X.shape[0]
+    ga = h.mT @ r / n
+    gW = ((r @ a.mT) * act.df(z) * mask[..., None, :]).mT @ X / n
+    return ga, gW
+
+
+def _sme_noise(a, W, X, y, v: float, act: Activation, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One exact N(0, Σ(θ_r)) draw for every run r (batched structured sampler)."""
+    z = X @ W.mT
+    h, dh = act.f(z), act.df(z)
+    e = h @ a - y
+    n = X.shape[0]
+    Ea = h.mT @ e / n
+    Ew = ((e @ a.mT) * dh).mT @ X / n
+    zs, zeta = noise_sources(a.shape[0], a.shape[1], generator, dtype=a.dtype, device=a.device)
+    return _structured_noise(h, dh, a, X, v, Ea, Ew, zs, zeta)
+
+
+def simulate(
+    method: str,
+    a,
+    W,
+    X,
+    y,
+    keep_prob: float,
+    lr: float,
+    num_steps: int,
+    *,
+    num_runs: int = 1,
+    order: int = 1,
+    substeps: int = 1,
+    generator: torch.Generator | None = None,
+    activation: str = "tanh",
+    record_every: int = 1,
+    X_test=None,
+    y_test=None,
+    labels_test=None,
+    progress: bool = False,
+) -> Ensemble:
+    """Run ``num_runs`` independent runs of one method from the same initialization, batched.
+
+    Args:
+        method: "dropout", "sme", "gd_modified" (GD on L_S) or "gd" (GD on R_S).
+        a: (m,) or (m, K) initial output weights.
+        W: (m, d) initial input weights.
+        X: (n, d) training inputs.
+        y: (n,) or (n, K) training targets.
+        keep_prob: keep probability p in (0, 1].
+        lr: learning rate η > 0 (also the η inside the SME's diffusion and order-2 drift).
+        num_steps: number N of learning-rate steps (time horizon t = ηN).
+        num_runs: number of independent runs R >= 1.
+        order: SME order, 1 or 2 (ignored by the other methods).
+        substeps: Euler–Maruyama steps per learning-rate step for the SME (dt = η/substeps).
+        generator: torch generator for masks and Gaussian noise.
+        activation: activation name (the SME theorem needs a smooth one; "relu" runs but is outside it).
+        record_every: record losses every this many learning-rate steps (and at the last one).
+        X_test: optional test inputs; y_test: their targets; labels_test: optional (n_test,) integer labels.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        An :class:`Ensemble`.
+
+    Raises:
+        ValueError: invalid argument.
+        DivergenceError: non-finite or exploding loss or parameters (names the step and quantity).
+    """
+    method = check_choice(method, "method", METHODS)
+    prob = as_problem(a, W, X, y)
+    p = check_keep_prob(keep_prob)
+    eta = check_positive(lr, "lr")
+    num_steps = check_positive_int(num_steps, "num_steps")
+    R = check_positive_int(num_runs, "num_runs")
+    substeps = check_positive_int(substeps, "substeps")
+    record_every = check_positive_int(record_every, "record_every")
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
+    act = get_activation(activation)
+    v = dropout_variance(p)
+    test = None if X_test is None else as_problem(prob.a, prob.W, X_test, y_test)
+    labels = None
+    if labels_test is not None:
+        if test is None:
+            raise ValueError("labels_test needs X_test and y_test")
+        labels = torch.as_tensor(labels_test, device=prob.W.device)
+        if labels.shape != (test.n,):
+            raise ValueError(f"labels_test must have shape ({test.n},), got {tuple(labels.shape)}")
+    A = prob.a.expand(R, -1, -1).clone()
+    Wc = prob.W.expand(R, -1, -1).clone()
+    X_, y_ = prob.X, prob.y
+    steps, train, tloss, tacc = [], [], [], []
+    dt = eta / substeps
+
+    def record(step: int) -> None:
+        loss = _risk(A, Wc, X_, y_, act)
+        check_finite_step(step, "train loss", loss)
+        steps.append(step)
+        train.append(loss)
+        if test is not None:
+            out = act.f(test.X @ Wc.mT) @ A
+            r = out - test.y
+            tloss.append(0.5 * (r * r).sum((-2, -1)) / test.n)
+            if labels is not None:
+                tacc.append((out.argmax(-1) == labels).to(A.dtype).mean(-1))
+
+    desc = f"{method}{' order ' + str(order) if method == 'sme' else ''}"
+    for step in tqdm(range(num_steps + 1), disable=not progress, desc=desc):
+        if step % record_every == 0 or step == num_steps:
+            record(step)
+        if step == num_steps:
+            break
+        if method == "dropout":
+            mask = (torch.rand((R, prob.m), generator=generator, dtype=A.dtype, device=A.device) < p).to(
+                A.dtype
+            ) / p
+            ga, gW = _dropout_step_grads(A, Wc, X_, y_, mask, act)
+            A, Wc = A - eta * ga, Wc - eta * gW
+        elif method in ("gd", "gd_modified"):
+            ga, gW = _modified_grad_batched(A, Wc, X_, y_, v if method == "gd_modified" else 0.0, act)
+            A, Wc = A - eta * ga, Wc - eta * gW
+        else:
+            for _ in range(substeps):
+                if order == 1:
+                    ga, gW = _modified_grad_batched(A, Wc, X_, y_, v, act)
+                    ba, bW = -ga, -gW
+                else:
+                    ba, bW = _order2_drift_batched(A, Wc, X_, y_, v, eta, act)
+                if v > 0:
+                    Za, Zw = _sme_noise(A, Wc, X_, y_, v, act, generator)
+                    scale = math.sqrt(dt * eta)
+                    A, Wc = A + dt * ba + scale * Za, Wc + dt * bW + scale * Zw
+                else:
+                    A, Wc = A + dt * ba, Wc + dt * bW
+        check_finite_step(step + 1, "output weights a", A)
+        check_finite_step(step + 1, "input weights W", Wc)
+    theta = torch.cat([A, Wc], dim=-1).reshape(R, -1)
+    stack = torch.stack
+    return Ensemble(
+        torch.tensor(steps),
+        stack(train, dim=1),
+        stack(tloss, dim=1) if test is not None else None,
+        stack(tacc, dim=1) if labels is not None else None,
+        A[..., 0] if prob.scalar_output else A,
+        Wc,
+        theta,
+    )
+
+
+@dataclass(frozen=True)
+class WeakErrorStudy:
+    """Weak errors ‖E Θ_t − E θ_t‖ of an SME against dropout at one keep_prob, for several learning rates.
+
+    Attributes:
+        lrs: (L,) learning rates.
+        errors: (L,) ‖mean over runs of Θ_t − mean over runs of θ_t‖₂.
+        std_errors: (L,) Monte Carlo standard error of that difference (√(Σ_j (s²_{Θ,j} + s²_{θ,j})/R)).
+        slope: least-squares slope of log(error) against log(lr).
+        order: SME order.
+        keep_prob: keep probability.
+        time: horizon t.
+    """
+
+    lrs: np.ndarray
+    errors: np.ndarray
+    std_errors: np.ndarray
+    slope: float
+    order: int
+    keep_prob: float
+    time: float
+
+
+def weak_error_study(
+    a,
+    W,
+    X,
+    y,
+    keep_prob: float,
+    lrs: Sequence[float],
+    time: float,
+    *,
+    num_runs: int,
+    order: int = 1,
+    substeps: int | Sequence[int] = 1,
+    generator: torch.Generator | None = None,
+    activation: str = "tanh",
+) -> WeakErrorStudy:
+    """Measure the weak error of the order-``order`` SME against dropout at horizon ``time``.
+
+    For each η in ``lrs`` both ensembles run N = round(time/η) steps from the same (a, W), with
+    ``num_runs`` runs each (batched), and the distance of the ensemble means is recorded. The SME is
+    integrated with ``substeps`` Euler–Maruyama steps per η (a list gives one value per η): its own time
+    discretization error must be small against the weak error being measured.
+
+    Returns:
+        A :class:`WeakErrorStudy` (the slope of the log–log fit is the measured order).
+    """
+    time = check_positive(time, "time")
+    lrs = [check_positive(lr, "lrs") for lr in lrs]
+    if len(lrs) < 2:
+        raise ValueError(f"lrs needs at least two learning rates, got {lrs!r}")
+    subs = [substeps] * len(lrs) if isinstance(substeps, int) else list(substeps)
+    if len(subs) != len(lrs):
+        raise ValueError(f"substeps must be an int or have one entry per lr ({len(lrs)}), got {len(subs)}")
+    errors, ses = [], []
+    for lr, sub in zip(lrs, subs, strict=True):
+        N = max(1, round(time / lr))
+        common = {"num_runs": num_runs, "generator": generator, "activation": activation, "record_every": N}
+        drop = simulate("dropout", a, W, X, y, keep_prob, lr, N, **common).theta
+        sme = simulate("sme", a, W, X, y, keep_prob, lr, N, order=order, substeps=sub, **common).theta
+        errors.append(float(torch.linalg.vector_norm(drop.mean(0) - sme.mean(0))))
+        R = drop.shape[0]
+        var = (drop.var(0) + sme.var(0)).sum() / R if R > 1 else torch.tensor(float("nan"))
+        ses.append(float(var.sqrt()))
+    lr_arr, err_arr = np.asarray(lrs), np.asarray(errors)
+    slope = float(np.polyfit(np.log(lr_arr), np.log(err_arr), 1)[0])
+    return WeakErrorStudy(lr_arr, err_arr, np.asarray(ses), slope, order, float(keep_prob), float(time))

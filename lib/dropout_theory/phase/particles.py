@@ -1,0 +1,414 @@
+"""The mean-field two-layer particle system trained with dropout, and its coupled variants (part III).
+
+Model (DESIGN §6). A network of width n is a cloud of n particles X_i = (a_i, w_i) ∈ R^{1+d} with
+
+    f(x) = (1/n) Σ_i φ(X_i, x),    φ(X_i, x) = a_i σ(w_i·x),
+
+trained on the squared loss L = (1/2N) Σ_k (f(x_k) − y_k)² over N data points (full batch). One step with
+keep rate q (``keep_prob``) and **master learning rate** τ draws multipliers 1 + η_i ∈ {0, 1/q} and moves
+
+    X_i ← X_i − τ (1 + η_i) Dφ(X_i)ᵀ [ (1/n) Σ_j (1 + η_j) φ(X_j) − y ],
+
+where Dφ(X_i)ᵀ r = (1/N) Σ_k ∇_X φ(X_i, x_k) r_k. This is plain gradient descent with dropout on L with the
+per-parameter learning rate ``lr = τ·n`` (∂L/∂X_i carries a factor 1/n), so the paper's "master step 0.5
+(learning rate 0.5·width)" is τ = 0.5.
+
+Coupled variants (:data:`VARIANTS`), all driven by ONE random stream: every step draws two independent masks
+m₁, m₂ from the generator whatever the variants requested, so runs with the same seed are coupled.
+
+* ``"dropout"`` — forward mask m₁, backward mask m₁ (the algorithm);
+* ``"random_metric"`` — forward pass unmasked, backward mask m₁ ("random geometry":
+  gradients thinned at random after the forward/backward pass);
+* ``"propagation_noise_random_metric"`` — forward mask m₂ (independent), backward mask m₁;
+* ``"no_dropout"`` — no mask (gradient descent on L);
+* ``"penalized"`` — no mask, plus the explicit dropout penalty: the vector field of
+  L + (1−q)/(2qn)·(1/n) Σ_i ‖φ(X_i, ·)‖², i.e. each particle also feels κ Dφ(X_i)ᵀ φ(X_i) with
+  κ = (1−q)/(qn) (:func:`penalty_coefficient`).
+
+With q = 1 every variant performs the same arithmetic (κ = 0), so coupled runs agree exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from dropout_theory._checks import (
+    as_tensor,
+    check_choice,
+    check_finite_step,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+)
+from dropout_theory.activations import Activation, get_activation
+
+VARIANTS: tuple[str, ...] = (
+    "dropout",
+    "random_metric",
+    "propagation_noise_random_metric",
+    "no_dropout",
+    "penalized",
+)
+
+
+def penalty_coefficient(keep_prob: float, width: int) -> float:
+    """κ = (1 − q)/(q n): strength of the self term's mean (the dropout penalty), mean-field scaling.
+
+    Args:
+        keep_prob: keep rate q in (0, 1].
+        width: number of particles n >= 1.
+
+    Returns:
+        κ >= 0 (zero when q = 1).
+    """
+    q = check_keep_prob(keep_prob)
+    n = check_positive_int(width, "width")
+    return (1.0 - q) / (q * n)
+
+
+def init_particles(
+    width: int,
+    d: int,
+    *,
+    repeats: int | None = None,
+    scale_a: float = 1.0,
+    scale_w: float = 1.0,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean-field initialization: a_i ~ N(0, scale_a²) (order one, NOT 1/√n), w_i ~ N(0, scale_w²/d · I).
+
+    Args:
+        width: number of particles n >= 1.
+        d: input dimension >= 1.
+        repeats: if given, draw this many independent clouds (leading dimension R).
+        scale_a: standard deviation of a_i.
+        scale_w: standard deviation of each entry of w_i times √d.
+        generator: torch generator.
+        dtype: floating dtype.
+        device: device.
+
+    Returns:
+        ``(a, W)`` of shapes (n,), (n, d), or (R, n), (R, n, d) with ``repeats``.
+    """
+    n = check_positive_int(width, "width")
+    d = check_positive_int(d, "d")
+    lead = () if repeats is None else (check_positive_int(repeats, "repeats"),)
+    scale_a = check_positive(scale_a, "scale_a", allow_zero=True)
+    scale_w = check_positive(scale_w, "scale_w", allow_zero=True)
+    a = torch.randn((*lead, n), generator=generator, dtype=dtype, device=device) * scale_a
+    W = torch.randn((*lead, n, d), generator=generator, dtype=dtype, device=device) * (scale_w / d**0.5)
+    return a, W
+
+
+def pack_particles(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """Stack (a, W) of shapes (..., n), (..., n, d) into particles X of shape (..., n, 1 + d)."""
+    return torch.cat([a.unsqueeze(-1), W], dim=-1)
+
+
+def network_output(
+    a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, activation: str = "relu"
+) -> torch.Tensor:
+    """f(x) = (1/n) Σ_i a_i σ(w_i·x) on every data point.
+
+    Args:
+        a: (..., n) output weights.
+        W: (..., n, d) input weights.
+        X: (N, d) inputs.
+        activation: activation name.
+
+    Returns:
+        (..., N) outputs.
+    """
+    act = get_activation(activation)
+    H = act.f(W @ X.T)
+    return (a.unsqueeze(-2) @ H).squeeze(-2) / a.shape[-1]
+
+
+def penalized_objective(
+    a: torch.Tensor,
+    W: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    keep_prob: float,
+    activation: str = "relu",
+) -> torch.Tensor:
+    """F = (1/2N) Σ_k (f(x_k) − y_k)² + (1−q)/(2qn) · (1/n) Σ_i (1/N) Σ_k φ(X_i, x_k)².
+
+    F equals the expected masked loss E_η L(f_η) exactly, and n·∇_{X_i} F is the penalized-flow velocity of
+    particle i (what :func:`particle_velocity` returns with ``penalty = κ``).
+
+    Args:
+        a: (n,) output weights.
+        W: (n, d) input weights.
+        X: (N, d) inputs.
+        y: (N,) targets.
+        keep_prob: q in (0, 1].
+        activation: activation name.
+
+    Returns:
+        0-dim tensor.
+    """
+    q = check_keep_prob(keep_prob)
+    n = a.shape[-1]
+    act = get_activation(activation)
+    phi = a.unsqueeze(-1) * act.f(W @ X.T)  # (n, N)
+    r = phi.mean(-2) - y
+    return 0.5 * (r * r).mean(-1) + (1.0 - q) / (2.0 * q * n) * (phi * phi).mean(-1).mean(-1)
+
+
+def _velocity(
+    A: torch.Tensor,
+    W: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    act: Activation,
+    forward_mask: torch.Tensor | None,
+    penalty: torch.Tensor | float,
+    freeze_w: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Dφ(X_i)ᵀ[f_mask − y] + κ Dφ(X_i)ᵀ φ_i for every particle (batched over leading dims).
+
+    Returns ``(v_a (..., n), v_W (..., n, d) or None, f_mask (..., N))``.
+    """
+    n, N = A.shape[-1], X.shape[0]
+    Z = W @ X.T  # (..., n, N)
+    H = act.f(Z)
+    Am = A if forward_mask is None else A * forward_mask
+    f = (Am.unsqueeze(-2) @ H).squeeze(-2) / n  # (..., N)
+    r = f - y
+    # the shared residual enters through matrix products only; the penalty adds a per-particle term
+    v_a = (H @ r.unsqueeze(-1)).squeeze(-1) / N
+    pen = isinstance(penalty, torch.Tensor) or penalty != 0.0
+    if pen:
+        pk = penalty if isinstance(penalty, torch.Tensor) else torch.tensor(penalty, dtype=A.dtype, device=A.device)
+        v_a = v_a + pk * A * (H * H).sum(-1) / N
+    if freeze_w:
+        return v_a, None, f
+    if act.name == "relu":
+        D = torch.where(Z > 0, r.unsqueeze(-2), 0.0)
+    else:
+        D = act.df(Z) * r.unsqueeze(-2)  # (..., n, N)
+    if pen:
+        D = D + (pk * A).unsqueeze(-1) * act.df(Z) * H
+    v_W = A.unsqueeze(-1) * (D @ X) / N
+    return v_a, v_W, f
+
+
+def particle_velocity(
+    a,
+    W,
+    X,
+    y,
+    *,
+    forward_mask: torch.Tensor | None = None,
+    penalty: float = 0.0,
+    activation: str = "relu",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean-field velocity Dφ(X_i)ᵀ[(1/n) Σ_j m_j φ(X_j) − y] + κ Dφ(X_i)ᵀ φ(X_i) of every particle.
+
+    One dropout step is X_i ← X_i − τ m_i^{back} · velocity_i(forward_mask = m^{fwd}, penalty = 0).
+
+    Args:
+        a: (..., n) output weights.
+        W: (..., n, d) input weights.
+        X: (N, d) inputs.
+        y: (N,) targets.
+        forward_mask: optional (..., n) multipliers 1 + η_j of the forward pass.
+        penalty: κ >= 0 of the self term's mean (see :func:`penalty_coefficient`).
+        activation: activation name.
+
+    Returns:
+        ``(v_a, v_W)`` with the shapes of ``a`` and ``W``.
+    """
+    W = as_tensor(W, "W", ndim=(2, 3, 4))
+    kw = {"dtype": W.dtype, "device": W.device}
+    a = as_tensor(a, "a", **kw)
+    X = as_tensor(X, "X", ndim=2, **kw)
+    y = as_tensor(y, "y", ndim=1, **kw)
+    check_positive(penalty, "penalty", allow_zero=True)
+    v_a, v_W, _ = _velocity(a, W, X, y, get_activation(activation), forward_mask, float(penalty), False)
+    return v_a, v_W
+
+
+@dataclass(frozen=True)
+class CoupledRun:
+    """Trajectories of coupled variants of the particle system.
+
+    Attributes:
+        variants: names of the variants, in the order of the leading dimension V.
+        steps: (T,) recorded step indices k (0 = initialization).
+        times: (T,) the same in mean-field time t = kτ.
+        loss: (V, R, T) unmasked loss L = (1/2N) Σ (f − y)² at the recorded steps.
+        rms_to_reference: (V, R, T) RMS particle distance sqrt((1/n) Σ_i ‖X_i − X_i^ref‖²) to the reference
+            variant (zero for the reference itself).
+        reference: name of the reference variant.
+        a: (V, R, n) final output weights.
+        W: (V, R, n, d) final input weights.
+        a_path: (V, R, T, n) recorded output weights (``None`` unless ``record_particles``).
+        W_path: (V, R, T, n, d) recorded input weights (``None`` unless ``record_particles``).
+        tau: master learning rate τ.
+        keep_prob: keep rate q.
+    """
+
+    variants: tuple[str, ...]
+    steps: torch.Tensor
+    times: torch.Tensor
+    loss: torch.Tensor
+    rms_to_reference: torch.Tensor
+    reference: str
+    a: torch.Tensor
+    W: torch.Tensor
+    a_path: torch.Tensor | None
+    W_path: torch.Tensor | None
+    tau: float
+    keep_prob: float
+
+    def index(self, variant: str) -> int:
+        """Position of ``variant`` along the leading dimension."""
+        check_choice(variant, "variant", self.variants)
+        return self.variants.index(variant)
+
+
+def simulate_coupled(
+    a0,
+    W0,
+    X,
+    y,
+    *,
+    tau: float,
+    keep_prob: float,
+    num_steps: int,
+    variants: Sequence[str] = ("dropout", "random_metric", "propagation_noise_random_metric", "no_dropout"),
+    reference: str | None = None,
+    generator: torch.Generator | None = None,
+    activation: str = "relu",
+    record_every: int = 1,
+    record_particles: bool = False,
+    freeze_w: bool = False,
+    progress: bool = False,
+) -> CoupledRun:
+    """Run coupled variants of the particle system from the same initialization with the same masks.
+
+    All variants (and all repeats) are advanced together in one batched tensor of shape (V, R, n, ·); no
+    Python loop over particles. Every step draws ``torch.rand((2, R, n))`` from ``generator`` (masks m₁, m₂),
+    whatever the variants, so a run of a subset of variants with the same seed reproduces the same paths.
+
+    Args:
+        a0: (n,) or (R, n) initial output weights (R independent repeats share nothing but the generator).
+        W0: (n, d) or (R, n, d) initial input weights.
+        X: (N, d) inputs.
+        y: (N,) targets.
+        tau: master learning rate τ > 0 (per-parameter learning rate τ·n).
+        keep_prob: keep rate q in (0, 1].
+        num_steps: number of steps k >= 1.
+        variants: names from :data:`VARIANTS`.
+        reference: variant the RMS distances are measured to (default: the first).
+        generator: torch generator of the masks (on the device of ``W0``).
+        activation: activation name ("relu", "tanh", ...).
+        record_every: record every this many steps (and the last).
+        record_particles: also store the particle paths at the recorded steps.
+        freeze_w: train only the a_i (random-features model: φ is then linear in the trained parameters).
+        progress: tqdm progress bar.
+
+    Returns:
+        A :class:`CoupledRun`.
+
+    Raises:
+        ValueError: invalid argument.
+        DivergenceError: a loss or the parameters became non-finite or exceeded 1e12 (names step and variant).
+    """
+    q = check_keep_prob(keep_prob)
+    tau = check_positive(tau, "tau")
+    num_steps = check_positive_int(num_steps, "num_steps")
+    record_every = check_positive_int(record_every, "record_every")
+    variants = tuple(variants)
+    if not variants:
+        raise ValueError("variants must name at least one of " + ", ".join(VARIANTS))
+    for v in variants:
+        check_choice(v, "variant", VARIANTS)
+    reference = variants[0] if reference is None else check_choice(reference, "reference", variants)
+    W0 = as_tensor(W0, "W0", ndim=(2, 3))
+    kw = {"dtype": W0.dtype, "device": W0.device}
+    a0 = as_tensor(a0, "a0", ndim=(1, 2), **kw)
+    X = as_tensor(X, "X", ndim=2, **kw)
+    y = as_tensor(y, "y", ndim=1, **kw)
+    if W0.dim() == 2:
+        W0, a0 = W0.unsqueeze(0), a0.unsqueeze(0)
+    if a0.shape != W0.shape[:2]:
+        raise ValueError(
+            f"a0 has shape {tuple(a0.shape)} but W0 has {tuple(W0.shape)}: need (R, n) and (R, n, d)"
+        )
+    if X.shape[1] != W0.shape[-1]:
+        raise ValueError(f"X has {X.shape[1]} features but W0 expects d = {W0.shape[-1]}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows")
+    R, n, _ = W0.shape
+    V = len(variants)
+    act = get_activation(activation)
+    kappa = penalty_coefficient(q, n)
+    A = a0.unsqueeze(0).expand(V, R, n).clone()
+    Wc = W0.unsqueeze(0).expand(V, *W0.shape).clone()
+    pen = torch.tensor([kappa if v == "penalized" else 0.0 for v in variants], **kw).view(V, 1, 1)
+    use_pen = kappa > 0.0 and "penalized" in variants
+    ones = torch.ones((R, n), **kw)
+    iref = variants.index(reference)
+    steps, losses, rms, apath, wpath = [], [], [], [], []
+
+    def record(k: int) -> None:
+        f = network_output(A, Wc, X, activation)
+        r = f - y
+        loss = 0.5 * (r * r).mean(-1)  # (V, R)
+        for vi, v in enumerate(variants):
+            check_finite_step(k, f"loss of variant {v!r}", loss[vi])
+            check_finite_step(k, f"parameters of variant {v!r}", Wc[vi])
+            check_finite_step(k, f"output weights of variant {v!r}", A[vi])
+        dA = A - A[iref]
+        dW = Wc - Wc[iref]
+        rms.append(torch.sqrt((dA * dA + (dW * dW).sum(-1)).mean(-1)))
+        losses.append(loss)
+        steps.append(k)
+        if record_particles:
+            apath.append(A.clone())
+            wpath.append(Wc.clone())
+
+    record(0)
+    for k in tqdm(range(1, num_steps + 1), disable=not progress, desc="coupled particles"):
+        u = torch.rand((2, R, n), generator=generator, **kw)
+        m1 = (u[0] < q).to(A.dtype) / q
+        m2 = (u[1] < q).to(A.dtype) / q
+        fwd = torch.stack(
+            [m1 if v == "dropout" else m2 if v.startswith("propagation") else ones for v in variants]
+        )
+        bwd = torch.stack(
+            [
+                m1 if v in ("dropout", "random_metric") or v.startswith("propagation") else ones
+                for v in variants
+            ]
+        )
+        v_a, v_W, _ = _velocity(A, Wc, X, y, act, fwd, pen if use_pen else 0.0, freeze_w)
+        A = A - tau * bwd * v_a
+        if v_W is not None:
+            Wc = Wc - tau * bwd.unsqueeze(-1) * v_W
+        if k % record_every == 0 or k == num_steps:
+            record(k)
+    st = torch.tensor(steps)
+    return CoupledRun(
+        variants=variants,
+        steps=st,
+        times=st.to(torch.float64) * tau,
+        loss=torch.stack(losses, -1),
+        rms_to_reference=torch.stack(rms, -1),
+        reference=reference,
+        a=A,
+        W=Wc,
+        a_path=torch.stack(apath, 2) if record_particles else None,
+        W_path=torch.stack(wpath, 2) if record_particles else None,
+        tau=tau,
+        keep_prob=q,
+    )

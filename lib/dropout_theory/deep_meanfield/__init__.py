@@ -1,0 +1,62 @@
+"""Deep dropout networks at initialization: mean-field maps, fixed points, depth scales, ensembles (part II).
+
+Theory (numpy/scipy, Gauss–Hermite quadrature, vectorized over parameter grids): :func:`q_map`,
+:func:`pair_map`, :func:`c_map`, :func:`q_trajectory`, :func:`pair_trajectory`, :func:`fixed_point_q`,
+:func:`fixed_point_c`, :func:`chi_1`, :func:`chi_c`, :func:`chi_q`, :func:`depth_scale`, :func:`depth_scales`,
+:func:`critical_sigma_w2`, :func:`order_chaos_boundary`.
+Simulation (torch, batched over networks): :func:`inputs_for`, :func:`simulate_ensemble`,
+:class:`EnsembleResult`; statistics: :func:`fit_decay_length`, :func:`fit_power_law`.
+Trainability (batched training of deep dropout networks): :func:`train_deep_ensemble`,
+:func:`trainable_depth_bound`.
+"""
+
+from dropout_theory.deep_meanfield._validate import ACTIVATION_NAMES
+from dropout_theory.deep_meanfield.boundary import critical_sigma_w2, order_chaos_boundary
+from dropout_theory.deep_meanfield.depth_scales import chi_1, chi_c, chi_q, depth_scale, depth_scales
+from dropout_theory.deep_meanfield.ensemble import EnsembleResult, inputs_for, simulate_ensemble
+from dropout_theory.deep_meanfield.fixed_points import fixed_point_c, fixed_point_q
+from dropout_theory.deep_meanfield.maps import c_map, pair_map, pair_trajectory, q_map, q_trajectory
+from dropout_theory.deep_meanfield.quadrature import (
+    activation_deriv,
+    activation_fn,
+    bivariate_expectation,
+    gauss_hermite,
+    gaussian_expectation,
+)
+from dropout_theory.deep_meanfield.statistics import fit_decay_length, fit_power_law
+from dropout_theory.deep_meanfield.trainability import (
+    TrainingResult,
+    train_deep_ensemble,
+    trainable_depth_bound,
+)
+
+__all__ = [
+    "ACTIVATION_NAMES",
+    "EnsembleResult",
+    "TrainingResult",
+    "activation_deriv",
+    "activation_fn",
+    "bivariate_expectation",
+    "c_map",
+    "chi_1",
+    "chi_c",
+    "chi_q",
+    "critical_sigma_w2",
+    "depth_scale",
+    "depth_scales",
+    "fit_decay_length",
+    "fit_power_law",
+    "fixed_point_c",
+    "fixed_point_q",
+    "gauss_hermite",
+    "gaussian_expectation",
+    "inputs_for",
+    "order_chaos_boundary",
+    "pair_map",
+    "pair_trajectory",
+    "q_map",
+    "q_trajectory",
+    "simulate_ensemble",
+    "train_deep_ensemble",
+    "trainable_depth_bound",
+]

@@ -1,0 +1,51 @@
+"""Validation of (possibly array-valued) mean-field parameters (private)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dropout_theory._checks import check_choice
+
+#: Activations of part II of the book.
+ACTIVATION_NAMES: tuple[str, ...] = ("linear", "relu", "tanh", "hard_tanh", "erf")
+
+
+def check_activation(name: Any) -> str:
+    """Return ``name`` after checking it is one of :data:`ACTIVATION_NAMES`."""
+    return check_choice(name, "activation", ACTIVATION_NAMES)
+
+
+def check_array(
+    value: Any, name: str, low: float, high: float = np.inf, *, low_open: bool, high_open: bool = True
+) -> np.ndarray:
+    """Return ``value`` as a float64 array after checking every entry lies in the stated interval.
+
+    Raises:
+        ValueError: naming the argument, the offending value and the valid range.
+    """
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    lo_ok = arr > low if low_open else arr >= low
+    hi_ok = arr < high if high_open else arr <= high
+    bad = ~(lo_ok & hi_ok) | ~np.isfinite(arr)
+    if bad.any():
+        rng = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must lie in {rng}, got {arr[bad].ravel()[0]!r}")
+    return arr
+
+
+def check_params(sigma_w2: Any, sigma_b2: Any, keep_prob: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate σ_w² > 0, σ_b² ≥ 0 and keep_prob ∈ (0, 1] (scalars or broadcastable arrays)."""
+    s = check_array(sigma_w2, "sigma_w2", 0.0, low_open=True)
+    b = check_array(sigma_b2, "sigma_b2", 0.0, low_open=False)
+    r = check_array(keep_prob, "keep_prob", 0.0, 1.0, low_open=True, high_open=False)
+    return s, b, r
+
+
+def scalar_or_array(x: np.ndarray) -> float | np.ndarray:
+    """A 0-d array as a Python float, anything else unchanged."""
+    return float(x) if np.ndim(x) == 0 else x

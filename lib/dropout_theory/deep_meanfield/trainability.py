@@ -1,0 +1,208 @@
+"""How deep can a dropout network train? Batched training of deep fully connected dropout networks (torch).
+
+An ensemble of M networks of the same depth, each with its own σ_w² and learning rate, is trained at once:
+every layer is one batched matmul over the model dimension, and the loss is the sum of the models'
+independent losses, so one backward pass gives every model its own gradient. This is what makes the
+trainable-depth heatmap (depth × σ_w²) and the steps-vs-learning-rate curves affordable on a laptop CPU.
+
+Network: x → z^1 = W^1 x + b^1 → … → z^L (hidden width N, activation φ, dropout with keep_prob on every hidden
+post-activation, inverted scaling 1/ρ) → logits = W^out (m ⊙ φ(z^L)/ρ) + b^out; weights N(0, σ_w²/fan_in),
+biases N(0, σ_b²); cross-entropy loss, plain SGD. Evaluation switches dropout off (the usual inverted-dropout
+test rule).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dropout_theory._checks import check_keep_prob, check_positive, check_positive_int
+from dropout_theory.deep_meanfield._validate import check_activation, check_array
+from dropout_theory.deep_meanfield.depth_scales import depth_scales
+from dropout_theory.deep_meanfield.ensemble import torch_activation
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Outcome of :func:`train_deep_ensemble` for M models.
+
+    Attributes:
+        train_accuracy: (M,) final accuracy on the training set (dropout off); 1/K for diverged models.
+        test_accuracy: (M,) final accuracy on the test set; 1/K for diverged models.
+        steps_to_threshold: (M,) first evaluation step with training accuracy ≥ threshold (−1 if never).
+        diverged: (M,) whether the model's loss became non-finite (it is then frozen).
+        eval_steps: (T,) steps at which the training accuracy was recorded.
+        accuracy_history: (M, T) training accuracy at those steps.
+    """
+
+    train_accuracy: np.ndarray
+    test_accuracy: np.ndarray
+    steps_to_threshold: np.ndarray
+    diverged: np.ndarray
+    eval_steps: np.ndarray
+    accuracy_history: np.ndarray
+
+
+def standardized_digits(seed: int = 0, dtype: torch.dtype = torch.float32):
+    """scikit-learn's 8×8 digits, pixels standardized per feature: (X_train, y_train, X_test, y_test)."""
+    from dropout_theory.data import load_digits_regression
+
+    sp = load_digits_regression(bias=False, seed=seed, dtype=torch.float64)
+    mu = sp.X_train.mean(0)
+    sd = sp.X_train.std(0).clamp_min(1e-8)
+    return (
+        ((sp.X_train - mu) / sd).to(dtype),
+        sp.labels_train,
+        ((sp.X_test - mu) / sd).to(dtype),
+        sp.labels_test,
+    )
+
+
+def _forward(params, x, phi, keep_prob, gen, train):
+    h = x
+    n_layers = len(params) // 2
+    for i in range(n_layers):
+        W, b = params[2 * i], params[2 * i + 1]
+        if i > 0:
+            h = phi(h)
+            if train and keep_prob < 1.0:
+                m = (torch.rand(h.shape, generator=gen, dtype=h.dtype) < keep_prob).to(h.dtype) / keep_prob
+                h = h * m
+        h = torch.baddbmm(b, h, W.transpose(1, 2))
+    return h  # (M, n, K) logits
+
+
+def _accuracy(params, X, y, phi, chunk: int = 2048) -> torch.Tensor:
+    with torch.no_grad():
+        correct = torch.zeros(params[0].shape[0], dtype=torch.float64)
+        for i in range(0, X.shape[0], chunk):
+            xb = X[i : i + chunk].expand(params[0].shape[0], -1, -1)
+            logits = _forward(params, xb, phi, 1.0, None, False)
+            correct += (logits.argmax(-1) == y[i : i + chunk]).sum(-1).double()
+        return correct / X.shape[0]
+
+
+def train_deep_ensemble(
+    activation: str,
+    depth: int,
+    width: int,
+    sigma_w2,
+    sigma_b2: float,
+    keep_prob: float,
+    learning_rate,
+    *,
+    steps: int,
+    batch_size: int = 128,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    threshold: float | None = None,
+    eval_every: int = 50,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> TrainingResult:
+    """Train M deep dropout networks of the same depth at once (one per σ_w² / learning-rate entry).
+
+    Args:
+        activation: "linear", "relu", "tanh", "hard_tanh" or "erf".
+        depth: number of hidden layers L ≥ 1.
+        width: hidden width N.
+        sigma_w2: (M,) weight variances (or a scalar, broadcast against ``learning_rate``).
+        sigma_b2: bias variance.
+        keep_prob: keep probability of the hidden units during training.
+        learning_rate: (M,) SGD learning rates (or a scalar).
+        steps: number of SGD steps.
+        batch_size: minibatch size.
+        data: (X_train, labels_train, X_test, labels_test); default :func:`standardized_digits`.
+        threshold: training accuracy for ``steps_to_threshold`` (default: not tracked, all −1).
+        eval_every: steps between training-accuracy evaluations.
+        seed: seed of initialization, minibatches and masks.
+        dtype: floating dtype of the training.
+
+    Returns:
+        :class:`TrainingResult`.
+    """
+    check_activation(activation)
+    depth = check_positive_int(depth, "depth")
+    width = check_positive_int(width, "width")
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    keep_prob = check_keep_prob(keep_prob)
+    sigma_b2 = check_positive(sigma_b2, "sigma_b2", allow_zero=True)
+    sw2 = check_array(sigma_w2, "sigma_w2", 0.0, low_open=True)
+    lr = check_array(learning_rate, "learning_rate", 0.0, low_open=True)
+    sw2, lr = (np.atleast_1d(a).astype(np.float64) for a in np.broadcast_arrays(sw2, lr))
+    M = sw2.size
+    X, y, Xt, yt = data if data is not None else standardized_digits(dtype=dtype)
+    X, Xt = X.to(dtype), Xt.to(dtype)
+    K = int(max(y.max(), yt.max())) + 1
+    gen = torch.Generator().manual_seed(int(seed))
+    phi, _ = torch_activation(activation)
+    sizes = [X.shape[1]] + [width] * depth + [K]
+    sw = torch.as_tensor(np.sqrt(sw2), dtype=dtype)[:, None, None]
+    params = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        W = torch.randn(M, fan_out, fan_in, generator=gen, dtype=dtype) * sw / math.sqrt(fan_in)
+        b = torch.randn(M, 1, fan_out, generator=gen, dtype=dtype) * math.sqrt(sigma_b2)
+        params += [W.requires_grad_(), b.requires_grad_()]
+    lr_t = torch.as_tensor(lr, dtype=dtype)[:, None, None]
+    alive = torch.ones(M, dtype=torch.bool)
+    hist, eval_steps = [], []
+    first = np.full(M, -1, dtype=np.int64)
+    for step in range(1, steps + 1):
+        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
+        logits = _forward(params, X[idx].expand(M, -1, -1), phi, keep_prob, gen, True)
+        losses = (
+            torch.nn.functional.cross_entropy(
+                logits.reshape(M * batch_size, K), y[idx].repeat(M), reduction="none"
+            )
+            .reshape(M, batch_size)
+            .mean(1)
+        )
+        bad = ~torch.isfinite(losses) | (losses > 1e6)
+        if bad.any():
+            alive &= ~bad
+            losses = torch.where(alive, losses, torch.zeros_like(losses))
+        grads = torch.autograd.grad(losses.sum(), params)
+        with torch.no_grad():
+            scale = lr_t * alive[:, None, None].to(dtype)
+            for p, g in zip(params, grads, strict=True):
+                p -= scale * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+        if step % eval_every == 0 or step == steps:
+            acc = _accuracy(params, X, y, phi).numpy()
+            acc = np.where(alive.numpy(), acc, 1.0 / K)
+            hist.append(acc)
+            eval_steps.append(step)
+            if threshold is not None:
+                hit = (first < 0) & (acc >= threshold)
+                first[hit] = step
+    train_acc = hist[-1]
+    test_acc = np.where(alive.numpy(), _accuracy(params, Xt, yt, phi).numpy(), 1.0 / K)
+    return TrainingResult(
+        train_accuracy=train_acc,
+        test_accuracy=test_acc,
+        steps_to_threshold=first,
+        diverged=~alive.numpy(),
+        eval_steps=np.asarray(eval_steps),
+        accuracy_history=np.stack(hist, 1),
+    )
+
+
+def trainable_depth_bound(
+    activation: str, sigma_w2, sigma_b2, keep_prob, *, multiple: float = 6.0
+) -> dict[str, np.ndarray | float]:
+    """Depth bounds from the depth scales: ``multiple``·ξ_c and ``multiple``·min(ξ_c, |ξ_∇|).
+
+    The first is Schoenholz et al.'s L ≲ 6ξ_c; the second is our reading of the deep-dropout paper's
+    refinement (ξ_c limits the ordered side, ξ_∇ the chaotic side; its formula was lost in extraction).
+
+    Returns:
+        Dict with ``"xi_c_bound"`` and ``"combined_bound"`` (broadcast over array arguments).
+    """
+    ds = depth_scales(activation, sigma_w2, sigma_b2, keep_prob)
+    xi_c = np.asarray(ds["xi_c"])
+    xi_g = np.abs(np.asarray(ds["xi_grad"]))
+    return {"xi_c_bound": multiple * xi_c, "combined_bound": multiple * np.minimum(xi_c, xi_g)}

@@ -1,0 +1,122 @@
+"""Gradient metrics of deep LINEAR dropout networks without the gradient-independence assumption (SymPy).
+
+Set-up (as :mod:`dropout_theory.deep_meanfield.ensemble`): z^{l+1} = W^{l+1} D^l z^l + b^{l+1},
+D^l = diag(m^l)/ρ, loss ½‖z^L‖², so the error at layer l is
+δ^l = A_kᵀ z^L with A_k = W^L D^{L−1} ⋯ W^{l+1} D^l, k = L − l.
+Writing z^L = A_k z^l + Σ_{j>l} A_{L←j} b^j, the metrics q̃^l = E‖δ^l‖²/N and q̃_ab^l = E δ_a^l·δ_b^l/N are
+traces of products of the random matrices. In the wide limit the layers are asymptotically free, and the one
+rule needed is the genus-zero Wick rule for a Gaussian W (variance s/N per entry) free from a, b, c, d:
+
+    τ(W a Wᵀ b W c Wᵀ d) = s² [τ(a) τ(c) τ(bd) + τ(ac) τ(b) τ(d)].
+
+Peeling one layer off the bottom of G_k = A_kᵀA_k (the induction from the last layer downwards) gives, with
+E = D_a D_b (E = D² for one input, τ(E) = 1/ρ, τ(E²) = 1/ρ³; E = D_a D_b for two inputs with independent
+masks, τ(E) = 1, τ(E²) = 1/ρ²) and τ(G_k) = (s/ρ)^k,
+
+    T_{k+1} = s² [τ(E)² T_k + τ(E²) τ(G_k)²],   T_k = τ(G_{a,k} G_{b,k}),  T_0 = 1.
+
+The functions below carry out this induction symbolically, solve the recursion in closed form, and assemble
+the gradient metrics; :func:`linear_gradient_theory` evaluates them numerically, to compare with simulation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+s, rho, sigma_b2, k = sp.symbols("sigma_w2 rho sigma_b2 k", positive=True)
+
+
+def mask_moments(pair: bool) -> tuple[sp.Expr, sp.Expr]:
+    """(τ(E), τ(E²)) of E = D_a D_b: one input (E = D²) or two inputs with independent masks."""
+    if pair:
+        return sp.Integer(1), 1 / rho**2
+    return 1 / rho, 1 / rho**3
+
+
+def induction_step(T: sp.Expr, tau_G: sp.Expr, pair: bool) -> sp.Expr:
+    """T_{k+1} from T_k and τ(G_k) by the free Wick rule (one layer peeled off the bottom)."""
+    tE, tE2 = mask_moments(pair)
+    return sp.expand(s**2 * (tE**2 * T + tE2 * tau_G**2))
+
+
+def induction_table(n_layers: int, pair: bool) -> list[sp.Expr]:
+    """T_0, …, T_{n_layers} by explicit layer-by-layer induction (factored)."""
+    T, out = sp.Integer(1), [sp.Integer(1)]
+    for j in range(n_layers):
+        T = induction_step(T, (s / rho) ** j, pair)
+        out.append(sp.factor(T))
+    return out
+
+
+def closed_form_T(pair: bool) -> sp.Expr:
+    """The closed form of T_k: (s/ρ)^{2k}(1 + k/ρ) for one input, s^{2k} Σ_{i=0}^{k} ρ^{−2i} for a pair.
+
+    Obtained by solving the induction with :func:`sympy.rsolve` (for ρ ≠ 1).
+    """
+    T = sp.Function("T")
+    tE, tE2 = mask_moments(pair)
+    rec = T(k + 1) - s**2 * (tE**2 * T(k) + tE2 * (s / rho) ** (2 * k))
+    sol = sp.rsolve(rec, T(k), {T(0): 1})
+    return sp.simplify(sol)
+
+
+def check_closed_form(pair: bool, n_layers: int = 6) -> bool:
+    """Whether the closed form reproduces the explicit induction for k = 0..n_layers (exact SymPy zero)."""
+    table = induction_table(n_layers, pair)
+    cf = closed_form_T(pair)
+    return all(sp.simplify(cf.subs(k, j) - table[j]) == 0 for j in range(n_layers + 1))
+
+
+def T_numeric(k_max: int, sigma_w2: float, keep_prob: float, pair: bool) -> np.ndarray:
+    """T_0..T_{k_max} as floats (by the recursion, valid also at ρ = 1)."""
+    tE, tE2 = (1.0, 1.0 / keep_prob**2) if pair else (1.0 / keep_prob, 1.0 / keep_prob**3)
+    out = np.empty(k_max + 1)
+    out[0] = 1.0
+    for j in range(k_max):
+        out[j + 1] = sigma_w2**2 * (tE**2 * out[j] + tE2 * (sigma_w2 / keep_prob) ** (2 * j))
+    return out
+
+
+def linear_gradient_theory(
+    sigma_w2: float,
+    sigma_b2: float,
+    keep_prob: float,
+    q_layers: np.ndarray,
+    q_ab_layers: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Wide-network gradient metrics of a linear dropout network of depth L = len(q_layers), per layer.
+
+    Realistic (same weights backward), with k = L − l and τ(P) = (s/ρ)^{j−l} (one input) or s^{j−l} (pair):
+
+        q̃^l = σ_b² Σ_{j=l+1}^{L} τ(P_{j←l}) T_{L−j} + q^l T_{L−l},
+
+    and under the gradient-independence assumption q̃^l = q^L (s/ρ)^{L−l}, q̃_ab^l = q_ab^L s^{L−l}.
+
+    Args:
+        sigma_w2, sigma_b2, keep_prob: network parameters.
+        q_layers: (L,) lengths q^1..q^L of the input (theory or measured means).
+        q_ab_layers: (L,) covariances q_ab^1..q_ab^L of the pair, or None.
+
+    Returns:
+        Dict of (L,) arrays: "single" and "single_gia", plus "pair" and "pair_gia" when q_ab_layers is given.
+    """
+    q_layers = np.asarray(q_layers, dtype=np.float64)
+    L = q_layers.shape[0]
+    out: dict[str, np.ndarray] = {}
+    ks = L - 1 - np.arange(L)  # k = L − l for l = 1..L (index 0 ↔ l = 1)
+    for name, qv, per_layer, pair in (
+        ("single", q_layers, sigma_w2 / keep_prob, False),
+        ("pair", q_ab_layers, sigma_w2, True),
+    ):
+        if qv is None:
+            continue
+        qv = np.asarray(qv, dtype=np.float64)
+        T = T_numeric(L, sigma_w2, keep_prob, pair)
+        vals = np.empty(L)
+        for i, kk in enumerate(ks):
+            m = np.arange(kk)  # m = L − j for j = l+1..L
+            vals[i] = sigma_b2 * np.sum(per_layer ** (kk - m) * T[m]) + qv[i] * T[kk]
+        out[name] = vals
+        out[f"{name}_gia"] = qv[-1] * per_layer**ks
+    return out

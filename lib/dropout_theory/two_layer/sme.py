@@ -105,6 +105,7 @@ def simulate(
     num_runs: int = 1,
     order: int = 1,
     substeps: int = 1,
+    scheme: str = "euler",
     generator: torch.Generator | None = None,
     activation: str = "tanh",
     record_every: int = 1,
@@ -126,7 +127,10 @@ def simulate(
         num_steps: number N of learning-rate steps (time horizon t = ηN).
         num_runs: number of independent runs R >= 1.
         order: SME order, 1 or 2 (ignored by the other methods).
-        substeps: Euler–Maruyama steps per learning-rate step for the SME (dt = η/substeps).
+        substeps: integrator steps per learning-rate step for the SME (dt = η/substeps).
+        scheme: SME integrator: "euler" (Euler–Maruyama, weak order 1 in dt) or "heun" (Heun predictor–
+            corrector on the drift with the exact Gaussian noise at the left point; weak error
+            O(dt² + η·dt), which the weak-convergence study needs to resolve O(η²) errors).
         generator: torch generator for masks and Gaussian noise.
         activation: activation name (the SME theorem needs a smooth one; "relu" runs but is outside it).
         record_every: record losses every this many learning-rate steps (and at the last one).
@@ -150,6 +154,7 @@ def simulate(
     record_every = check_positive_int(record_every, "record_every")
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
+    scheme = check_choice(scheme, "scheme", ("euler", "heun"))
     act = get_activation(activation)
     v = dropout_variance(p)
     test = None if X_test is None else as_problem(prob.a, prob.W, X_test, y_test)
@@ -165,6 +170,13 @@ def simulate(
     X_, y_ = prob.X, prob.y
     steps, train, tloss, tacc = [], [], [], []
     dt = eta / substeps
+    noise_scale = math.sqrt(dt * eta)
+
+    def drift(A_, W_):
+        if order == 1:
+            ga_, gW_ = _modified_grad_batched(A_, W_, X_, y_, v, act)
+            return -ga_, -gW_
+        return _order2_drift_batched(A_, W_, X_, y_, v, eta, act)
 
     def record(step: int) -> None:
         loss = _risk(A, Wc, X_, y_, act)
@@ -195,17 +207,18 @@ def simulate(
             A, Wc = A - eta * ga, Wc - eta * gW
         else:
             for _ in range(substeps):
-                if order == 1:
-                    ga, gW = _modified_grad_batched(A, Wc, X_, y_, v, act)
-                    ba, bW = -ga, -gW
-                else:
-                    ba, bW = _order2_drift_batched(A, Wc, X_, y_, v, eta, act)
+                ba, bW = drift(A, Wc)
                 if v > 0:
                     Za, Zw = _sme_noise(A, Wc, X_, y_, v, act, generator)
-                    scale = math.sqrt(dt * eta)
-                    A, Wc = A + dt * ba + scale * Za, Wc + dt * bW + scale * Zw
+                    Za, Zw = noise_scale * Za, noise_scale * Zw
                 else:
-                    A, Wc = A + dt * ba, Wc + dt * bW
+                    Za, Zw = torch.zeros_like(A), torch.zeros_like(Wc)
+                if scheme == "heun":
+                    # predictor–corrector on the drift, noise at the left point (Itô): weak error
+                    # O(dt² + η·dt) instead of Euler–Maruyama's O(dt)
+                    ba2, bW2 = drift(A + dt * ba + Za, Wc + dt * bW + Zw)
+                    ba, bW = 0.5 * (ba + ba2), 0.5 * (bW + bW2)
+                A, Wc = A + dt * ba + Za, Wc + dt * bW + Zw
         check_finite_step(step + 1, "output weights a", A)
         check_finite_step(step + 1, "input weights W", Wc)
     theta = torch.cat([A, Wc], dim=-1).reshape(R, -1)
@@ -256,6 +269,7 @@ def weak_error_study(
     num_runs: int,
     order: int = 1,
     substeps: int | Sequence[int] = 1,
+    scheme: str = "heun",
     generator: torch.Generator | None = None,
     activation: str = "tanh",
 ) -> WeakErrorStudy:
@@ -263,8 +277,9 @@ def weak_error_study(
 
     For each η in ``lrs`` both ensembles run N = round(time/η) steps from the same (a, W), with
     ``num_runs`` runs each (batched), and the distance of the ensemble means is recorded. The SME is
-    integrated with ``substeps`` Euler–Maruyama steps per η (a list gives one value per η): its own time
-    discretization error must be small against the weak error being measured.
+    integrated with ``substeps`` steps of ``scheme`` per η (a list gives one value per η): its own time
+    discretization error must be small against the weak error being measured (Euler–Maruyama's O(dt)
+    would swamp the O(η²) error of the order-2 SME unless dt = O(η²); Heun's O(dt² + η·dt) does not).
 
     Returns:
         A :class:`WeakErrorStudy` (the slope of the log–log fit is the measured order).
@@ -281,7 +296,9 @@ def weak_error_study(
         N = max(1, round(time / lr))
         common = {"num_runs": num_runs, "generator": generator, "activation": activation, "record_every": N}
         drop = simulate("dropout", a, W, X, y, keep_prob, lr, N, **common).theta
-        sme = simulate("sme", a, W, X, y, keep_prob, lr, N, order=order, substeps=sub, **common).theta
+        sme = simulate(
+            "sme", a, W, X, y, keep_prob, lr, N, order=order, substeps=sub, scheme=scheme, **common
+        ).theta
         errors.append(float(torch.linalg.vector_norm(drop.mean(0) - sme.mean(0))))
         R = drop.shape[0]
         var = (drop.var(0) + sme.var(0)).sum() / R if R > 1 else torch.tensor(float("nan"))

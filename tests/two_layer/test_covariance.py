@@ -1,0 +1,73 @@
+"""Σ: dense closed form vs exact enumeration of all 2^m masks, for scalar and vector outputs."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from dropout_theory.two_layer import (
+    dropout_gradient,
+    dropout_gradient_covariance,
+    enumerate_mask_moments,
+    flatten_params,
+    init_params,
+    modified_loss_gradient,
+)
+
+
+def _problem(m=5, d=3, n=7, K=None, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a, W = init_params(m, d, K, generator=g, scale_a=2.0, scale_w=1.5)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.randn((n,) if K is None else (n, K), generator=g, dtype=torch.float64)
+    return a, W, X, y
+
+
+def _loop_covariance(a, W, X, y, p, activation):
+    """Cov over masks with a plain Python loop over the public per-mask gradient (independent path)."""
+    m = W.shape[0]
+    grads, weights = [], []
+    for keep in itertools.product([0.0, 1.0], repeat=m):
+        keep_t = torch.tensor(keep, dtype=torch.float64)
+        weights.append(float(p ** keep_t.sum() * (1 - p) ** (m - keep_t.sum())))
+        grads.append(flatten_params(*dropout_gradient(a, W, X, y, keep_t / p, activation)))
+    G = torch.stack(grads)
+    w = torch.tensor(weights, dtype=torch.float64)
+    mean = w @ G
+    return mean, (G - mean).T @ ((G - mean) * w[:, None])
+
+
+@pytest.mark.parametrize("K", [None, 3])
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "relu"])
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_covariance_equals_enumeration(K, activation, p):
+    a, W, X, y = _problem(m=6, K=K)
+    mean, cov = _loop_covariance(a, W, X, y, p, activation)
+    sigma = dropout_gradient_covariance(a, W, X, y, p, activation)
+    D = 6 * ((1 if K is None else K) + 3)
+    assert sigma.shape == (D, D)
+    scale = float(cov.abs().max())
+    assert scale > 1e-3
+    torch.testing.assert_close(sigma, cov, rtol=0, atol=1e-12 * scale)
+    torch.testing.assert_close(sigma, sigma.T, rtol=0, atol=0)
+    torch.testing.assert_close(flatten_params(*modified_loss_gradient(a, W, X, y, p, activation)), mean)
+
+
+def test_enumerate_mask_moments_matches_loop_for_m8():
+    a, W, X, y = _problem(m=8, d=2, n=5, K=2, seed=3)
+    mom = enumerate_mask_moments(a, W, X, y, 0.4)
+    mean, cov = _loop_covariance(a, W, X, y, 0.4, "tanh")
+    torch.testing.assert_close(mom.mean, mean, rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(mom.covariance, cov, rtol=1e-11, atol=1e-13)
+    torch.testing.assert_close(dropout_gradient_covariance(a, W, X, y, 0.4), cov, rtol=1e-11, atol=1e-13)
+
+
+def test_keep_one_gives_zero_and_psd():
+    a, W, X, y = _problem()
+    assert float(dropout_gradient_covariance(a, W, X, y, 1.0).abs().max()) == 0.0
+    eig = torch.linalg.eigvalsh(dropout_gradient_covariance(a, W, X, y, 0.5))
+    assert float(eig.min()) > -1e-12 * float(eig.max())
+    with pytest.raises(ValueError, match="m <= 16"):
+        enumerate_mask_moments(*_problem(m=17), 0.5)

@@ -83,8 +83,8 @@ def fixed_point_q(
             i = np.argmax(bad)
             raise ValueError(
                 f"no finite fixed point of the length map for activation={activation!r}: the slope "
-                f"(sigma_w2/keep_prob)*E[phi(z)^2] = {a.ravel()[i]!r} must be < 1 (sigma_w2="
-                f"{s.ravel()[i]!r}, keep_prob={r.ravel()[i]!r}); the signal length diverges with depth"
+                f"(sigma_w2/keep_prob)*E[phi(z)^2] = {float(a.ravel()[i])!r} must be < 1 (sigma_w2="
+                f"{float(s.ravel()[i])!r}, keep_prob={float(r.ravel()[i])!r}); the signal length diverges with depth"
             )
         return scalar_or_array(b / (1.0 - a))
 

@@ -1,0 +1,196 @@
+"""Widgets of part II (deep dropout networks at initialization), one per chapter.
+
+Every callback calls the library (quadrature theory or a small batched simulation) and redraws; invalid
+combinations (e.g. no finite fixed point) are reported in the figure instead of raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+
+from dropout_theory.deep_meanfield import (
+    ACTIVATION_NAMES,
+    depth_scales,
+    inputs_for,
+    simulate_ensemble,
+    trainable_depth_bound,
+)
+from dropout_theory.plotting.deep_meanfield import (
+    plot_c_map,
+    plot_depth_scales,
+    plot_layer_curves,
+    plot_phase_diagram,
+    plot_q_map,
+    plot_trainable_heatmap,
+    plot_var_vs_mean,
+)
+
+
+def _activation_dropdown(value: str = "tanh") -> widgets.Dropdown:
+    return widgets.Dropdown(options=list(ACTIVATION_NAMES), value=value, description="activation")
+
+
+def _keep_slider(value: float = 0.9) -> widgets.FloatSlider:
+    return widgets.FloatSlider(value=value, min=0.3, max=1.0, step=0.05, description="keep_prob")
+
+
+def _message(ax, err: Exception) -> None:
+    ax.text(0.5, 0.5, str(err), ha="center", va="center", wrap=True, fontsize=8, color="C3", transform=ax.transAxes)
+
+
+def signal_propagation_widget() -> widgets.Widget:
+    """Sliders σ_w², σ_b², keep_prob and the activation: q-map, c-map and the order–chaos diagram."""
+
+    def run(activation: str = "tanh", sigma_w2: float = 1.5, sigma_b2: float = 0.05, keep_prob: float = 0.9):
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        try:
+            plot_q_map(activation, sigma_w2, sigma_b2, [keep_prob, 1.0], ax=axes[0])
+            plot_c_map(activation, sigma_w2, sigma_b2, [keep_prob, 1.0], ax=axes[1])
+        except ValueError as err:
+            _message(axes[0], err)
+        plot_phase_diagram(activation, [keep_prob, 1.0], point=(sigma_w2, sigma_b2), ax=axes[2])
+        fig.tight_layout()
+        plt.show()
+
+    return widgets.interactive(
+        run,
+        activation=_activation_dropdown(),
+        sigma_w2=widgets.FloatSlider(value=1.5, min=0.1, max=4.0, step=0.05, description="σ_w²"),
+        sigma_b2=widgets.FloatSlider(value=0.05, min=0.0, max=0.3, step=0.01, description="σ_b²"),
+        keep_prob=_keep_slider(),
+    )
+
+
+def depth_scales_widget() -> widgets.Widget:
+    """ξ_c and |ξ_∇| against σ_w² for a chosen activation, σ_b² and keep_prob (against keep_prob = 1)."""
+
+    def run(activation: str = "tanh", sigma_b2: float = 0.05, keep_prob: float = 0.9):
+        _, ax = plt.subplots(figsize=(6.4, 3.8))
+        sw = np.linspace(0.3, 4.0, 120)
+        if activation in ("linear", "relu"):
+            sw = np.linspace(0.05, (0.99 if activation == "linear" else 1.98) * keep_prob, 120)
+        try:
+            plot_depth_scales(activation, sw, max(sigma_b2, 1e-3), [keep_prob, 1.0], ax=ax)
+        except ValueError as err:
+            _message(ax, err)
+        plt.show()
+
+    return widgets.interactive(
+        run,
+        activation=_activation_dropdown(),
+        sigma_b2=widgets.FloatSlider(value=0.05, min=0.01, max=0.3, step=0.01, description="σ_b²"),
+        keep_prob=_keep_slider(),
+    )
+
+
+def gradient_metrics_widget(width: int = 200, n_networks: int = 20, depth: int = 15) -> widgets.Widget:
+    """A small ensemble: realistic vs GIA backward pass for the single-input and pair gradient metrics."""
+
+    def run(activation: str = "tanh", sigma_w2: float = 1.5, keep_prob: float = 0.9):
+        _, ax = plt.subplots(figsize=(6.4, 3.8))
+        sb = 0.05
+        try:
+            d = depth_scales(activation, sigma_w2, sb, keep_prob)
+            x = inputs_for(d["q_star"], d["c_star"], width, sigma_w2, sb)
+            curves = {}
+            for mode in ("realistic", "gia"):
+                res = simulate_ensemble(
+                    activation,
+                    sigma_w2,
+                    sb,
+                    keep_prob,
+                    depth=depth,
+                    width=width,
+                    n_networks=n_networks,
+                    inputs=x,
+                    backward=mode,
+                    seed=0,
+                )
+                curves[f"single, {mode}"] = (res.grad_single[:, :, 0].mean(0), None)
+                curves[f"pair, {mode}"] = (np.abs(res.grad_pair.mean(0)), None)
+            plot_layer_curves(
+                curves,
+                ylabel="gradient metric",
+                ax=ax,
+                title=f"{activation}: ξ_c = {d['xi_c']:.3g}, ξ_∇ = {d['xi_grad']:.3g}",
+            )
+        except ValueError as err:
+            _message(ax, err)
+        plt.show()
+
+    return widgets.interactive(
+        run,
+        activation=_activation_dropdown(),
+        sigma_w2=widgets.FloatSlider(value=1.5, min=0.2, max=3.0, step=0.1, description="σ_w²"),
+        keep_prob=_keep_slider(),
+    )
+
+
+def universality_widget(depth: int = 15, n_networks: int = 40) -> widgets.Widget:
+    """Variance vs mean of the single-input gradient metric over networks, for a chosen activation and width."""
+
+    def run(activation: str = "tanh", width: int = 100, keep_prob: float = 0.9):
+        _, ax = plt.subplots(figsize=(6.4, 3.8))
+        sw = {"linear": 0.7 * keep_prob, "relu": 1.4 * keep_prob}.get(activation, 1.5)
+        try:
+            d = depth_scales(activation, sw, 0.05, keep_prob)
+            x = inputs_for(d["q_star"], None, width, sw, 0.05)
+            res = simulate_ensemble(
+                activation,
+                sw,
+                0.05,
+                keep_prob,
+                depth=depth,
+                width=width,
+                n_networks=n_networks,
+                inputs=x,
+                backward="realistic",
+                seed=0,
+            )
+            g = res.grad_single[:, :, 0]
+            plot_var_vs_mean({f"{activation}, N = {width}": (g.mean(0), g.var(0))}, ax=ax)
+        except ValueError as err:
+            _message(ax, err)
+        plt.show()
+
+    return widgets.interactive(
+        run,
+        activation=_activation_dropdown(),
+        width=widgets.IntSlider(value=100, min=50, max=400, step=50, description="width"),
+        keep_prob=_keep_slider(),
+    )
+
+
+def trainable_depth_widget(
+    results: Mapping[float, Mapping[str, np.ndarray]], activation: str = "tanh", sigma_b2: float = 0.05
+) -> widgets.Widget:
+    """Browse precomputed trainable-depth heatmaps by keep_prob (no training happens in the callback).
+
+    Args:
+        results: keep_prob → {"depths": (D,), "sigma_w2": (S,), "accuracy": (D, S)}.
+        activation, sigma_b2: the networks' activation and bias variance (for the depth-scale overlays).
+    """
+    keys = sorted(results)
+
+    def run(keep_prob: float = keys[-1]):
+        _, ax = plt.subplots(figsize=(6.4, 4.0))
+        r = results[keep_prob]
+        sw = np.linspace(r["sigma_w2"].min(), r["sigma_w2"].max(), 200)
+        b = trainable_depth_bound(activation, sw, sigma_b2, keep_prob)
+        plot_trainable_heatmap(
+            r["depths"],
+            r["sigma_w2"],
+            r["accuracy"],
+            ax=ax,
+            bounds={"6ξ_c": (sw, b["xi_c_bound"]), "6 min(ξ_c, |ξ_∇|)": (sw, b["combined_bound"])},
+            title=f"keep_prob = {keep_prob:g}",
+        )
+        plt.show()
+
+    return widgets.interactive(
+        run, keep_prob=widgets.SelectionSlider(options=keys, value=keys[-1], description="keep_prob")
+    )

@@ -1,0 +1,105 @@
+"""Figures of part I's chapters on the modified loss, the SMEs and the noise covariance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+
+from dropout_theory.two_layer import Ensemble, WeakErrorStudy
+
+
+def plot_band(
+    ax: Axes, ens: Ensemble, lr: float, label: str, color: str, quantity: str = "train_loss", ls: str = "-"
+) -> Axes:
+    """Mean over runs (line) and min–max over runs (band) of a recorded quantity against time t = lr·N.
+
+    Args:
+        ax: axes to draw into.
+        ens: an :class:`~dropout_theory.two_layer.Ensemble`.
+        lr: its learning rate (for the time axis).
+        label: legend label.
+        color: matplotlib colour.
+        quantity: "train_loss", "test_loss" or "test_accuracy".
+        ls: line style.
+
+    Returns:
+        The axes.
+    """
+    values = getattr(ens, quantity)
+    if values is None:
+        raise ValueError(f"the ensemble did not record {quantity!r}")
+    t = ens.steps.numpy() * lr
+    vals = values.numpy()
+    ax.plot(t, vals.mean(0), color=color, ls=ls, label=label)
+    ax.fill_between(t, vals.min(0), vals.max(0), color=color, alpha=0.2, lw=0)
+    ax.set_xlabel(r"time $t=\eta N$")
+    return ax
+
+
+def plot_band_grid(
+    cases: Mapping[str, Mapping[str, tuple[Ensemble, float]]], quantity: str = "train_loss", ncols: int = 2
+) -> np.ndarray:
+    """One panel per case (title = key), with one band per method (label → (ensemble, lr)).
+
+    Returns:
+        The array of axes.
+    """
+    nrows = -(-len(cases) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
+    for ax, (title, methods) in zip(axes.flat, cases.items(), strict=False):
+        for i, (label, (ens, lr)) in enumerate(methods.items()):
+            plot_band(ax, ens, lr, label, f"C{i}", quantity, ls="-" if i == 0 else "--")
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(quantity.replace("_", " "))
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(cases) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return axes
+
+
+def plot_weak_errors(studies: Sequence[WeakErrorStudy], ax: Axes | None = None) -> Axes:
+    """‖E Θ_t − E θ_t‖ against the learning rate on log–log axes, with the fitted slope in the legend.
+
+    Error bars are ±2 Monte Carlo standard errors; a dotted reference line of slope = order is drawn per study.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3.5))
+    for i, st in enumerate(studies):
+        c = f"C{i}"
+        ax.errorbar(
+            st.lrs,
+            st.errors,
+            yerr=2 * st.std_errors,
+            fmt="o-",
+            color=c,
+            capsize=3,
+            label=f"keep_prob {st.keep_prob:g}: slope {st.slope:.2f}",
+        )
+        ref = st.errors[0] * (st.lrs / st.lrs[0]) ** st.order
+        ax.plot(st.lrs, ref, ":", color=c)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"learning rate $\eta$")
+    ax.set_ylabel(r"$\|\mathbb{E}\Theta_t-\mathbb{E}\theta_t\|_2$")
+    if studies:
+        ax.set_title(f"order-{studies[0].order} SME", fontsize=10)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_spectrum(eigenvalues: Mapping[str, torch.Tensor], ax: Axes | None = None) -> Axes:
+    """Sorted eigenvalues (descending, log scale) of one or more symmetric matrices, e.g. Σ."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 3.5))
+    for label, ev in eigenvalues.items():
+        vals = torch.sort(ev.detach().cpu(), descending=True).values.clamp_min(1e-300).numpy()
+        ax.semilogy(np.arange(1, len(vals) + 1), vals, ".", ms=3, label=label)
+    ax.set_xlabel("index")
+    ax.set_ylabel("eigenvalue")
+    ax.legend(fontsize=8)
+    return ax

@@ -11,7 +11,7 @@ Public API:
   :func:`bernoulli_jump_process`, :func:`critical_corner_process`, :class:`LimitPath`;
 * distances — :func:`rms_distance`, :func:`sliced_wasserstein`, :func:`mmd`;
 * classification — :func:`classify_phase`, :func:`limit_parameters`, :data:`PHASES`;
-* data — :func:`make_teacher_student`, :class:`TeacherStudentData`.
+* data — :func:`make_teacher_student`, :func:`init_student`, :class:`TeacherStudentData`.
 
 Master learning rate τ: the per-parameter learning rate of gradient descent on the loss is τ·n.
 """
@@ -37,7 +37,7 @@ from dropout_theory.phase.particles import (
     penalty_coefficient,
     simulate_coupled,
 )
-from dropout_theory.phase.teacher_student import TeacherStudentData, make_teacher_student
+from dropout_theory.phase.teacher_student import TeacherStudentData, init_student, make_teacher_student
 
 __all__ = [
     "PHASES",
@@ -49,6 +49,7 @@ __all__ = [
     "classify_phase",
     "critical_corner_process",
     "init_particles",
+    "init_student",
     "limit_parameters",
     "make_teacher_student",
     "mmd",

@@ -66,9 +66,7 @@ def _exact(value: Any, name: str) -> Fraction:
             return Fraction(int(value.p), int(value.q))
         x = float(value)
     except (TypeError, ValueError, ZeroDivisionError):
-        raise ValueError(
-            f"{name} must be a real number (int, float, Fraction or 'p/q'), got {value!r}"
-        ) from None
+        raise ValueError(f"{name} must be a real number (int, float, Fraction or 'p/q'), got {value!r}") from None
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x!r}")
     return Fraction(x)

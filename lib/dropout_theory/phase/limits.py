@@ -74,9 +74,7 @@ def _prepare(a0, W0, X, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
 
 
 def _record_grid(t_final: float, num_records: int) -> torch.Tensor:
-    return torch.linspace(
-        0.0, t_final, check_positive_int(num_records, "num_records", minimum=2), dtype=torch.float64
-    )
+    return torch.linspace(0.0, t_final, check_positive_int(num_records, "num_records", minimum=2), dtype=torch.float64)
 
 
 def _path(name, times, As, Ws, X, y, act, counts) -> LimitPath:
@@ -419,6 +417,4 @@ def bernoulli_jump_process(
             As.append(A.clone())
             Ws.append(Wc.clone())
             times.append(k * tau)
-    return _path(
-        "Bernoulli jump process", torch.tensor(times, dtype=torch.float64), As, Ws, X, y, act, counts.cpu()
-    )
+    return _path("Bernoulli jump process", torch.tensor(times, dtype=torch.float64), As, Ws, X, y, act, counts.cpu())

@@ -111,9 +111,7 @@ def pack_particles(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return torch.cat([a.unsqueeze(-1), W], dim=-1)
 
 
-def network_output(
-    a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, activation: str = "relu"
-) -> torch.Tensor:
+def network_output(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, activation: str = "relu") -> torch.Tensor:
     """f(x) = (1/n) Σ_i a_i σ(w_i·x) on every data point.
 
     Args:
@@ -341,9 +339,7 @@ def simulate_coupled(
     if W0.dim() == 2:
         W0, a0 = W0.unsqueeze(0), a0.unsqueeze(0)
     if a0.shape != W0.shape[:2]:
-        raise ValueError(
-            f"a0 has shape {tuple(a0.shape)} but W0 has {tuple(W0.shape)}: need (R, n) and (R, n, d)"
-        )
+        raise ValueError(f"a0 has shape {tuple(a0.shape)} but W0 has {tuple(W0.shape)}: need (R, n) and (R, n, d)")
     if X.shape[1] != W0.shape[-1]:
         raise ValueError(f"X has {X.shape[1]} features but W0 expects d = {W0.shape[-1]}")
     if y.shape[0] != X.shape[0]:
@@ -382,14 +378,9 @@ def simulate_coupled(
         u = torch.rand((2, R, n), generator=generator, **kw)
         m1 = (u[0] < q).to(A.dtype) / q
         m2 = (u[1] < q).to(A.dtype) / q
-        fwd = torch.stack(
-            [m1 if v == "dropout" else m2 if v.startswith("propagation") else ones for v in variants]
-        )
+        fwd = torch.stack([m1 if v == "dropout" else m2 if v.startswith("propagation") else ones for v in variants])
         bwd = torch.stack(
-            [
-                m1 if v in ("dropout", "random_metric") or v.startswith("propagation") else ones
-                for v in variants
-            ]
+            [m1 if v in ("dropout", "random_metric") or v.startswith("propagation") else ones for v in variants]
         )
         v_a, v_W, _ = _velocity(A, Wc, X, y, act, fwd, pen if use_pen else 0.0, freeze_w)
         A = A - tau * bwd * v_a

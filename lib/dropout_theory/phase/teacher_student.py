@@ -1,9 +1,9 @@
 """The paper's teacher–student data: d = 20, 500 points, a 15-neuron ReLU teacher (our concrete choices).
 
-The paper (arXiv:2510.07554) names the sizes; the distributions are ours: inputs x ~ N(0, I_d), teacher
-neurons w*_j uniform on the unit sphere with signs a*_j = ±1 alternating, and targets
-y = (1/m*) Σ_j a*_j relu(w*_j·x) (a mean-field teacher of width m* = 15, so that y is of order one).
-Students are initialized by :func:`dropout_theory.phase.init_particles` (a_i ~ N(0, 1), w_i ~ N(0, I/d)).
+The paper (arXiv:2510.07554) names the sizes; the distributions are ours: inputs x ~ N(0, I_d/d) (so
+‖x‖ ≈ 1), teacher neurons w*_j ~ N(0, I_d) with output signs a*_j = ±1 alternating, and targets
+y = (1/√m*) Σ_j a*_j relu(w*_j·x) (standard deviation about 0.5 for m* = 15). Students are initialized by
+:func:`init_student`: a_i ~ N(0, 1) and w_i ~ N(0, I_d), so pre-activations are of order one.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class TeacherStudentData:
         X: (N, d) inputs.
         y: (N,) targets.
         teacher_a: (m*,) teacher output weights.
-        teacher_W: (m*, d) teacher input weights (unit rows).
+        teacher_W: (m*, d) teacher input weights.
     """
 
     X: torch.Tensor
@@ -60,8 +60,38 @@ def make_teacher_student(
     check_positive_int(seed, "seed", minimum=0)
     g = torch.Generator().manual_seed(seed)
     Wt = torch.randn((m, d), generator=g, dtype=torch.float64)
-    Wt = Wt / Wt.norm(dim=1, keepdim=True)
     at = torch.tensor([1.0 if j % 2 == 0 else -1.0 for j in range(m)], dtype=torch.float64)
-    X = torch.randn((N, d), generator=g, dtype=torch.float64)
-    y = torch.relu(X @ Wt.T) @ at / m
+    X = torch.randn((N, d), generator=g, dtype=torch.float64) / d**0.5
+    y = torch.relu(X @ Wt.T) @ at / m**0.5
     return TeacherStudentData(*(t.to(dtype=dtype, device=device) for t in (X, y, at, Wt)))
+
+
+def init_student(
+    width: int,
+    d: int = 20,
+    *,
+    repeats: int | None = None,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Student particles for the teacher–student data: a_i ~ N(0, 1), w_i ~ N(0, I_d).
+
+    Args:
+        width: n >= 1.
+        d: input dimension.
+        repeats: optional number of independent clouds (leading dimension).
+        seed: seed of a CPU generator (the draws do not depend on the device).
+        dtype: floating dtype.
+        device: device.
+
+    Returns:
+        ``(a, W)`` of shapes (n,), (n, d) (or with a leading ``repeats`` dimension).
+    """
+    from dropout_theory.phase.particles import init_particles
+
+    check_positive_int(seed, "seed", minimum=0)
+    a, W = init_particles(
+        width, d, repeats=repeats, scale_w=float(d) ** 0.5, generator=torch.Generator().manual_seed(seed)
+    )
+    return a.to(dtype=dtype, device=device), W.to(dtype=dtype, device=device)

@@ -1,0 +1,249 @@
+"""A numerical phase diagram: finite-n dropout along τ = τ₀ n^(−a), q = q₀ n^(−b), measured against its limits.
+
+For every grid point (a, b) and width n the job :func:`phase_point` runs coupled variants from one
+initialization with one mask stream and reports, at the horizon t, the RMS particle distance from dropout to
+
+* ``"no_dropout"`` — gradient descent at the same step τ (→ Wasserstein gradient flow as τ → 0);
+* ``"random_metric"`` — the same masks applied only to the gradients (Bernoulli clocks with jumps τ/q: the
+  jump limits);
+* ``"penalized"`` — no mask, explicit penalty κ = (1 − q)/(qn) (→ penalized flow);
+
+and the sliced Wasserstein distance from the dropout cloud to a cloud of the PREDICTED limit (simulated from
+the same initial particles with its own random stream). The distance to the right limit should shrink as n
+grows; the others should not.
+
+CLI: ``dropout-experiments phase-diagram --out results/phase_diagram.jsonl [--workers 2] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import torch
+
+from dropout_theory._checks import DivergenceError
+from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.phase.classify import classify_phase, limit_parameters
+from dropout_theory.phase.distances import sliced_wasserstein
+from dropout_theory.phase.limits import (
+    bernoulli_jump_process,
+    critical_corner_process,
+    penalized_flow,
+    poisson_jump_process,
+    wasserstein_gradient_flow,
+)
+from dropout_theory.phase.particles import pack_particles, simulate_coupled
+from dropout_theory.phase.teacher_student import init_student, make_teacher_student
+
+#: Book-scale grid: one point per phase plus a degenerate one (a, b as strings: exact rationals).
+BOOK_POINTS: tuple[tuple[str, str], ...] = (
+    ("0", "0"),
+    ("1/4", "1/4"),
+    ("1", "1/4"),
+    ("5/4", "1"),
+    ("1", "1"),
+    ("1/4", "1/2"),
+)
+BOOK_WIDTHS: tuple[int, ...] = (20, 60, 200)
+FULL_POINTS: tuple[tuple[str, str], ...] = (
+    *BOOK_POINTS,
+    ("1/2", "1/2"),
+    ("3/4", "3/4"),
+    ("1/2", "0"),
+    ("3/4", "1/4"),
+    ("3/2", "1"),
+    ("1/2", "1"),
+    ("3/2", "5/4"),
+)
+FULL_WIDTHS: tuple[int, ...] = (50, 100, 200, 400, 800, 1600)
+COMPARED: tuple[str, ...] = ("no_dropout", "random_metric", "penalized")
+
+
+def phase_point(
+    a: str,
+    b: str,
+    width: int,
+    tau0: float = 0.1,
+    keep0: float = 0.5,
+    t_final: float = 1.0,
+    repeats: int = 2,
+    seed: int = 0,
+    d: int = 5,
+    num_points: int = 30,
+    activation: str = "relu",
+) -> dict[str, Any]:
+    """One finite-n measurement (a job of the sweep; JSON in, JSON out).
+
+    Args:
+        a: learning-rate exponent (string "p/q" or number), τ = τ₀ n^(−a).
+        b: keep-rate exponent, q = min(1, q₀ n^(−b)).
+        width: n.
+        tau0: τ₀.
+        keep0: q₀.
+        t_final: horizon in mean-field time; the run has ceil(t/τ) steps.
+        repeats: independent initializations/mask streams, batched.
+        seed: base seed (data use seed 0 always).
+        d: input dimension of the small teacher–student problem.
+        num_points: number of data points.
+        activation: activation name.
+
+    Returns:
+        ``{"phase", "tau", "keep_prob", "steps", "rms": {variant: mean over repeats}, "rms_sd": {...},
+        "loss", "sw_to_limit": float or None, "sw_to_gradient_flow", "diverged_at": step or None}``; a run
+        that diverges (a :class:`~dropout_theory.DivergenceError`) is reported with ``diverged_at`` and
+        ``None`` distances instead of raising, so a sweep over degenerate points completes.
+    """
+    from fractions import Fraction
+
+    A, B = Fraction(a), Fraction(b)
+    n = int(width)
+    tau = tau0 * n ** (-float(A))
+    q = min(1.0, keep0 * n ** (-float(B)))
+    steps = math.ceil(t_final / tau - 1e-9)
+    data = make_teacher_student(d, num_points, teacher_width=4, seed=0)
+    a0, W0 = init_student(n, d, repeats=repeats, seed=seed)
+    phase = classify_phase(A, B)
+    try:
+        run = simulate_coupled(
+            a0,
+            W0,
+            data.X,
+            data.y,
+            tau=tau,
+            keep_prob=q,
+            num_steps=steps,
+            variants=("dropout", *COMPARED),
+            generator=torch.Generator().manual_seed(seed + 1),
+            activation=activation,
+            record_every=steps,
+        )
+    except DivergenceError as err:
+        none = dict.fromkeys(COMPARED)
+        return {
+            "phase": phase,
+            "tau": tau,
+            "keep_prob": q,
+            "steps": steps,
+            "rms": none,
+            "rms_sd": none,
+            "loss": None,
+            "sw_to_limit": None,
+            "sw_to_gradient_flow": None,
+            "diverged_at": err.step,
+        }
+    final = run.rms_to_reference[:, :, -1]
+    out: dict[str, Any] = {
+        "phase": phase,
+        "tau": tau,
+        "keep_prob": q,
+        "steps": steps,
+        "rms": {v: float(final[run.index(v)].mean()) for v in COMPARED},
+        "rms_sd": {v: float(final[run.index(v)].std()) if repeats > 1 else 0.0 for v in COMPARED},
+        "loss": float(run.loss[0, :, -1].mean()),
+    }
+    out["sw_to_limit"] = _sw_to_limit(A, B, tau0, keep0, a0[0], W0[0], data, run, steps, seed, activation)
+    out["sw_to_gradient_flow"] = _sw_to_limit(
+        0, 0, tau0, keep0, a0[0], W0[0], data, run, steps, seed, activation, force="gradient_flow"
+    )
+    out["diverged_at"] = None
+    return out
+
+
+def _sw_to_limit(A, B, tau0, keep0, a0, W0, data, run, steps, seed, activation, force=None) -> float | None:
+    params = limit_parameters(A, B, tau0, keep0)
+    phase = force or params["phase"]
+    g = torch.Generator().manual_seed(seed + 2)
+    t_run = steps * run.tau
+    common = {"activation": activation}
+    if phase == "gradient_flow":
+        lim = wasserstein_gradient_flow(a0, W0, data.X, data.y, t_final=t_run, dt=0.02, num_records=2, **common)
+    elif phase == "penalized_flow":
+        lim = penalized_flow(
+            a0, W0, data.X, data.y, penalty=params["penalty"], t_final=t_run, dt=0.02, num_records=2, **common
+        )
+    elif phase == "poisson_jump":
+        lim = poisson_jump_process(
+            a0, W0, data.X, data.y, jump_size=params["jump_size"], t_final=t_run, num_records=2, generator=g, **common
+        )
+    elif phase == "bernoulli_jump":
+        lim = bernoulli_jump_process(
+            a0, W0, data.X, data.y, tau=tau0, keep_prob=keep0, num_steps=steps, generator=g, **common
+        )
+    elif phase == "critical":
+        lim = critical_corner_process(
+            a0,
+            W0,
+            data.X,
+            data.y,
+            jump_size=params["jump_size"],
+            mean_kept=params["mean_kept"],
+            t_final=t_run,
+            num_records=2,
+            generator=g,
+            **common,
+        )
+    else:
+        return None
+    ours = pack_particles(run.a[0, 0], run.W[0, 0])
+    theirs = pack_particles(lim.a[-1], lim.W[-1])
+    return float(sliced_wasserstein(ours, theirs, num_projections=128, generator=torch.Generator().manual_seed(3)))
+
+
+def phase_jobs(
+    points: Sequence[tuple[str, str]] = BOOK_POINTS, widths: Sequence[int] = BOOK_WIDTHS, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """The job list of a sweep: every (a, b) × width, with the extra keyword arguments of :func:`phase_point`."""
+    return [{"a": a, "b": b, "width": int(n), **kwargs} for a, b in points for n in widths]
+
+
+def run_phase_diagram(
+    points: Sequence[tuple[str, str]] = BOOK_POINTS,
+    widths: Sequence[int] = BOOK_WIDTHS,
+    *,
+    results_path: str | None = None,
+    executor: Executor | None = None,
+    max_workers: int | None = None,
+    progress: bool = True,
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Run the sweep through :func:`dropout_theory.experiments.run_jobs` (resumable, any Executor).
+
+    Returns:
+        One record per job: the job's parameters merged with its result.
+    """
+    jobs = phase_jobs(points, widths, **kwargs)
+    results = run_jobs(
+        phase_point,
+        jobs,
+        results_path=results_path,
+        executor=executor,
+        max_workers=max_workers,
+        progress=progress,
+        desc="phase diagram",
+    )
+    return [{**j, **r} for j, r in zip(jobs, results, strict=True)]
+
+
+def _cli(args: argparse.Namespace) -> None:
+    points = BOOK_POINTS if args.quick else FULL_POINTS
+    widths = (20, 40) if args.quick else FULL_WIDTHS
+    kwargs = {"repeats": 2 if args.quick else 8}
+    run_phase_diagram(points, widths, results_path=args.out, max_workers=args.workers, progress=True, **kwargs)
+    print(f"{len(load_results(args.out))} results in {args.out}")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``phase-diagram`` subcommand."""
+    p = subparsers.add_parser(
+        "phase-diagram",
+        help="finite-n dropout along tau = n^-a, q = n^-b vs its limits (part III)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("--out", default="results/phase_diagram.jsonl", help="JSON-lines results file (resumable)")
+    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all cores)")
+    p.add_argument("--quick", action="store_true", help="book-scale grid and small widths (smoke test)")
+    p.set_defaults(func=_cli)

@@ -153,44 +153,168 @@ def phase_point(
     return out
 
 
-def _sw_to_limit(A, B, tau0, keep0, a0, W0, data, run, steps, seed, activation, force=None) -> float | None:
-    params = limit_parameters(A, B, tau0, keep0)
+def simulate_limit(
+    a: Any,
+    b: Any,
+    tau0: float,
+    keep0: float,
+    a0,
+    W0,
+    X,
+    y,
+    t_run: float,
+    steps: int,
+    seed: int = 0,
+    activation: str = "relu",
+    force: str | None = None,
+):
+    """Simulate the limit predicted for (a, b) (or the phase named by ``force``) from particles (a0, W0).
+
+    Returns:
+        A :class:`~dropout_theory.phase.LimitPath`, or ``None`` for the degenerate phase.
+    """
+    params = limit_parameters(a, b, tau0, keep0)
     phase = force or params["phase"]
     g = torch.Generator().manual_seed(seed + 2)
-    t_run = steps * run.tau
-    common = {"activation": activation}
+    kw = {"activation": activation}
     if phase == "gradient_flow":
-        lim = wasserstein_gradient_flow(a0, W0, data.X, data.y, t_final=t_run, dt=0.02, num_records=2, **common)
-    elif phase == "penalized_flow":
-        lim = penalized_flow(
-            a0, W0, data.X, data.y, penalty=params["penalty"], t_final=t_run, dt=0.02, num_records=2, **common
+        return wasserstein_gradient_flow(a0, W0, X, y, t_final=t_run, dt=0.02, num_records=2, **kw)
+    if phase == "penalized_flow":
+        return penalized_flow(a0, W0, X, y, penalty=params["penalty"], t_final=t_run, dt=0.02, num_records=2, **kw)
+    if phase == "poisson_jump":
+        return poisson_jump_process(
+            a0, W0, X, y, jump_size=params["jump_size"], t_final=t_run, num_records=2, generator=g, **kw
         )
-    elif phase == "poisson_jump":
-        lim = poisson_jump_process(
-            a0, W0, data.X, data.y, jump_size=params["jump_size"], t_final=t_run, num_records=2, generator=g, **common
-        )
-    elif phase == "bernoulli_jump":
-        lim = bernoulli_jump_process(
-            a0, W0, data.X, data.y, tau=tau0, keep_prob=keep0, num_steps=steps, generator=g, **common
-        )
-    elif phase == "critical":
-        lim = critical_corner_process(
+    if phase == "bernoulli_jump":
+        return bernoulli_jump_process(a0, W0, X, y, tau=tau0, keep_prob=keep0, num_steps=steps, generator=g, **kw)
+    if phase == "critical":
+        return critical_corner_process(
             a0,
             W0,
-            data.X,
-            data.y,
+            X,
+            y,
             jump_size=params["jump_size"],
             mean_kept=params["mean_kept"],
             t_final=t_run,
             num_records=2,
             generator=g,
-            **common,
+            **kw,
         )
-    else:
+    return None
+
+
+def _sw_to_limit(A, B, tau0, keep0, a0, W0, data, run, steps, seed, activation, force=None) -> float | None:
+    lim = simulate_limit(A, B, tau0, keep0, a0, W0, data.X, data.y, steps * run.tau, steps, seed, activation, force)
+    if lim is None:
         return None
     ours = pack_particles(run.a[0, 0], run.W[0, 0])
     theirs = pack_particles(lim.a[-1], lim.W[-1])
     return float(sliced_wasserstein(ours, theirs, num_projections=128, generator=torch.Generator().manual_seed(3)))
+
+
+def dropout_and_limit(
+    a: str,
+    b: str,
+    width: int,
+    tau0: float = 0.1,
+    keep0: float = 0.5,
+    t_final: float = 1.0,
+    seed: int = 0,
+    d: int = 5,
+    num_points: int = 30,
+    activation: str = "relu",
+) -> dict[str, Any]:
+    """Finite-n dropout next to a cloud of its predicted limit and of the gradient flow (same initial particles).
+
+    Returns:
+        ``{"phase", "tau", "keep_prob", "steps", "clouds": {"dropout", "limit", "gradient flow"} ((n, 1 + d)
+        tensors), "sw_to_limit", "sw_to_gradient_flow", "loss": {...}, "unmoved": {cloud: fraction of
+        particles still at their initial position}, "unmoved_theory": the limit's value (:func:`unmoved_fraction`)}``.
+    """
+    from fractions import Fraction
+
+    n = int(width)
+    tau = tau0 * n ** (-float(Fraction(a)))
+    q = min(1.0, keep0 * n ** (-float(Fraction(b))))
+    steps = math.ceil(t_final / tau - 1e-9)
+    data = make_teacher_student(d, num_points, teacher_width=4, seed=0)
+    a0, W0 = init_student(n, d, seed=seed)
+    run = simulate_coupled(
+        a0,
+        W0,
+        data.X,
+        data.y,
+        tau=tau,
+        keep_prob=q,
+        num_steps=steps,
+        variants=("dropout",),
+        generator=torch.Generator().manual_seed(seed + 1),
+        activation=activation,
+        record_every=steps,
+    )
+    ours = pack_particles(run.a[0, 0], run.W[0, 0])
+    start = pack_particles(a0, W0)
+    out: dict[str, Any] = {"phase": classify_phase(a, b), "tau": tau, "keep_prob": q, "steps": steps}
+    clouds, losses = {"dropout": ours}, {"dropout": float(run.loss[0, 0, -1])}
+    for label, force in (("limit", None), ("gradient flow", "gradient_flow")):
+        lim = simulate_limit(a, b, tau0, keep0, a0, W0, data.X, data.y, steps * tau, steps, seed, activation, force)
+        if lim is None:
+            continue
+        clouds[label] = pack_particles(lim.a[-1], lim.W[-1])
+        losses[label] = float(lim.loss[-1])
+    sw = {
+        k: float(sliced_wasserstein(ours, v, num_projections=128, generator=torch.Generator().manual_seed(3)))
+        for k, v in clouds.items()
+        if k != "dropout"
+    }
+    unmoved = {k: float((v == start).all(-1).to(torch.float64).mean()) for k, v in clouds.items()}
+    out.update(
+        clouds=clouds,
+        loss=losses,
+        sw_to_limit=sw.get("limit"),
+        sw_to_gradient_flow=sw["gradient flow"],
+        unmoved=unmoved,
+        unmoved_theory=unmoved_fraction(a, b, tau0, keep0, steps * tau),
+    )
+    return out
+
+
+def unmoved_fraction(a: Any, b: Any, tau0: float, keep0: float, t: float) -> float:
+    """Fraction of particles of the LIMIT that have not jumped by time t: the signature of the clocks.
+
+    Flows move every particle (0); Poisson clocks of rate 1/c leave e^(−t/c) unmoved (also at the critical
+    corner); Bernoulli clocks leave (1 − q)^(t/τ).
+    """
+    p = limit_parameters(a, b, tau0, keep0)
+    if p["phase"] in ("poisson_jump", "critical"):
+        return math.exp(-t / p["jump_size"])
+    if p["phase"] == "bernoulli_jump":
+        return (1.0 - keep0) ** round(t / tau0)
+    if p["phase"] == "degenerate":
+        return float("nan")
+    return 0.0
+
+
+def fit_slopes(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, float]]:
+    """Least-squares slope of log(distance) against log(n) for each grid point and each distance.
+
+    Returns:
+        ``{(a, b): {"no_dropout": s, "random_metric": s, "penalized": s, "sw_to_limit": s}}`` (NaN where a
+        distance is missing).
+    """
+    import numpy as np
+
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for key in dict.fromkeys((r["a"], r["b"]) for r in records):
+        rs = sorted((r for r in records if (r["a"], r["b"]) == key), key=lambda r: r["width"])
+        x = np.log([r["width"] for r in rs])
+        slopes = {}
+        for name in (*COMPARED, "sw_to_limit"):
+            vals = [r["rms"][name] if name in COMPARED else r["sw_to_limit"] for r in rs]
+            ok = all(v is not None and v > 0 for v in vals)
+            slopes[name] = float(np.polyfit(x, np.log(vals), 1)[0]) if ok and len(vals) > 1 else float("nan")
+        out[key] = slopes
+    return out
 
 
 def phase_jobs(

@@ -403,3 +403,35 @@ def simulate_coupled(
         tau=tau,
         keep_prob=q,
     )
+
+
+def mask_average_velocity(a, W, X, y, keep_prob: float, activation: str = "relu") -> tuple[torch.Tensor, torch.Tensor]:
+    """E_η[(1 + η_i) velocity_i(forward mask 1 + η)] by exact enumeration of all 2^n masks (n ≤ 16).
+
+    The dropout step is X_i ← X_i − τ × (this quantity, before averaging); its average should equal the
+    penalized velocity ``particle_velocity(..., penalty=penalty_coefficient(q, n))``.
+
+    Args:
+        a: (n,) output weights.
+        W: (n, d) input weights.
+        X: (N, d) inputs.
+        y: (N,) targets.
+        keep_prob: q in (0, 1].
+        activation: activation name.
+
+    Returns:
+        ``(mean v_a (n,), mean v_W (n, d))``.
+    """
+    q = check_keep_prob(keep_prob)
+    W = as_tensor(W, "W", ndim=2)
+    a = as_tensor(a, "a", ndim=1, dtype=W.dtype, device=W.device)
+    n = a.shape[0]
+    if n > 16:
+        raise ValueError(f"exact enumeration needs width <= 16, got {n}")
+    bits = torch.cartesian_prod(*[torch.tensor([0.0, 1.0], dtype=W.dtype, device=W.device)] * n).reshape(-1, n)
+    prob = (bits * q + (1.0 - bits) * (1.0 - q)).prod(-1)  # (2^n,), in the dtype of W
+    masks = bits / q
+    va, vW = particle_velocity(
+        a.expand_as(masks), W.expand(masks.shape[0], *W.shape), X, y, forward_mask=masks, activation=activation
+    )
+    return (prob[:, None] * masks * va).sum(0), (prob[:, None, None] * masks[..., None] * vW).sum(0)

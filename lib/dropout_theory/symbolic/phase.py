@@ -131,9 +131,7 @@ def horizon_exponents() -> dict[str, sp.Expr]:
 def _horizon_exponents() -> tuple[tuple[str, sp.Expr], ...]:
     orders = horizon_orders()
     return tuple(
-        {
-            k: sp.expand(_exponent(v.subs(1 - q, 1) if k != "jump_size" else v)) for k, v in orders.items()
-        }.items()
+        {k: sp.expand(_exponent(v.subs(1 - q, 1) if k != "jump_size" else v)) for k, v in orders.items()}.items()
     )
 
 
@@ -160,3 +158,38 @@ def phase_from_exponents(a, b) -> str:
     if jumps:
         return "bernoulli_jump" if A == 0 else "poisson_jump"
     return "gradient_flow"
+
+
+def monte_carlo_part_moments(values: dict[str, float], num_samples: int = 200_000, seed: int = 0) -> dict:
+    """Monte Carlo (mean, variance) of each part of the update from sampled masks, for numeric values.
+
+    Args:
+        values: numbers for q, n, g, c_ii, c_ij, c_ik (keys are the symbol names "q", "n", "g", "c_ii",
+            "c_ij", "c_ik").
+        num_samples: number of mask triples (ξ_i, ξ_j, ξ_k).
+        seed: numpy seed.
+
+    Returns:
+        ``{part: (mc_mean, mc_var, exact_mean, exact_var)}``; exact values use s² = (c_ij² + c_ik²)/n, the
+        two-neuron version of s².
+    """
+    import numpy as np
+
+    subs = {
+        q: values["q"],
+        n: values["n"],
+        g: values["g"],
+        c_self: values["c_ii"],
+        c_ij: values["c_ij"],
+        c_ik: values["c_ik"],
+    }
+    s2v = (values["c_ij"] ** 2 + values["c_ik"] ** 2) / values["n"]
+    rng = np.random.default_rng(seed)
+    xi = (rng.random((3, num_samples)) < values["q"]) / values["q"]
+    parts, mom, out = update_decomposition(), part_moments(), {}
+    for name in PARTS:
+        f = sp.lambdify((xi_i, xi_j, xi_k), parts[name].subs(subs), "numpy")
+        x = np.broadcast_to(f(*xi), xi.shape[1:])
+        m, v = (float(e.subs(subs).subs(s2, s2v)) for e in mom[name])
+        out[name] = (float(x.mean()), float(x.var()), m, v)
+    return out

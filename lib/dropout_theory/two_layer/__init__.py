@@ -9,7 +9,8 @@ Public API:
 * the modified loss: :func:`modified_loss`, :func:`modified_loss_gradient`, :func:`order2_drift`,
   :func:`dropout_variance`;
 * the noise covariance: :func:`dropout_gradient_covariance` (dense), :func:`enumerate_mask_moments`
-  (exact over all masks), :func:`sample_dropout_noise` (exact N(0, Σ) without Σ),
+  (exact over all masks), :func:`sample_dropout_gradients` (actual dropout gradients),
+  :func:`sample_dropout_noise` (exact N(0, Σ) without Σ),
   :func:`structured_noise_map`, :func:`noise_cost_model`;
 * ensembles and SMEs: :func:`simulate` (dropout, SME order 1/2, GD on L_S or R_S, batched over runs),
   :class:`Ensemble`, :func:`weak_error_study`, :class:`WeakErrorStudy`.
@@ -19,6 +20,7 @@ from dropout_theory.two_layer.covariance import (
     MaskMoments,
     dropout_gradient_covariance,
     enumerate_mask_moments,
+    sample_dropout_gradients,
 )
 from dropout_theory.two_layer.dropout_gd import Trajectory, dropout_gradient, sample_mask, train_dropout
 from dropout_theory.two_layer.model import (
@@ -54,6 +56,7 @@ __all__ = [
     "modified_loss_gradient",
     "noise_cost_model",
     "order2_drift",
+    "sample_dropout_gradients",
     "sample_dropout_noise",
     "sample_mask",
     "simulate",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import check_keep_prob
+from dropout_theory._checks import check_keep_prob, check_positive_int
 from dropout_theory.activations import Activation, get_activation
 from dropout_theory.two_layer.model import as_problem
 from dropout_theory.two_layer.modified_loss import dropout_variance
@@ -81,6 +81,41 @@ def dropout_gradient_covariance(a, W, X, y, keep_prob: float, activation: str = 
     diag = torch.einsum("krp,krq->kpq", Goff, Goff)  # Σ_{r≠k} G_kr G_krᵀ
     pair = pair + torch.einsum("kl,kpq->kplq", eye, diag)
     return sigma + v * v * pair.reshape(m * P, m * P)
+
+
+def sample_dropout_gradients(
+    a, W, X, y, keep_prob: float, num_samples: int, generator: torch.Generator | None = None, activation: str = "tanh"
+) -> torch.Tensor:
+    """Flattened dropout gradients ∇_θ R_S^drop(θ; δ) for ``num_samples`` independent masks δ (batched).
+
+    Args:
+        a, W, X, y: the network and data (shapes as in :func:`dropout_gradient_covariance`).
+        keep_prob: keep probability p in (0, 1].
+        num_samples: number of masks S >= 1.
+        generator: torch generator of the masks.
+        activation: activation name.
+
+    Returns:
+        (S, D) tensor; its sample covariance estimates Σ.
+    """
+    prob = as_problem(a, W, X, y)
+    p = check_keep_prob(keep_prob)
+    num_samples = check_positive_int(num_samples, "num_samples")
+    act = get_activation(activation)
+    z = prob.X @ prob.W.T
+    h, dh = act.f(z), act.df(z)
+    out = []
+    chunk = max(1, (1 << 22) // (prob.n * max(prob.m, prob.K)))
+    for start in range(0, num_samples, chunk):
+        s = min(chunk, num_samples - start)
+        u = torch.rand((s, prob.m), generator=generator, dtype=prob.W.dtype, device=prob.W.device)
+        masks = (u < p).to(prob.W.dtype) / p
+        hm = h[None] * masks[:, None, :]
+        r = hm @ prob.a - prob.y
+        ga = hm.mT @ r / prob.n
+        gW = (((r @ prob.a.T) * dh[None]) * masks[:, None, :]).mT @ prob.X / prob.n
+        out.append(torch.cat([ga, gW], dim=2).reshape(s, -1))
+    return torch.cat(out)
 
 
 @dataclass(frozen=True)

@@ -23,3 +23,16 @@ def test_decay_length():
         fit_decay_length([1.0, -1.0])
     with pytest.raises(ValueError):
         fit_power_law([1, 2], [1, 4])
+
+
+def test_bootstrap_power_law_on_multiplicative_noise():
+    """Metric = mean_l × (1 + 0.5 ξ): Var = 0.25 Mean² exactly in expectation, so p = 2 within 3 s.e."""
+    from dropout_theory.deep_meanfield.statistics import bootstrap_power_law, layer_mean_var
+
+    rng = np.random.default_rng(1)
+    means = np.exp(-np.arange(12) / 2.0)
+    groups = [means * (1 + 0.5 * rng.standard_normal((300, 12))) for _ in range(2)]
+    p, se = bootstrap_power_law(groups, n_boot=100)
+    assert abs(p - 2.0) < 3 * se + 0.02 and se < 0.1
+    m, v = layer_mean_var(groups[0])
+    assert m.shape == (12,) and np.allclose(v / m**2, 0.25, rtol=0.3)

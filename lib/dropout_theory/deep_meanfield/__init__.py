@@ -5,7 +5,8 @@ Theory (numpy/scipy, Gauss–Hermite quadrature, vectorized over parameter grids
 :func:`fixed_point_c`, :func:`chi_1`, :func:`chi_c`, :func:`chi_q`, :func:`depth_scale`, :func:`depth_scales`,
 :func:`critical_sigma_w2`, :func:`order_chaos_boundary`.
 Simulation (torch, batched over networks): :func:`inputs_for`, :func:`simulate_ensemble`,
-:class:`EnsembleResult`; statistics: :func:`fit_decay_length`, :func:`fit_power_law`.
+:class:`EnsembleResult`; statistics: :func:`fit_decay_length`, :func:`fit_power_law`,
+:func:`layer_mean_var`, :func:`bootstrap_power_law`.
 Trainability (batched training of deep dropout networks): :func:`train_deep_ensemble`,
 :func:`trainable_depth_bound`.
 """
@@ -23,7 +24,12 @@ from dropout_theory.deep_meanfield.quadrature import (
     gauss_hermite,
     gaussian_expectation,
 )
-from dropout_theory.deep_meanfield.statistics import fit_decay_length, fit_power_law
+from dropout_theory.deep_meanfield.statistics import (
+    bootstrap_power_law,
+    fit_decay_length,
+    fit_power_law,
+    layer_mean_var,
+)
 from dropout_theory.deep_meanfield.trainability import (
     TrainingResult,
     train_deep_ensemble,
@@ -37,6 +43,7 @@ __all__ = [
     "activation_deriv",
     "activation_fn",
     "bivariate_expectation",
+    "bootstrap_power_law",
     "c_map",
     "chi_1",
     "chi_c",
@@ -51,6 +58,7 @@ __all__ = [
     "gauss_hermite",
     "gaussian_expectation",
     "inputs_for",
+    "layer_mean_var",
     "order_chaos_boundary",
     "pair_map",
     "pair_trajectory",

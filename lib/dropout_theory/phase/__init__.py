@@ -5,7 +5,8 @@ Public API:
 
 * particles — :func:`init_particles`, :func:`simulate_coupled` (variants "dropout", "random_metric",
   "propagation_noise_random_metric", "no_dropout", "penalized" on one shared random stream),
-  :class:`CoupledRun`, :func:`particle_velocity`, :func:`network_output`, :func:`penalized_objective`,
+  :class:`CoupledRun`, :func:`particle_velocity`, :func:`mask_average_velocity`, :func:`network_output`,
+  :func:`penalized_objective`,
   :func:`penalty_coefficient`, :func:`pack_particles`, :data:`VARIANTS`;
 * limits — :func:`wasserstein_gradient_flow`, :func:`penalized_flow`, :func:`poisson_jump_process`,
   :func:`bernoulli_jump_process`, :func:`critical_corner_process`, :class:`LimitPath`;
@@ -30,6 +31,7 @@ from dropout_theory.phase.particles import (
     VARIANTS,
     CoupledRun,
     init_particles,
+    mask_average_velocity,
     network_output,
     pack_particles,
     particle_velocity,
@@ -52,6 +54,7 @@ __all__ = [
     "init_student",
     "limit_parameters",
     "make_teacher_student",
+    "mask_average_velocity",
     "mmd",
     "network_output",
     "pack_particles",

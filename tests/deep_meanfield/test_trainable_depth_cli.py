@@ -1,0 +1,30 @@
+"""The trainable-depth experiments: CLI --quick writes resumable results; any Executor gives the same numbers."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from dropout_theory.experiments.cli import main
+from dropout_theory.experiments.trainable_depth import run_trainable_depth, run_training_speed
+
+
+def test_cli_quick_is_resumable(tmp_path, capsys):
+    out = tmp_path / "td.jsonl"
+    args = ["trainable-depth", "--quick", "--out", str(out), "--workers", "1", "--keep-probs", "0.9"]
+    assert main(args) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3  # one job per depth of the quick grid
+    assert main(args) == 0  # second run: everything already done, nothing appended
+    assert out.read_text().splitlines() == lines
+    assert "keep_prob 0.9" in capsys.readouterr().out
+
+
+def test_executor_is_pluggable_and_results_match():
+    kw = dict(width=8, steps=5, batch_size=8, progress=False)
+    a = run_trainable_depth([2, 3], [1.0, 2.0], [0.9], max_workers=1, **kw)
+    with ThreadPoolExecutor(2) as ex:
+        b = run_trainable_depth([2, 3], [1.0, 2.0], [0.9], executor=ex, **kw)
+    assert a[0.9]["accuracy"].shape == (2, 2)
+    assert np.array_equal(a[0.9]["accuracy"], b[0.9]["accuracy"])
+    s = run_training_speed([2], [0.01, 0.1], [1.0], width=8, steps=10, eval_every=5, max_workers=1, progress=False)
+    assert s[1.0]["steps"].shape == (1, 2) and abs(s[1.0]["sigma_w2"] - 2.0) < 0.5

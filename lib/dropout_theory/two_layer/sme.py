@@ -82,14 +82,26 @@ def _dropout_step_grads(a, W, X, y, mask, act: Activation):
 
 def _sme_noise(a, W, X, y, v: float, act: Activation, generator) -> tuple[torch.Tensor, torch.Tensor]:
     """One exact N(0, Σ(θ_r)) draw for every run r (batched structured sampler)."""
+    return _order1_drift_and_noise(a, W, X, y, v, act, generator)[2:]
+
+
+def _order1_drift_and_noise(a, W, X, y, v: float, act: Activation, generator):
+    """(−∇L_S)_a, (−∇L_S)_W and one exact noise draw per run, sharing one forward pass.
+
+    The plain per-neuron gradients E_k needed by the noise are also the data part of ∇L_S, so the whole
+    SME step costs one forward pass, one backward pass and the O(n·m²) pair terms.
+    """
     z = X @ W.mT
     h, dh = act.f(z), act.df(z)
     e = h @ a - y
     n = X.shape[0]
     Ea = h.mT @ e / n
     Ew = ((e @ a.mT) * dh).mT @ X / n
+    ga = Ea + v * (h * h).sum(-2)[..., None] * a / n
+    gW = Ew + (v * (a * a).sum(-1)[..., None, :] * h * dh).mT @ X / n
     zs, zeta = noise_sources(a.shape[0], a.shape[1], generator, dtype=a.dtype, device=a.device)
-    return _structured_noise(h, dh, a, X, v, Ea, Ew, zs, zeta)
+    Za, Zw = _structured_noise(h, dh, a, X, v, Ea, Ew, zs, zeta)
+    return -ga, -gW, Za, Zw
 
 
 def simulate(
@@ -207,11 +219,15 @@ def simulate(
             A, Wc = A - eta * ga, Wc - eta * gW
         else:
             for _ in range(substeps):
-                ba, bW = drift(A, Wc)
-                if v > 0:
+                if v > 0 and order == 1:
+                    ba, bW, Za, Zw = _order1_drift_and_noise(A, Wc, X_, y_, v, act, generator)
+                    Za, Zw = noise_scale * Za, noise_scale * Zw
+                elif v > 0:
+                    ba, bW = drift(A, Wc)
                     Za, Zw = _sme_noise(A, Wc, X_, y_, v, act, generator)
                     Za, Zw = noise_scale * Za, noise_scale * Zw
                 else:
+                    ba, bW = drift(A, Wc)
                     Za, Zw = torch.zeros_like(A), torch.zeros_like(Wc)
                 if scheme == "heun":
                     # predictor–corrector on the drift, noise at the left point (Itô): weak error

@@ -1,0 +1,245 @@
+"""Paper-scale runs of the chapter *Stochastic modified equations* (SME paper Figs. 1 and 2).
+
+Three kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
+
+* ``"bands"`` — min/mean/max of the training risk over runs of dropout or the order-1 SME (Fig. 1a), on the
+  8×8 digits (all 1,347 training images, inputs scaled to average norm 1/2, K = 10, bias), width 50;
+* ``"weak"`` — one point ‖E Θ_t − E θ_t‖ of a weak-order study (Fig. 1b,c) on the chapter's teacher–student
+  problem (n = 20, d = 3, m = 4), many runs, Heun-integrated SME with dt = η/2;
+* ``"test"`` — test loss and accuracy of dropout, the SME and GD on L_S at (η, p) = (0.005, 0.9) and (1, 0.3)
+  (Fig. 2), same digits setting as "bands".
+
+CLI: ``dropout-experiments sme --out results/sme.jsonl [--workers 2] [--quick]``. Results are JSON lines
+(:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+import torch
+
+from dropout_theory._checks import DivergenceError, check_choice
+from dropout_theory.data import load_digits_regression
+from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.two_layer import init_params, simulate
+
+FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
+FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 4))
+
+
+def _digits(n_train: int | None, seed: int = 0):
+    dg = load_digits_regression(seed=seed)
+    scale = 0.5 / float(dg.X_train.norm(dim=1).mean())
+    n = dg.X_train.shape[0] if n_train is None else n_train
+    return scale * dg.X_train[:n], dg.y_train[:n], scale * dg.X_test, dg.y_test, dg.labels_test
+
+
+def _teacher_student():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(20, 3, generator=g, dtype=torch.float64)
+    y = torch.sin(X @ torch.randn(3, generator=g, dtype=torch.float64))
+    a, W = init_params(4, 3, generator=g, scale_a=3.0)
+    return a, W, X, y
+
+
+def _summary(values: torch.Tensor) -> dict[str, list[float]]:
+    return {"mean": values.mean(0).tolist(), "min": values.min(0).values.tolist(), "max": values.max(0).values.tolist()}
+
+
+def sme_job(
+    kind: str,
+    lr: float,
+    keep_prob: float,
+    method: str = "dropout",
+    order: int = 1,
+    width: int = 50,
+    n_train: int | None = None,
+    num_steps: int = 200,
+    num_runs: int = 6,
+    substeps: int = 1,
+    horizon: float = 1.0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """One job of the sweep (see the module docstring for the kinds). Returns a JSON-serializable dict."""
+    check_choice(kind, "kind", ("bands", "weak", "test"))
+    gen = torch.Generator().manual_seed(seed)
+    if kind == "weak":
+        a, W, X, y = _teacher_student()
+        N = max(1, round(horizon / lr))
+        means, variances = [], []
+        for name in ("dropout", "sme"):
+            ens = simulate(
+                name,
+                a,
+                W,
+                X,
+                y,
+                keep_prob,
+                lr,
+                N,
+                num_runs=num_runs,
+                order=order,
+                substeps=substeps,
+                scheme="heun",
+                generator=gen,
+                record_every=N,
+            )
+            means.append(ens.theta.mean(0))
+            variances.append(ens.theta.var(0))
+        err = float(torch.linalg.vector_norm(means[0] - means[1]))
+        se = float(((variances[0] + variances[1]).sum() / num_runs).sqrt())
+        return {"error": err, "std_error": se}
+    X, Y, Xt, Yt, labels = _digits(n_train)
+    a0, W0 = init_params(width, X.shape[1], 10, generator=torch.Generator().manual_seed(0))
+    runs = 1 if method == "gd_modified" else num_runs
+    try:
+        ens = simulate(
+            method,
+            a0,
+            W0,
+            X,
+            Y,
+            keep_prob,
+            lr,
+            num_steps,
+            num_runs=runs,
+            substeps=substeps,
+            generator=gen,
+            record_every=max(1, num_steps // 100),
+            X_test=Xt,
+            y_test=Yt,
+            labels_test=labels,
+        )
+    except DivergenceError as err:
+        return {"diverged": True, "step": err.step, "quantity": err.quantity}
+    out: dict[str, Any] = {"diverged": False, "steps": ens.steps.tolist(), "train_loss": _summary(ens.train_loss)}
+    if kind == "test":
+        out["test_loss"] = _summary(ens.test_loss)
+        out["test_accuracy"] = _summary(ens.test_accuracy)
+    return out
+
+
+def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
+    """The job list: paper scale, or a smoke-test version with ``quick``."""
+    jobs: list[dict[str, Any]] = []
+    width, n_train, steps = (8, 100, 20) if quick else (50, None, 1000)
+    for lr, p in FIG1_CASES:
+        for method in ("dropout", "sme"):
+            jobs.append(
+                {
+                    "kind": "bands",
+                    "lr": lr,
+                    "keep_prob": p,
+                    "method": method,
+                    "width": width,
+                    "n_train": n_train,
+                    "num_steps": steps,
+                    "num_runs": 6,
+                    "seed": 1,
+                }
+            )
+    for lr, p, fig2_steps, sub in FIG2_CASES:
+        for method in ("dropout", "sme", "gd_modified"):
+            jobs.append(
+                {
+                    "kind": "test",
+                    "lr": lr,
+                    "keep_prob": p,
+                    "method": method,
+                    "width": width,
+                    "n_train": n_train,
+                    "num_steps": 20 if quick else fig2_steps,
+                    "num_runs": 6,
+                    "substeps": sub,
+                    "seed": 2,
+                }
+            )
+    if quick:
+        weak = [(1, (0.9,), (0.2, 0.1), 200), (2, (0.9,), (0.4, 0.2), 200)]
+    else:
+        weak = [
+            (1, (0.5, 0.7, 0.9, 0.97), (0.4, 0.2, 0.1, 0.05, 0.025), 20000),
+            (2, (0.5, 0.7, 0.9, 0.97), (0.4, 0.2, 0.1, 0.05), 100000),
+        ]
+    for order, keep_probs, lrs, runs in weak:
+        for p in keep_probs:
+            for lr in lrs:
+                jobs.append(
+                    {
+                        "kind": "weak",
+                        "lr": lr,
+                        "keep_prob": p,
+                        "order": order,
+                        "num_runs": runs,
+                        "substeps": 2,
+                        "horizon": 1.0,
+                        "seed": 3,
+                    }
+                )
+    return jobs
+
+
+def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Fitted log–log slopes per (order, keep_prob) from a results mapping (:func:`load_results`)."""
+    groups: dict[tuple[int, float], list[tuple[float, float, float]]] = {}
+    for rec in results.values():
+        prm = rec["params"]
+        if prm.get("kind") == "weak":
+            groups.setdefault((prm["order"], prm["keep_prob"]), []).append(
+                (prm["lr"], rec["result"]["error"], rec["result"]["std_error"])
+            )
+    table = []
+    for (order, p), pts in sorted(groups.items()):
+        pts.sort()
+        lrs, errs, ses = (np.asarray(c) for c in zip(*pts, strict=True))
+        slope = float(np.polyfit(np.log(lrs), np.log(errs), 1)[0]) if len(pts) > 1 else math.nan
+        table.append(
+            {
+                "order": order,
+                "keep_prob": p,
+                "lrs": lrs.tolist(),
+                "errors": errs.tolist(),
+                "std_errors": ses.tolist(),
+                "slope": slope,
+            }
+        )
+    return table
+
+
+def run(
+    out: str, quick: bool = False, workers: int | None = None, executor: Executor | None = None, progress: bool = True
+) -> list[dict[str, Any]]:
+    """Run (or resume) every job and return the weak-order table."""
+    jobs = build_jobs(quick)
+    run_jobs(sme_job, jobs, results_path=out, executor=executor, max_workers=workers, progress=progress, desc="sme")
+    return weak_order_table(load_results(out))
+
+
+def _cli(args: argparse.Namespace) -> None:
+    table = run(args.out, quick=args.quick, workers=args.workers)
+    for row in table:
+        errs = ", ".join(f"{e:.2e}" for e in row["errors"])
+        print(f"order {row['order']}, keep_prob {row['keep_prob']}: errors {errs}; slope {row['slope']:.2f}")
+    print(f"results in {args.out}")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``sme`` subcommand."""
+    p = subparsers.add_parser(
+        "sme",
+        help="dropout vs its SMEs at paper scale: loss bands, weak orders, test metrics (part I)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("--out", default="results/sme.jsonl", help="JSON-lines results file (resumable)")
+    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all cores)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, under a minute)")
+    p.set_defaults(func=_cli)
+
+
+__all__: Sequence[str] = ["build_jobs", "register", "run", "sme_job", "weak_order_table"]

@@ -27,7 +27,7 @@ from dropout_theory.experiments.runner import run_jobs
 
 DATASETS = ("digits", "mnist1d")
 
-#: Paper-scale defaults (about 1.5 h on 2 CPU cores for the full trainable-depth grid).
+#: Paper-scale defaults (about 1 h with 2 worker processes: 3.8 ms per layer and SGD step of one job).
 PAPER = {
     "depths": [10, 20, 30, 40, 50, 60, 80, 100],
     "sigma_w2": [round(x, 3) for x in np.linspace(0.5, 4.0, 15)],

@@ -148,7 +148,8 @@ def plot_rms_curves(summary: Mapping[int, Mapping[str, Any]], axes: Sequence[Axe
     first = next(iter(summary.values()))
     variants = list(first["rms_mean"])
     if axes is None:
-        fig, axes = plt.subplots(1, len(variants), figsize=(3.6 * len(variants), 3.0), sharey=True)
+        fig, grid = plt.subplots(1, len(variants), figsize=(3.6 * len(variants), 3.0), sharey=True, squeeze=False)
+        axes = list(grid[0])
     else:
         fig = axes[0].figure
     for ax, v in zip(axes, variants, strict=True):

@@ -1,0 +1,61 @@
+"""Smoke tests of the part III figures and the cheap widgets (they build and draw without error)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from dropout_theory.plotting import phase as plots
+from dropout_theory.widgets import phase as phase_widgets
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_phase_map_marks_points():
+    ax = plots.plot_phase_map(points=[("0", "0"), ("5/4", "1"), (0.5, 0.25)])
+    assert len(ax.lines) >= 4 + 3
+
+
+def test_distance_and_curve_figures():
+    recs = [
+        {
+            "a": a,
+            "b": "0",
+            "width": n,
+            "phase": "gradient_flow",
+            "rms": {"no_dropout": 1 / n, "random_metric": 1.0, "penalized": None},
+            "sw_to_limit": 0.1,
+        }
+        for a in ("1", "2")
+        for n in (10, 100)
+    ]
+    fig = plots.plot_distances_vs_width(recs, ncols=2)
+    assert len(fig.axes) == 2
+    summary = {
+        n: {"steps": [0, 1], "rms_mean": {"random_metric": [0, 1.0]}, "rms_sd": {"random_metric": [0, 0.1]}}
+        for n in (10, 20)
+    }
+    assert len(plots.plot_rms_curves(summary).axes) == 1
+    plots.plot_penalty_sweep({"q": [(1.0, 0.5), (10.0, 1.0)]})
+    plots.plot_part_sizes({"x": (1.0, 0.0)})
+    plots.plot_clouds({"a": torch.zeros((5, 3)), "b": torch.ones((5, 3))})
+    res = {
+        "steps": [0, 1],
+        "train_loss": {"d": [1, 0.5]},
+        "test_loss": {"d": [1, 0.6]},
+        "test_accuracy": {"d": [0.5, 0.7]},
+    }
+    assert len(plots.plot_digits_curves(res).axes) == 2
+
+
+def test_cheap_widgets_build():
+    for w in (phase_widgets.update_parts_widget(), phase_widgets.phase_map_widget()):
+        assert len(w.children) >= 3

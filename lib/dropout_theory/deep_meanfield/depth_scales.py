@@ -32,9 +32,7 @@ def depth_scale(chi: np.ndarray | float) -> float | np.ndarray:
     """ξ = −1/ln χ for χ ≥ 0 (+inf at χ = 1, 0 at χ = 0, negative for χ > 1)."""
     chi = np.asarray(chi, dtype=np.float64)
     if np.any(chi < 0) or not np.all(np.isfinite(chi)):
-        raise ValueError(
-            f"chi must be finite and >= 0, got {chi.ravel()[(chi < 0) | ~np.isfinite(chi)][0]!r}"
-        )
+        raise ValueError(f"chi must be finite and >= 0, got {chi.ravel()[(chi < 0) | ~np.isfinite(chi)][0]!r}")
     with np.errstate(divide="ignore"):
         log = np.log(chi)
         xi = np.where(chi == 1.0, np.inf, np.where(chi == 0.0, 0.0, -1.0 / np.where(log == 0.0, 1.0, log)))
@@ -55,9 +53,7 @@ def chi_1(
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
     qs = fixed_point_q(activation, s, b, r, n_nodes=n_nodes) if q is None else np.asarray(q, dtype=np.float64)
     dphi = activation_deriv(activation)
-    return scalar_or_array(
-        s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, n_nodes, KINKS[activation])
-    )
+    return scalar_or_array(s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, n_nodes, KINKS[activation]))
 
 
 def chi_c(

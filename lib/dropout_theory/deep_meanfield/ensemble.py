@@ -103,9 +103,7 @@ def inputs_for(
         return (scale * u)[None].to(dtype)
     c_in = (c1 * q1 - b) / (s * q_in)
     if not -1.0 <= c_in <= 1.0:
-        raise ValueError(
-            f"c1 = {c1!r} is unreachable with q1 = {q1!r}: the input correlation would be {c_in!r}"
-        )
+        raise ValueError(f"c1 = {c1!r} is unreachable with q1 = {q1!r}: the input correlation would be {c_in!r}")
     return torch.stack([scale * u, scale * (c_in * u + math.sqrt(1.0 - c_in * c_in) * v)]).to(dtype)
 
 
@@ -161,9 +159,7 @@ def simulate_ensemble(
     _n_in, d = x.shape
     itemsize = torch.empty((), dtype=dtype).element_size()
     if chunk_size is None:
-        per_net = (
-            (depth * width * width + width * d) * itemsize if backward != "none" else width * width * itemsize
-        )
+        per_net = (depth * width * width + width * d) * itemsize if backward != "none" else width * width * itemsize
         chunk_size = max(1, min(n_networks, int(max_chunk_bytes // per_net)))
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     gen = torch.Generator(device=device or "cpu").manual_seed(int(seed))

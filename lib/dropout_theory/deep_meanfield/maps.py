@@ -47,9 +47,7 @@ def q_map(
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
     q = check_array(q, "q", 0.0, low_open=False)
     phi = activation_fn(activation)
-    return scalar_or_array(
-        s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, n_nodes, KINKS[activation]) + b
-    )
+    return scalar_or_array(s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, n_nodes, KINKS[activation]) + b)
 
 
 def pair_map(
@@ -102,15 +100,9 @@ def c_map(
     check_activation(activation)
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
     c = check_array(c, "c", -1.0, 1.0, low_open=False, high_open=False)
-    qs = (
-        fixed_point_q(activation, s, b, r, n_nodes=n_nodes)
-        if q is None
-        else check_array(q, "q", 0.0, low_open=True)
-    )
+    qs = fixed_point_q(activation, s, b, r, n_nodes=n_nodes) if q is None else check_array(q, "q", 0.0, low_open=True)
     phi = activation_fn(activation)
-    return scalar_or_array(
-        (s * bivariate_expectation(phi, phi, qs, qs, c, n_nodes, KINKS[activation]) + b) / qs
-    )
+    return scalar_or_array((s * bivariate_expectation(phi, phi, qs, qs, c, n_nodes, KINKS[activation]) + b) / qs)
 
 
 def q_trajectory(

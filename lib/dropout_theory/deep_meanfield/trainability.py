@@ -156,9 +156,7 @@ def train_deep_ensemble(
         idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
         logits = _forward(params, X[idx].expand(M, -1, -1), phi, keep_prob, gen, True)
         losses = (
-            torch.nn.functional.cross_entropy(
-                logits.reshape(M * batch_size, K), y[idx].repeat(M), reduction="none"
-            )
+            torch.nn.functional.cross_entropy(logits.reshape(M * batch_size, K), y[idx].repeat(M), reduction="none")
             .reshape(M, batch_size)
             .mean(1)
         )

@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     steps = 3 if args.quick else args.steps
     dtypes = (torch.float64,) if args.quick else (torch.float64, torch.float32)
     print(f"one torch thread; {steps} timed steps per width; 4 coupled variants per step; N = {N_POINTS}, d = {D}")
-    print(f"{'dtype':8s} {'width':>6s} {'s/step':>9s} {'GFLOP/step':>11s} {'GFLOP/s':>8s} {'matmul GFLOP/s':>15s} "
-          f"{'ratio':>6s}")
+    print(
+        f"{'dtype':8s} {'width':>6s} {'s/step':>9s} {'GFLOP/step':>11s} {'GFLOP/s':>8s} {'matmul GFLOP/s':>15s} "
+        f"{'ratio':>6s}"
+    )
     for dtype in dtypes:
         total = 0.0
         for n in PAPER_WIDTHS:
@@ -82,15 +84,19 @@ def main(argv: list[str] | None = None) -> int:
             total += s
             print(f"{str(dtype)[6:]:8s} {n:6d} {s:9.4f} {gf:11.3f} {gf / s:8.2f} {mm:15.2f} {gf / s / mm:6.2f}")
         sweep = total * STEPS * REPEATS / WORKERS
-        print(f"{str(dtype)[6:]:8s} extrapolated full sweep on {WORKERS} workers: {sweep / 60:.1f} min "
-              f"(ratio to the paper's 30 min anchor: {sweep / PAPER_ANCHOR_S:.2f})")
+        print(
+            f"{str(dtype)[6:]:8s} extrapolated full sweep on {WORKERS} workers: {sweep / 60:.1f} min "
+            f"(ratio to the paper's 30 min anchor: {sweep / PAPER_ANCHOR_S:.2f})"
+        )
     if args.full_job:
         t = time.perf_counter()
         teacher_student_run(200, 0, num_steps=STEPS, record_every=10)
         el = time.perf_counter() - t
         pred = step_time(200, torch.float64, steps) * STEPS
-        print(f"full 1000-step job at width 200 (float64, with recording): {el:.1f} s; per-step extrapolation "
-              f"{pred:.1f} s (ratio {el / pred:.2f})")
+        print(
+            f"full 1000-step job at width 200 (float64, with recording): {el:.1f} s; per-step extrapolation "
+            f"{pred:.1f} s (ratio {el / pred:.2f})"
+        )
     return 0
 
 

@@ -33,10 +33,7 @@ def test_sliced_wasserstein_one_dimension_equals_scipy_for_unequal_sizes():
     # in 1-D every projection is ±1, so SW₂ = W₂; check W₂² against quadrature of the quantile functions
     levels = np.linspace(0, 1, 200001)[1:-1]
     w2 = np.sqrt(
-        np.mean(
-            (np.quantile(u, levels, method="inverted_cdf") - np.quantile(v, levels, method="inverted_cdf"))
-            ** 2
-        )
+        np.mean((np.quantile(u, levels, method="inverted_cdf") - np.quantile(v, levels, method="inverted_cdf")) ** 2)
     )
     sw = float(sliced_wasserstein(torch.tensor(u[:, None]), torch.tensor(v[:, None]), num_projections=3))
     assert sw == pytest.approx(w2, rel=1e-4)

@@ -54,11 +54,7 @@ def test_flows_match_matrix_exponential_on_random_features(kappa):
     aug[:n, :n], aug[:n, n] = -M, bvec
     exact = (scipy.linalg.expm(aug * t) @ np.append(a.numpy(), 1.0))[:n]
     kw = {"t_final": t, "dt": 0.01, "num_records": 4, "freeze_w": True}
-    path = (
-        penalized_flow(a, W, X, y, penalty=kappa, **kw)
-        if kappa
-        else wasserstein_gradient_flow(a, W, X, y, **kw)
-    )
+    path = penalized_flow(a, W, X, y, penalty=kappa, **kw) if kappa else wasserstein_gradient_flow(a, W, X, y, **kw)
     np.testing.assert_allclose(path.a[-1].numpy(), exact, rtol=0, atol=1e-9)
     assert torch.equal(path.W[-1], W)
 
@@ -169,14 +165,10 @@ def test_critical_corner_mean_follows_the_penalized_ode():
     )
     star = 1 / (1 + 1 / nu)
     f0 = float(a0.mean())
-    assert float(path.outputs[-1, 0]) == pytest.approx(
-        star + (f0 - star) * math.exp(-(1 + 1 / nu) * t), abs=0.05
-    )
+    assert float(path.outputs[-1, 0]) == pytest.approx(star + (f0 - star) * math.exp(-(1 + 1 / nu) * t), abs=0.05)
     # and a penalized flow with κ = 1/ν has the same mean
     pen = penalized_flow(a0, W, X, y, penalty=1 / nu, t_final=t, num_records=3, freeze_w=True)
-    assert float(pen.outputs[-1, 0]) == pytest.approx(
-        star + (f0 - star) * math.exp(-(1 + 1 / nu) * t), abs=1e-9
-    )
+    assert float(pen.outputs[-1, 0]) == pytest.approx(star + (f0 - star) * math.exp(-(1 + 1 / nu) * t), abs=1e-9)
 
 
 def test_dropout_in_the_poisson_scaling_approaches_the_jump_limit():

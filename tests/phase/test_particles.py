@@ -76,9 +76,7 @@ def test_penalized_objective_and_mean_update_by_exact_enumeration():
     exp_va, exp_vW = torch.zeros_like(a), torch.zeros_like(W)
     for bits in itertools.product([0, 1], repeat=n):
         keep = torch.tensor(bits, dtype=DT)
-        prob = float(
-            torch.prod(torch.where(keep > 0, torch.tensor(q, dtype=DT), torch.tensor(1 - q, dtype=DT)))
-        )
+        prob = float(torch.prod(torch.where(keep > 0, torch.tensor(q, dtype=DT), torch.tensor(1 - q, dtype=DT))))
         mask = keep / q
         f = network_output(a * mask, W, X, "relu")
         exp_loss += prob * 0.5 * float(((f - y) ** 2).mean())
@@ -115,9 +113,7 @@ def test_variants_differ_and_share_one_random_stream():
     full = simulate_coupled(a, W, X, y, variants=VARIANTS, generator=torch.Generator().manual_seed(7), **kw)
     assert float(full.rms_to_reference[1:, :, -1].min()) > 1e-3  # the variants really differ
     for v in ("random_metric", "propagation_noise_random_metric", "penalized"):
-        alone = simulate_coupled(
-            a, W, X, y, variants=("dropout", v), generator=torch.Generator().manual_seed(7), **kw
-        )
+        alone = simulate_coupled(a, W, X, y, variants=("dropout", v), generator=torch.Generator().manual_seed(7), **kw)
         assert torch.equal(alone.a[1], full.a[full.index(v)])
         assert torch.equal(alone.W[0], full.W[0])
     rm = bernoulli_jump_process(

@@ -162,9 +162,16 @@ def structured_noise_map(a, W, X, y, keep_prob: float, z, zeta, activation: str 
 def noise_cost_model(n: int, m: int, d: int, K: int = 1) -> dict[str, float]:
     """Multiply–add counts of one exact noise sample (structured) and of one dropout-GD step.
 
+    Args:
+        n: number of data points.
+        m: width.
+        d: input dimension (including the bias feature).
+        K: number of outputs.
+
     Returns:
-        ``{"structured": n·m² (V) + n·m·d (w-part) + m²·K, "dropout_step": ≈ 2 n·m·d + 2 n·m·K,
-        "dense_eigh": D³ (dense factorization of Σ), "D": m(K + d)}``.
+        A dict with keys ``"structured"`` (n·m² for V, n·m·d for the w-part, m²·K for the a-part),
+        ``"dropout_step"`` (about 2·n·m·d + 2·n·m·K: forward and backward pass), ``"dense_eigh"`` (D³, a
+        dense factorization of Σ) and ``"D"`` (m(K + d)).
     """
     D = m * (K + d)
     return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from dropout_theory._checks import check_keep_prob
+from dropout_theory._checks import check_keep_prob, check_positive
 from dropout_theory.activations import Activation, get_activation
 from dropout_theory.two_layer.model import as_problem
 
@@ -107,8 +107,6 @@ def order2_drift(
     Returns:
         ``(b_a, b_W)`` with the shapes of ``a`` and ``W``.
     """
-    from dropout_theory._checks import check_positive
-
     prob = as_problem(a, W, X, y)
     eta = check_positive(lr, "lr")
     v = dropout_variance(keep_prob)

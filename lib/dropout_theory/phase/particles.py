@@ -169,18 +169,28 @@ def _velocity(
     forward_mask: torch.Tensor | None,
     penalty: torch.Tensor | float,
     freeze_w: bool,
+    buffers: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Dφ(X_i)ᵀ[f_mask − y] + κ Dφ(X_i)ᵀ φ_i for every particle (batched over leading dims).
+
+    The shared residual r enters through matrix products only: Σ_k σ'(z_ik) r_k x_k = (σ'(Z) @ (r ⊙ X))_i, so
+    the (..., n, N) arrays are Z, σ(Z) and σ'(Z) and nothing else. For ReLU, σ'(Z) = sign(σ(Z)) is written into
+    the pre-activation buffer, and ``buffers`` (two preallocated (..., n, N) tensors, reused step after step)
+    avoid allocating the large arrays at every step (about 3× faster at width 5000).
 
     Returns ``(v_a (..., n), v_W (..., n, d) or None, f_mask (..., N))``.
     """
     n, N = A.shape[-1], X.shape[0]
-    Z = W @ X.T  # (..., n, N)
-    H = act.f(Z)
+    relu = act.name == "relu"
+    if buffers is not None and relu:
+        Z = torch.matmul(W, X.T, out=buffers[0])  # (..., n, N)
+        H = torch.clamp_min(Z, 0.0, out=buffers[1])
+    else:
+        Z = W @ X.T
+        H = act.f(Z)
     Am = A if forward_mask is None else A * forward_mask
     f = (Am.unsqueeze(-2) @ H).squeeze(-2) / n  # (..., N)
     r = f - y
-    # the shared residual enters through matrix products only; the penalty adds a per-particle term
     v_a = (H @ r.unsqueeze(-1)).squeeze(-1) / N
     pen = isinstance(penalty, torch.Tensor) or penalty != 0.0
     if pen:
@@ -188,13 +198,10 @@ def _velocity(
         v_a = v_a + pk * A * (H * H).sum(-1) / N
     if freeze_w:
         return v_a, None, f
-    if act.name == "relu":
-        D = torch.where(Z > 0, r.unsqueeze(-2), 0.0)
-    else:
-        D = act.df(Z) * r.unsqueeze(-2)  # (..., n, N)
+    dsig = torch.sign(H, out=Z) if relu else act.df(Z)  # σ'(Z); for ReLU it overwrites Z
+    v_W = A.unsqueeze(-1) * (dsig @ (r.unsqueeze(-1) * X)) / N
     if pen:
-        D = D + (pk * A).unsqueeze(-1) * act.df(Z) * H
-    v_W = A.unsqueeze(-1) * (D @ X) / N
+        v_W = v_W + (pk * A * A).unsqueeze(-1) * ((dsig * H) @ X) / N
     return v_a, v_W, f
 
 
@@ -353,6 +360,7 @@ def simulate_coupled(
     pen = torch.tensor([kappa if v == "penalized" else 0.0 for v in variants], **kw).view(V, 1, 1)
     use_pen = kappa > 0.0 and "penalized" in variants
     ones = torch.ones((R, n), **kw)
+    buffers = (torch.empty((V, R, n, X.shape[0]), **kw), torch.empty((V, R, n, X.shape[0]), **kw))
     iref = variants.index(reference)
     steps, losses, rms, apath, wpath = [], [], [], [], []
 
@@ -382,7 +390,7 @@ def simulate_coupled(
         bwd = torch.stack(
             [m1 if v in ("dropout", "random_metric") or v.startswith("propagation") else ones for v in variants]
         )
-        v_a, v_W, _ = _velocity(A, Wc, X, y, act, fwd, pen if use_pen else 0.0, freeze_w)
+        v_a, v_W, _ = _velocity(A, Wc, X, y, act, fwd, pen if use_pen else 0.0, freeze_w, buffers)
         A = A - tau * bwd * v_a
         if v_W is not None:
             Wc = Wc - tau * bwd.unsqueeze(-1) * v_W

@@ -55,15 +55,9 @@ def test_sme_one_step_moments(order):
     """One Euler step from θ_0: mean −η b(θ_0)·(−1), covariance η²Σ; 60,000 runs, 5 standard errors / 3 %."""
     a, W, X, y = _problem(m=3, d=2, n=6, K=None, scale_a=2.0)
     p, eta, R = 0.5, 0.2, 60_000
-    ens = simulate(
-        "sme", a, W, X, y, p, eta, 1, num_runs=R, order=order, generator=torch.Generator().manual_seed(1)
-    )
+    ens = simulate("sme", a, W, X, y, p, eta, 1, num_runs=R, order=order, generator=torch.Generator().manual_seed(1))
     theta0 = flatten_params(a, W)
-    drift = (
-        order2_drift(a, W, X, y, p, eta)
-        if order == 2
-        else [-g for g in modified_loss_gradient(a, W, X, y, p)]
-    )
+    drift = order2_drift(a, W, X, y, p, eta) if order == 2 else [-g for g in modified_loss_gradient(a, W, X, y, p)]
     step = ens.theta - theta0
     sigma = dropout_gradient_covariance(a, W, X, y, p)
     se = eta * sigma.diagonal().sqrt() / R**0.5

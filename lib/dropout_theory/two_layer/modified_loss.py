@@ -63,9 +63,7 @@ def modified_loss(a, W, X, y, keep_prob: float, activation: str = "tanh") -> tor
     return _modified_loss_batched(prob.a, prob.W, prob.X, prob.y, v, get_activation(activation))
 
 
-def modified_loss_gradient(
-    a, W, X, y, keep_prob: float, activation: str = "tanh"
-) -> tuple[torch.Tensor, torch.Tensor]:
+def modified_loss_gradient(a, W, X, y, keep_prob: float, activation: str = "tanh") -> tuple[torch.Tensor, torch.Tensor]:
     """Closed-form gradient of L_S, which equals E_δ ∇R_S^drop (SME paper §4.1).
 
     ∂L_S/∂a_k = (1/n) Σ_i h_ik (e_i + v h_ik a_k),
@@ -114,9 +112,7 @@ def order2_drift(
     return (ba[:, 0] if prob.scalar_output else ba), bW
 
 
-def _order2_drift_batched(
-    a, W, X, y, v: float, eta: float, act: Activation
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _order2_drift_batched(a, W, X, y, v: float, eta: float, act: Activation) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.enable_grad():
         a_ = a.detach().requires_grad_(True)
         W_ = W.detach().requires_grad_(True)

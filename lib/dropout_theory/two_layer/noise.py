@@ -151,8 +151,7 @@ def structured_noise_map(a, W, X, y, keep_prob: float, z, zeta, activation: str 
     zeta = torch.as_tensor(zeta, **kw)
     if z.dim() != 2 or z.shape[1] != prob.m or zeta.shape != (z.shape[0], prob.m, prob.m):
         raise ValueError(
-            f"z must be (S, {prob.m}) and zeta (S, {prob.m}, {prob.m}), "
-            f"got {tuple(z.shape)}, {tuple(zeta.shape)}"
+            f"z must be (S, {prob.m}) and zeta (S, {prob.m}, {prob.m}), got {tuple(z.shape)}, {tuple(zeta.shape)}"
         )
     h, dh, Ea, Ew = _plain_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
     Za, Zw = _structured_noise(h, dh, prob.a, prob.X, dropout_variance(keep_prob), Ea, Ew, z, zeta)

@@ -209,9 +209,7 @@ def simulate(
         if step == num_steps:
             break
         if method == "dropout":
-            mask = (torch.rand((R, prob.m), generator=generator, dtype=A.dtype, device=A.device) < p).to(
-                A.dtype
-            ) / p
+            mask = (torch.rand((R, prob.m), generator=generator, dtype=A.dtype, device=A.device) < p).to(A.dtype) / p
             ga, gW = _dropout_step_grads(A, Wc, X_, y_, mask, act)
             A, Wc = A - eta * ga, Wc - eta * gW
         elif method in ("gd", "gd_modified"):
@@ -312,9 +310,7 @@ def weak_error_study(
         N = max(1, round(time / lr))
         common = {"num_runs": num_runs, "generator": generator, "activation": activation, "record_every": N}
         drop = simulate("dropout", a, W, X, y, keep_prob, lr, N, **common).theta
-        sme = simulate(
-            "sme", a, W, X, y, keep_prob, lr, N, order=order, substeps=sub, scheme=scheme, **common
-        ).theta
+        sme = simulate("sme", a, W, X, y, keep_prob, lr, N, order=order, substeps=sub, scheme=scheme, **common).theta
         errors.append(float(torch.linalg.vector_norm(drop.mean(0) - sme.mean(0))))
         R = drop.shape[0]
         var = (drop.var(0) + sme.var(0)).sum() / R if R > 1 else torch.tensor(float("nan"))

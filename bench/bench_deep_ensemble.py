@@ -79,7 +79,7 @@ def loop_backward(B: int, L: int, N: int, x: torch.Tensor) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: no OpenMP wake-up cost on tiny ops)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -224,33 +224,28 @@ def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, gen) -> d
     if not need_back:
         return out
     N = width
-    gs = torch.empty(B, depth, n_in, **f64)
-    wgs = torch.empty(B, depth, n_in, **f64)
-    gp = torch.empty(B, depth, **f64)
-    wgp = torch.empty(B, depth, **f64)
-    delta = zs[-1]
-    for l in range(depth - 1, -1, -1):
-        if l < depth - 1:
-            if keep_weights:
-                Wn = Ws[l + 1]
-            else:
-                Wn = torch.randn(B, N, N, generator=gen, device=dev, dtype=dt).mul_(sw / math.sqrt(N))
-            delta = torch.bmm(delta, Wn) * dphi(zs[l])  # (Wᵀδ)_j = Σ_i δ_i W_ij, batched
-            if masks[l] is not None:
-                delta = delta * masks[l]
-            check_finite_step(l + 1, "error signal delta", delta, limit=1e150)
-        d2 = (delta * delta).sum(-1).double()
-        x2 = (xs[l] * xs[l]).sum(-1).double()
-        gs[:, l] = d2 / N
-        wgs[:, l] = d2 * x2 / N**2
-        if n_in >= 2:
-            dab = (delta[:, 0] * delta[:, 1]).sum(-1).double()
-            xab = (xs[l][:, 0] * xs[l][:, 1]).sum(-1).double()
-            gp[:, l] = dab / N
-            wgp[:, l] = dab * xab / N**2
-    out["grad_single"] = gs.cpu().numpy()
-    out["weight_grad_single"] = wgs.cpu().numpy()
+    deltas = torch.empty(depth, B, n_in, N, device=dev, dtype=dt)  # all errors, metrics computed at the end
+    deltas[-1] = zs[-1]
+    for l in range(depth - 2, -1, -1):
+        if keep_weights:
+            Wn = Ws[l + 1]
+        else:
+            Wn = torch.randn(B, N, N, generator=gen, device=dev, dtype=dt).mul_(sw / math.sqrt(N))
+        delta = torch.bmm(deltas[l + 1], Wn).mul_(dphi(zs[l]))  # (Wᵀδ)_j = Σ_i δ_i W_ij, batched
+        if masks[l] is not None:
+            delta.mul_(masks[l])
+        deltas[l] = delta
+    finite = torch.isfinite(deltas).flatten(1).all(1) & (deltas.abs().flatten(1).amax(1) <= 1e150)
+    if not bool(finite.all()):
+        bad = int(torch.nonzero(~finite).max())  # the first layer reached going backwards
+        check_finite_step(bad + 1, "error signal delta", deltas[bad], limit=1e150)
+    d2 = (deltas * deltas).sum(-1).double().permute(1, 0, 2)  # (B, depth, n_in)
+    x2 = torch.stack([(h * h).sum(-1).double() for h in xs], 1)  # (B, depth, n_in); layer 1 input has dim d
+    out["grad_single"] = (d2 / N).cpu().numpy()
+    out["weight_grad_single"] = (d2 * x2 / N**2).cpu().numpy()
     if n_in >= 2:
-        out["grad_pair"] = gp.cpu().numpy()
-        out["weight_grad_pair"] = wgp.cpu().numpy()
+        dab = (deltas[:, :, 0] * deltas[:, :, 1]).sum(-1).double().T  # (B, depth)
+        xab = torch.stack([(h[:, 0] * h[:, 1]).sum(-1).double() for h in xs], 1)
+        out["grad_pair"] = (dab / N).cpu().numpy()
+        out["weight_grad_pair"] = (dab * xab / N**2).cpu().numpy()
     return out

@@ -99,3 +99,12 @@ def test_validation_and_divergence():
         inputs_for(0.5, -0.9, 8, 1.0, 0.45)
     with pytest.raises(DivergenceError, match="pre-activation"):
         simulate_ensemble("linear", 1e4, 0.0, 1.0, depth=100, width=8, n_networks=2, inputs=x)
+
+
+def test_backward_divergence_names_the_error_signal():
+    """Forward lengths stay below the limit (|z^L| ~ 1e80) while δ^1 ~ 1e158 overflows the 1e150 threshold."""
+    x = inputs_for(0.5, None, 8, 1.0, 0.1)
+    with pytest.raises(DivergenceError, match="error signal delta"):
+        simulate_ensemble(
+            "linear", 1e4, 0.0, 1.0, depth=40, width=8, n_networks=2, inputs=x, backward="realistic", seed=0
+        )

@@ -56,7 +56,7 @@ def plot_phase_map(
     ax.plot([1], [1], "*", ms=16, color=PHASE_COLORS["critical"], zorder=5)
     ax.text(1.25, 0.35, "gradient flow\n(τ/q → 0, nq → ∞)", fontsize=9, color="C0")
     ax.text(0.2, 1.2, "degenerate (b > min(a, 1))", fontsize=9, color="0.25")
-    ax.text(0.42, 0.5, "Poisson jumps\n(a = b ∈ (0, 1))", fontsize=9, color="C2", rotation=0, ha="left")
+    ax.text(0.58, 0.4, "Poisson jumps\n(a = b ∈ (0, 1))", fontsize=9, color="C2", ha="left")
     ax.text(1.15, 1.04, "penalized flow (b = 1, a > 1)", fontsize=9, color="C1")
     ax.annotate("Bernoulli jumps (0, 0)", (0, 0), (0.12, -0.14), fontsize=9, color="C4")
     ax.annotate("critical (1, 1)", (1, 1), (0.62, 1.1), fontsize=9, color="C3")

@@ -10,7 +10,9 @@ What it measures, in this process, with ONE torch thread (as each worker of the 
   achieved GFLOP/s, as a ratio to a matrix-product baseline of the same shapes measured in the same run;
 * the extrapolated wall time of the full sweep on 2 workers (10 repeats × 1000 steps per width, divided by 2),
   against the paper's anchor of about 30 minutes on a laptop (JAX);
-* with ``--full-job``, one complete 1000-step job at width 200 to check the per-step extrapolation.
+* with ``--full-job``, one complete 1000-step job at width 200 to check the per-step extrapolation;
+* with ``--fraction DTYPE``, a measured tenth of the sweep: one repeat of every width (4 variants, 1000 steps) in
+  this process, and the full sweep extrapolated from it (× 10 repeats ÷ 2 workers).
 
 The full sweep itself is ``dropout-experiments random-geometry --workers 2``; this script does not run it.
 """
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 steps per width, float64 only")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per width")
     parser.add_argument("--full-job", action="store_true", help="also time one full 1000-step job at width 200")
+    parser.add_argument("--fraction", choices=("float32", "float64"), help="also run one repeat of the whole sweep")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     steps = 3 if args.quick else args.steps
@@ -96,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"full 1000-step job at width 200 (float64, with recording): {el:.1f} s; per-step extrapolation "
             f"{pred:.1f} s (ratio {el / pred:.2f})"
+        )
+    if args.fraction:
+        t = time.perf_counter()
+        for n in PAPER_WIDTHS:
+            teacher_student_run(n, 0, num_steps=STEPS, record_every=10, dtype=args.fraction)
+        el = time.perf_counter() - t
+        sweep = el * REPEATS / WORKERS
+        print(
+            f"measured tenth of the sweep ({args.fraction}, one repeat of every width, one worker): {el:.0f} s; "
+            f"full sweep on {WORKERS} workers: {sweep / 60:.1f} min "
+            f"(ratio to the 30 min anchor {sweep / PAPER_ANCHOR_S:.2f})"
         )
     return 0
 

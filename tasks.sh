@@ -50,12 +50,16 @@ case "$cmd" in
   test)
     setup
     browser_setup
+    # Two pytest workers on two cores: one BLAS/OpenMP thread each (also inside nbval's kernels), which is how the
+    # stored outputs were made (tools/refresh_notebooks.py); more threads only oversubscribe the cores.
+    export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
     "$VENV/bin/ruff" check .
     "$VENV/bin/python" -m pytest -n 2 --dist loadfile --nbval --nbval-current-env \
       --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 300 "$@"
     ;;
   refresh)
     setup
+    export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
     "$PY" tools/refresh_notebooks.py "$@"
     ;;
   jupyter)

@@ -2,15 +2,16 @@
 
 Usage: python tools/refresh_notebooks.py [NOTEBOOK ...]   (default: every notebook listed in _toc.yml)
 
-Each notebook runs top to bottom in a new kernel of this environment, with its folder as working
-directory, a per-cell timeout, and the same thread settings as the test command. Execution timestamps and
-other volatile metadata are stripped so diffs show only real changes. The wall time of each notebook is
+Each notebook runs top to bottom in a new kernel of this environment, with its folder as working directory,
+a per-cell timeout, and the thread settings of the test command (one OpenMP/MKL thread). Execution timestamps
+and other volatile metadata are stripped so diffs show only real changes. The wall time of each notebook is
 printed and a notebook over the 90 s budget makes the command fail (after writing it).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,6 +59,9 @@ def refresh(path: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Same thread settings as the test command (the kernels inherit them).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "notebooks", nargs="*", type=Path, help="notebooks to refresh (default: all in _toc.yml)"

@@ -3,6 +3,11 @@
 Subpackages (each exports its public API from its ``__init__``):
 
 * :mod:`dropout_theory.two_layer` — two-layer networks with dropout, modified loss, noise covariance, SMEs;
+* :mod:`dropout_theory.deep_meanfield` — deep dropout networks at initialization: maps, fixed points, depth
+  scales, gradient metrics with and without gradient independence, trainability;
+* :mod:`dropout_theory.phase` — wide two-layer networks in the mean-field regime: coupled dropout variants,
+  limit dynamics, distances, the phase map;
+* :mod:`dropout_theory.symbolic` — the SymPy derivations the chapters display;
 * :mod:`dropout_theory.data` — data sets that ship with the environment;
 * :mod:`dropout_theory.activations` — activations with derivatives;
 * :mod:`dropout_theory.plotting` — the book's figure helpers;

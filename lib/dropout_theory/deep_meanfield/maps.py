@@ -64,7 +64,7 @@ def pair_map(
 
     Args:
         q_a, q_b: variances of the two inputs' pre-activations at layer l.
-        q_ab: their covariance at layer l (|q_ab| ≤ √(q_a q_b)).
+        q_ab: their covariance at layer l (``|q_ab| <= sqrt(q_a q_b)``).
     """
     check_activation(activation)
     s, b, _ = check_params(sigma_w2, sigma_b2, 1.0)

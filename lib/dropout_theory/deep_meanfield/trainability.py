@@ -192,7 +192,7 @@ def train_deep_ensemble(
 def trainable_depth_bound(
     activation: str, sigma_w2, sigma_b2, keep_prob, *, multiple: float = 6.0
 ) -> dict[str, np.ndarray | float]:
-    """Depth bounds from the depth scales: ``multiple``·ξ_c and ``multiple``·min(ξ_c, |ξ_∇|).
+    """Depth bounds from the depth scales: ``multiple``·ξ_c and ``multiple``·``min(ξ_c, abs(ξ_∇))``.
 
     The first is Schoenholz et al.'s L ≲ 6ξ_c; the second is our reading of the deep-dropout paper's
     refinement (ξ_c limits the ordered side, ξ_∇ the chaotic side; its formula was lost in extraction).

@@ -1,11 +1,31 @@
 """Local Sphinx extension of the book: page assets that must be right for the offline website.
 
-Jupyter Book 1 runs the set-up of sphinx-thebe and sphinx-togglebutton twice (once with ``filename=None``, once
-with ``filename=''``), so every page declared ``const THEBE_JS_URL`` twice and the browser raised "Identifier
-'THEBE_JS_URL' has already been declared". Identical script entries are removed before each page is written.
+* Jupyter Book 1 runs the set-up of sphinx-thebe and sphinx-togglebutton twice (once with ``filename=None``,
+  once with ``filename=''``), so every page declared ``const THEBE_JS_URL`` twice and the browser raised
+  "Identifier 'THEBE_JS_URL' has already been declared". Identical script entries are removed from each page.
+* Precomputed interactive figures (:mod:`dropout_theory.plotting.interactive`) need plotly.js. It is copied from
+  the installed plotly package (same version as the Python side) into ``_static/vendor/`` and loaded only on the
+  pages that contain such a figure, so no page fetches it from a CDN.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx.util.fileutil import copy_asset_file
+
+PLOTLY_JS = "vendor/plotly.min.js"
+
+
+def _plotly_source() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _add_plotly_where_needed(app, pagename, templatename, context, doctree):
+    if "plotly-graph-div" in context.get("body", ""):
+        app.add_js_file(PLOTLY_JS, priority=400)
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -15,17 +35,22 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     seen, unique = set(), []
     for js in scripts:
         attrs = getattr(js, "attributes", {})
-        key = (
-            getattr(js, "filename", str(js)) or "",
-            getattr(js, "priority", 0),
-            tuple(sorted(attrs.items())),
-        )
+        key = (getattr(js, "filename", str(js)) or "", getattr(js, "priority", 0), tuple(sorted(attrs.items())))
         if key not in seen:
             seen.add(key)
             unique.append(js)
     context["script_files"] = unique
 
 
+def _copy_plotly(app, exc):
+    if exc is None and app.builder.format == "html":
+        target = Path(app.outdir) / "_static" / PLOTLY_JS
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_asset_file(str(_plotly_source()), str(target))
+
+
 def setup(app):
+    app.connect("html-page-context", _add_plotly_where_needed, priority=500)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("build-finished", _copy_plotly)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -261,3 +261,32 @@ def trajectory_explorer(
         xaxis={"title": "time t = step × learning rate"},
         yaxis={"title": yaxis_title, "type": "log" if log_y else "linear"},
     )
+
+
+def ensemble_explorer(cases, quantity: str = "train_loss", *, title: str | None = None) -> go.Figure:
+    """:func:`trajectory_explorer` for batched runs of :func:`dropout_theory.two_layer.simulate`.
+
+    Args:
+        cases: slider label → {curve name → (Ensemble, learning rate)}, the structure the SME chapter builds.
+        quantity: recorded quantity of the ensembles ("train_loss", "test_loss" or "test_accuracy").
+        title: figure title (default: names the quantity).
+
+    Returns:
+        The plotly figure: mean over runs with min–max bands against t = learning rate × step.
+    """
+    curves = {}
+    for label, runs in cases.items():
+        curves[label] = {}
+        for name, (ens, lr) in runs.items():
+            values = getattr(ens, quantity)
+            if values is None:
+                raise ValueError(f"the ensemble {name!r} of case {label!r} did not record {quantity!r}")
+            v = values.detach().cpu().numpy()
+            curves[label][name] = (ens.steps.cpu().numpy() * lr, v.mean(0), v.min(0), v.max(0))
+    return trajectory_explorer(
+        curves,
+        slider_label="case",
+        title=title or f"{quantity.replace('_', ' ')}: mean over runs and min–max band",
+        yaxis_title=quantity.replace("_", " "),
+        log_y=quantity != "test_accuracy",
+    )

@@ -12,17 +12,11 @@ from dropout_theory.two_layer import (
     dropout_gradient_covariance,
     enumerate_mask_moments,
     flatten_params,
-    init_params,
     modified_loss_gradient,
 )
+from tests.two_layer.problems import random_problem
 
-
-def _problem(m=5, d=3, n=7, K=None, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    a, W = init_params(m, d, K, generator=g, scale_a=2.0, scale_w=1.5)
-    X = torch.randn(n, d, generator=g, dtype=torch.float64)
-    y = torch.randn((n,) if K is None else (n, K), generator=g, dtype=torch.float64)
-    return a, W, X, y
+_problem = random_problem
 
 
 def _loop_covariance(a, W, X, y, p, activation):

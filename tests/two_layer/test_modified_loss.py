@@ -13,19 +13,13 @@ from dropout_theory.two_layer import (
     empirical_risk,
     flatten_params,
     forward,
-    init_params,
     modified_loss,
     modified_loss_gradient,
     order2_drift,
 )
+from tests.two_layer.problems import random_problem
 
-
-def _problem(m=5, d=3, n=7, K=None, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    a, W = init_params(m, d, K, generator=g, scale_a=2.0, scale_w=1.5)
-    X = torch.randn(n, d, generator=g, dtype=torch.float64)
-    y = torch.randn((n,) if K is None else (n, K), generator=g, dtype=torch.float64)
-    return a, W, X, y
+_problem = random_problem
 
 
 def _enumerate(a, W, X, y, p, activation):

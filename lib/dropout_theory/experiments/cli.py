@@ -17,6 +17,38 @@ from collections.abc import Sequence
 import dropout_theory.experiments as _pkg
 
 
+def add_experiment(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    *,
+    help: str,
+    description: str | None = None,
+    default_out: str | None = None,
+    quick_help: str = "book-scale sizes (a smoke test)",
+) -> argparse.ArgumentParser:
+    """Add a subcommand with the options every experiment shares: --out, --workers, --quick.
+
+    Args:
+        subparsers: the object returned by ``ArgumentParser.add_subparsers``.
+        name: subcommand name.
+        help: one-line help shown by ``dropout-experiments --help``.
+        description: longer description (default: ``help``).
+        default_out: default results file; ``None`` makes ``--out`` required.
+        quick_help: help text of ``--quick``.
+
+    Returns:
+        The subcommand's parser, for experiment-specific options and ``set_defaults(func=...)``.
+    """
+    p = subparsers.add_parser(name, help=help, description=description or help)
+    if default_out is None:
+        p.add_argument("--out", required=True, help="JSON-lines results file (rerun the command to resume)")
+    else:
+        p.add_argument("--out", default=default_out, help=f"JSON-lines results file, resumable (default {default_out})")
+    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all cores)")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subcommand per registering module."""
     parser = argparse.ArgumentParser(

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from dropout_theory._checks import DivergenceError
+from dropout_theory.experiments.cli import add_experiment
 from dropout_theory.experiments.runner import load_results, run_jobs
 from dropout_theory.phase.classify import classify_phase, limit_parameters
 from dropout_theory.phase.distances import sliced_wasserstein
@@ -362,12 +363,12 @@ def _cli(args: argparse.Namespace) -> None:
 
 def register(subparsers: Any) -> None:
     """Add the ``phase-diagram`` subcommand."""
-    p = subparsers.add_parser(
+    p = add_experiment(
+        subparsers,
         "phase-diagram",
         help="finite-n dropout along tau = n^-a, q = n^-b vs its limits (part III)",
         description=__doc__.splitlines()[0],
+        default_out="results/phase_diagram.jsonl",
+        quick_help="book-scale grid and small widths (smoke test)",
     )
-    p.add_argument("--out", default="results/phase_diagram.jsonl", help="JSON-lines results file (resumable)")
-    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all cores)")
-    p.add_argument("--quick", action="store_true", help="book-scale grid and small widths (smoke test)")
     p.set_defaults(func=_cli)

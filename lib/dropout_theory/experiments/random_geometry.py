@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from dropout_theory.experiments.cli import add_experiment
 from dropout_theory.experiments.runner import load_results, run_jobs
 from dropout_theory.phase.particles import simulate_coupled
 from dropout_theory.phase.teacher_student import init_student, make_teacher_student
@@ -196,14 +197,14 @@ def _cli(args: argparse.Namespace) -> None:
 
 def register(subparsers: Any) -> None:
     """Add the ``random-geometry`` subcommand."""
-    p = subparsers.add_parser(
+    p = add_experiment(
+        subparsers,
         "random-geometry",
         help="teacher-student: dropout vs random metric, propagation noise, no dropout (part III)",
         description=__doc__.splitlines()[0],
+        default_out="results/random_geometry.jsonl",
+        quick_help="tiny widths and 20 steps (smoke test)",
     )
-    p.add_argument("--out", default="results/random_geometry.jsonl", help="JSON-lines results file (resumable)")
-    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all cores)")
-    p.add_argument("--quick", action="store_true", help="tiny widths and 20 steps (smoke test)")
     p.add_argument("--dtype", choices=sorted(_DTYPES), default="float64", help="floating dtype of the runs")
     p.set_defaults(func=_cli)
 

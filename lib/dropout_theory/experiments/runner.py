@@ -117,9 +117,7 @@ def run_jobs(
             own = executor is None
             ex = default_executor(max_workers) if own else executor
             try:
-                futures: dict[Future, tuple[str, Mapping[str, Any]]] = {
-                    ex.submit(fn, **j): (k, j) for k, j in todo
-                }
+                futures: dict[Future, tuple[str, Mapping[str, Any]]] = {ex.submit(fn, **j): (k, j) for k, j in todo}
                 for fut in as_completed(futures):
                     k, j = futures[fut]
                     store(k, j, fut.result())

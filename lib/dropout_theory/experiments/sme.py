@@ -29,6 +29,7 @@ import torch
 
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
+from dropout_theory.experiments.cli import add_experiment
 from dropout_theory.experiments.runner import load_results, run_jobs
 from dropout_theory.two_layer import init_params, simulate
 
@@ -243,14 +244,14 @@ def _cli(args: argparse.Namespace) -> None:
 
 def register(subparsers: Any) -> None:
     """Add the ``sme`` subcommand."""
-    p = subparsers.add_parser(
+    p = add_experiment(
+        subparsers,
         "sme",
         help="dropout vs its SMEs at paper scale: loss bands, weak orders, test metrics (part I)",
         description=__doc__.splitlines()[0],
+        default_out="results/sme.jsonl",
+        quick_help="tiny sizes (smoke test, under a minute)",
     )
-    p.add_argument("--out", default="results/sme.jsonl", help="JSON-lines results file (resumable)")
-    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all cores)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, under a minute)")
     p.set_defaults(func=_cli)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dropout_theory.experiments.cli import add_experiment
 from dropout_theory.experiments.runner import run_jobs
 
 DATASETS = ("digits", "mnist1d")
@@ -199,9 +200,6 @@ def run_training_speed(
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="results file (JSON lines; rerun to resume)")
-    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all CPUs)")
-    p.add_argument("--quick", action="store_true", help="book-scale sizes (a smoke test of seconds)")
     p.add_argument("--dataset", choices=DATASETS, default="digits")
     p.add_argument("--activation", default="tanh")
     p.add_argument("--sigma-b2", type=float, default=0.05)
@@ -233,12 +231,17 @@ def _cmd_training_speed(args: argparse.Namespace) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``trainable-depth`` and ``training-speed`` subcommands."""
-    p = subparsers.add_parser("trainable-depth", help="Fig. 7: trainable depth heatmaps over (depth, sigma_w2)")
+    quick = "book-scale sizes (a smoke test of seconds)"
+    p = add_experiment(
+        subparsers, "trainable-depth", help="Fig. 7: trainable depth heatmaps over (depth, sigma_w2)", quick_help=quick
+    )
     _common(p)
     p.add_argument("--keep-probs", type=float, nargs="+", default=None)
     p.add_argument("--learning-rate", type=float, default=0.02)
     p.set_defaults(func=_cmd_trainable_depth)
-    q = subparsers.add_parser("training-speed", help="Fig. 6: steps to a threshold accuracy vs learning rate")
+    q = add_experiment(
+        subparsers, "training-speed", help="Fig. 6: steps to a threshold accuracy vs learning rate", quick_help=quick
+    )
     _common(q)
     q.add_argument("--keep-probs", type=float, nargs="+", default=None)
     q.add_argument("--threshold", type=float, default=0.8)

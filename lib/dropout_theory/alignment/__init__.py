@@ -1,0 +1,35 @@
+"""Hessian–variance alignment and flatness (part I of the book, SME paper §5.2–5.3).
+
+Public API:
+
+* estimators: :class:`Estimate`, :func:`hutchinson_frobenius_sq` (‖H‖_F² from products),
+  :func:`sampled_trace_product` (Tr(HΣ) from samples with second moment Σ);
+* the two-layer alignment: :func:`hessian_variance_alignment` (exact or matrix-free),
+  :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
+  :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`.
+"""
+
+from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, rademacher, sampled_trace_product
+from dropout_theory.alignment.hessian_variance import (
+    AlignmentResult,
+    combine_alignment,
+    hessian_variance_alignment,
+    modified_loss_hessian,
+    modified_loss_hvp,
+    noise_factor_rows,
+    sigma_matvec,
+)
+
+__all__ = [
+    "AlignmentResult",
+    "Estimate",
+    "combine_alignment",
+    "hessian_variance_alignment",
+    "hutchinson_frobenius_sq",
+    "modified_loss_hessian",
+    "modified_loss_hvp",
+    "noise_factor_rows",
+    "rademacher",
+    "sampled_trace_product",
+    "sigma_matvec",
+]

@@ -1,0 +1,283 @@
+"""Hessian–variance alignment α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) for the two-layer network (SME paper eq. 18).
+
+H = ∇²L_S is the Hessian of the modified loss (the expected dropout loss, SME paper eq. 7) and Σ the exact
+covariance of the dropout gradient at θ (:func:`dropout_theory.two_layer.dropout_gradient_covariance`).
+Parameters are flattened neuron-major, θ = vec((a_r, w_r)_r), D = m(K + d).
+
+Two paths:
+
+* ``method="exact"``: dense H (torch.func.hessian) and dense Σ; O(D²) memory, for small D.
+* ``method="matrix_free"``: no D×D matrix. Σ = UᵀU, where the rows of U are the images of the
+  S = m + m(m−1)/2 unit noise sources under :func:`dropout_theory.two_layer.structured_noise_map`.
+  Then Tr(HΣ) = Σ_s u_sᵀ H u_s (S Hessian-vector products, exact) and ‖Σ‖_F² = ‖U Uᵀ‖_F² (an S×S Gram
+  matrix). ‖H‖_F² = E‖Hz‖² is estimated with ``num_probes`` Rademacher probes (Hutchinson). When
+  ``num_sigma_probes`` is given (large widths), Tr(HΣ) is instead estimated from N(0, Σ) draws
+  (:func:`dropout_theory.two_layer.sample_dropout_noise`) and ‖Σ‖_F² from Rademacher probes with
+  Σz = Uᵀ(Uz) computed through the adjoint of the noise map, so memory stays O(D + S).
+
+The standard error of α follows from those of the estimated pieces by the delta method (independent probes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch.func import grad, hessian, jvp, vjp, vmap
+
+from dropout_theory._checks import check_choice, check_positive_int
+from dropout_theory.activations import get_activation
+from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, sampled_trace_product
+from dropout_theory.two_layer.covariance import dropout_gradient_covariance
+from dropout_theory.two_layer.model import Problem, as_problem, flatten_params
+from dropout_theory.two_layer.modified_loss import _modified_loss_batched, dropout_variance
+from dropout_theory.two_layer.noise import _plain_parts, _structured_noise, sample_dropout_noise
+
+#: Work arrays of the structured map are chunked to at most this many numbers.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+@dataclass(frozen=True)
+class AlignmentResult:
+    """α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) with its pieces.
+
+    Attributes:
+        alpha: the alignment (a cosine similarity between H and Σ in the Frobenius inner product).
+        stderr: standard error of ``alpha`` (0 when every piece is exact).
+        trace: Tr(HΣ) as an :class:`Estimate`.
+        frob_h_sq: ‖H‖_F² as an :class:`Estimate`.
+        frob_sigma_sq: ‖Σ‖_F² as an :class:`Estimate`.
+        method: ``"exact"`` or ``"matrix_free"``.
+        num_params: D.
+    """
+
+    alpha: float
+    stderr: float
+    trace: Estimate
+    frob_h_sq: Estimate
+    frob_sigma_sq: Estimate
+    method: str
+    num_params: int
+
+    def __float__(self) -> float:
+        return self.alpha
+
+
+def combine_alignment(trace: Estimate, frob_h_sq: Estimate, frob_sigma_sq: Estimate) -> tuple[float, float]:
+    """α = T/√(h s) and its delta-method standard error from independent estimates T, h = ‖H‖_F², s = ‖Σ‖_F².
+
+    Returns:
+        ``(alpha, stderr)``; raises ValueError when ‖H‖_F or ‖Σ‖_F is (estimated as) zero.
+    """
+    if frob_h_sq.value <= 0.0 or frob_sigma_sq.value <= 0.0:
+        raise ValueError(
+            f"alignment undefined: ‖H‖_F² = {frob_h_sq.value!r}, ‖Σ‖_F² = {frob_sigma_sq.value!r} (need both > 0; "
+            "keep_prob = 1 gives Σ = 0)"
+        )
+    scale = math.sqrt(frob_h_sq.value * frob_sigma_sq.value)
+    alpha = trace.value / scale
+    rel_norms_sq = (0.5 * frob_h_sq.stderr / frob_h_sq.value) ** 2 + (
+        0.5 * frob_sigma_sq.stderr / frob_sigma_sq.value
+    ) ** 2
+    stderr = math.sqrt((trace.stderr / scale) ** 2 + alpha**2 * rel_norms_sq)
+    return alpha, stderr
+
+
+def _flat_loss(prob: Problem, keep_prob: float, activation: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    v = dropout_variance(keep_prob)
+    act = get_activation(activation)
+    m, K = prob.m, prob.K
+
+    def loss(theta: torch.Tensor) -> torch.Tensor:
+        q = theta.reshape(m, -1)
+        return _modified_loss_batched(q[:, :K], q[:, K:], prob.X, prob.y, v, act)
+
+    return loss
+
+
+def modified_loss_hvp(a, W, X, y, keep_prob: float, activation: str = "tanh") -> Callable[[torch.Tensor], torch.Tensor]:
+    """Batched Hessian-vector products of L_S at θ, without forming H (forward-over-reverse, torch.func).
+
+    Args:
+        a, W, X, y: the network and data (shapes as in :func:`dropout_theory.two_layer.modified_loss`).
+        keep_prob: keep probability p in (0, 1].
+        activation: activation name.
+
+    Returns:
+        A function mapping V (B, D) to (H v_b)_b (B, D), D = m(K + d), neuron-major.
+    """
+    prob = as_problem(a, W, X, y)
+    theta = flatten_params(prob.a, prob.W).detach()
+    g = grad(_flat_loss(prob, keep_prob, activation))
+
+    def one(v: torch.Tensor) -> torch.Tensor:
+        return jvp(g, (theta,), (v,))[1]
+
+    batched = vmap(one)
+
+    def matvec(V: torch.Tensor) -> torch.Tensor:
+        return batched(V.to(theta.dtype))
+
+    return matvec
+
+
+def modified_loss_hessian(a, W, X, y, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
+    """Dense Hessian ∇²L_S (D, D) at θ (torch.func.hessian), neuron-major."""
+    prob = as_problem(a, W, X, y)
+    theta = flatten_params(prob.a, prob.W).detach()
+    return hessian(_flat_loss(prob, keep_prob, activation))(theta)
+
+
+def _unit_sources(m: int, start: int, stop: int, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit sources number start..stop−1: first the m singles z_j, then the pairs (k < r) in row order."""
+    idx = torch.arange(start, stop, device=device)
+    c = stop - start
+    z = torch.zeros((c, m), dtype=dtype, device=device)
+    zeta = torch.zeros((c, m, m), dtype=dtype, device=device)
+    single = idx < m
+    z[single.nonzero()[:, 0], idx[single]] = 1.0
+    iu = torch.triu_indices(m, m, offset=1, device=device)
+    pair = (~single).nonzero()[:, 0]
+    if pair.numel():
+        k, r = iu[0][idx[pair] - m], iu[1][idx[pair] - m]
+        zeta[pair, k, r] = 1.0
+        zeta[pair, r, k] = 1.0
+    return z, zeta
+
+
+def noise_factor_rows(
+    a, W, X, y, keep_prob: float, activation: str = "tanh", start: int = 0, stop: int | None = None
+) -> torch.Tensor:
+    """Rows u_s of U with Σ = UᵀU: the images of the unit noise sources (singles first, then pairs k < r).
+
+    Args:
+        a, W, X, y: the network and data.
+        keep_prob: keep probability p in (0, 1].
+        activation: activation name.
+        start, stop: the range of source indices (default all S = m + m(m−1)/2).
+
+    Returns:
+        (stop − start, D) tensor.
+    """
+    prob = as_problem(a, W, X, y)
+    m = prob.m
+    S = m + m * (m - 1) // 2
+    stop = S if stop is None else stop
+    if not 0 <= start <= stop <= S:
+        raise ValueError(f"need 0 <= start <= stop <= S = {S}, got start = {start}, stop = {stop}")
+    v = dropout_variance(keep_prob)
+    h, dh, Ea, Ew = _plain_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+    chunk = max(1, _CHUNK_ELEMENTS // (prob.n * m + m * m))
+    out = []
+    for s0 in range(start, stop, chunk):
+        s1 = min(stop, s0 + chunk)
+        z, zeta = _unit_sources(m, s0, s1, prob.W.dtype, prob.W.device)
+        Za, Zw = _structured_noise(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        out.append(torch.cat([Za, Zw], dim=-1).reshape(s1 - s0, -1))
+    if not out:
+        return torch.zeros((0, m * (prob.K + prob.d)), dtype=prob.W.dtype, device=prob.W.device)
+    return torch.cat(out)
+
+
+def sigma_matvec(a, W, X, y, keep_prob: float, activation: str = "tanh") -> Callable[[torch.Tensor], torch.Tensor]:
+    """Batched products Σ v = M(Mᵀv) through the structured noise map M and its adjoint (no D×D matrix).
+
+    Returns:
+        A function mapping V (B, D) to (Σ v_b)_b.
+    """
+    prob = as_problem(a, W, X, y)
+    m = prob.m
+    v = dropout_variance(keep_prob)
+    h, dh, Ea, Ew = _plain_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+    kw = {"dtype": prob.W.dtype, "device": prob.W.device}
+
+    def apply(z: torch.Tensor, zeta: torch.Tensor) -> torch.Tensor:
+        Za, Zw = _structured_noise(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        return torch.cat([Za, Zw], dim=-1).reshape(z.shape[0], -1)
+
+    def matvec(V: torch.Tensor) -> torch.Tensor:
+        B = V.shape[0]
+        z0 = torch.zeros((B, m), **kw)
+        zeta0 = torch.zeros((B, m, m), **kw)
+        _, pullback = vjp(apply, z0, zeta0)
+        gz, gzeta = pullback(V.to(**kw))
+        # coordinate of the pair source (k, r) is ζ_kr = ζ_rk: its adjoint is the sum of both entries
+        pair = gzeta + gzeta.mT
+        pair = pair - torch.diag_embed(torch.diagonal(pair, dim1=-2, dim2=-1))
+        return apply(gz, pair)
+
+    return matvec
+
+
+def hessian_variance_alignment(
+    a,
+    W,
+    X,
+    y,
+    keep_prob: float,
+    activation: str = "tanh",
+    method: str = "exact",
+    num_probes: int = 64,
+    num_sigma_probes: int | None = None,
+    generator: torch.Generator | None = None,
+    batch_size: int = 32,
+) -> AlignmentResult:
+    """Alignment α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) of the Hessian of L_S and the dropout gradient covariance.
+
+    Args:
+        a: (m,) or (m, K) output weights.
+        W: (m, d) input weights.
+        X: (n, d) inputs.
+        y: (n,) or (n, K) targets.
+        keep_prob: keep probability p in (0, 1) (p = 1 gives Σ = 0 and α undefined: ValueError).
+        activation: activation name.
+        method: ``"exact"`` (dense H and Σ) or ``"matrix_free"`` (HVPs and the structured Σ).
+        num_probes: Rademacher probes for ‖H‖_F² (matrix-free), >= 2.
+        num_sigma_probes: ``None`` computes Tr(HΣ) and ‖Σ‖_F² exactly over the S = m + m(m−1)/2 noise
+            sources (S HVPs); an integer >= 2 estimates both with that many probes instead (for large m).
+        generator: torch generator of the probes.
+        batch_size: HVPs per vectorized call.
+
+    Returns:
+        :class:`AlignmentResult` (``float(result)`` is α).
+    """
+    method = check_choice(method, "method", ("exact", "matrix_free"))
+    num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if num_sigma_probes is not None:
+        num_sigma_probes = check_positive_int(num_sigma_probes, "num_sigma_probes", minimum=2)
+    prob = as_problem(a, W, X, y)
+    dropout_variance(keep_prob)  # validates keep_prob
+    D = prob.m * (prob.K + prob.d)
+    args = (prob.a, prob.W, prob.X, prob.y, keep_prob, activation)
+    if method == "exact":
+        H = modified_loss_hessian(*args)
+        sigma = dropout_gradient_covariance(*args)
+        trace = Estimate(float((H * sigma).sum()), 0.0, 0)
+        fh = Estimate(float((H * H).sum()), 0.0, 0)
+        fs = Estimate(float((sigma * sigma).sum()), 0.0, 0)
+    else:
+        hvp = modified_loss_hvp(*args)
+        kw = {"dtype": prob.W.dtype, "device": prob.W.device}
+        fh = hutchinson_frobenius_sq(hvp, D, num_probes, generator, batch_size=batch_size, **kw)
+        if num_sigma_probes is None:
+            S = prob.m + prob.m * (prob.m - 1) // 2
+            tr, rows = 0.0, []
+            for s0 in range(0, S, batch_size):
+                U = noise_factor_rows(*args, start=s0, stop=min(S, s0 + batch_size))
+                tr += float((U * hvp(U)).sum())
+                rows.append(U)
+            U = torch.cat(rows)
+            gram = U @ U.T  # ‖Σ‖_F² = ‖UᵀU‖_F² = ‖UUᵀ‖_F² (S×S)
+            trace = Estimate(tr, 0.0, 0)
+            fs = Estimate(float((gram * gram).sum()), 0.0, 0)
+        else:
+            samples = sample_dropout_noise(*args[:5], num_sigma_probes, generator=generator, activation=activation)
+            trace = sampled_trace_product(hvp, samples, batch_size=batch_size)
+            fs = hutchinson_frobenius_sq(
+                sigma_matvec(*args), D, num_sigma_probes, generator, batch_size=batch_size, **kw
+            )
+    alpha, se = combine_alignment(trace, fh, fs)
+    return AlignmentResult(alpha, se, trace, fh, fs, method, D)

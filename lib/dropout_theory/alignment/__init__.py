@@ -6,7 +6,8 @@ Public API:
   :func:`sampled_trace_product` (Tr(HΣ) from samples with second moment Σ);
 * the two-layer alignment: :func:`hessian_variance_alignment` (exact or matrix-free),
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
-  :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`.
+  :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
+* any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free).
 """
 
 from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, rademacher, sampled_trace_product
@@ -19,6 +20,7 @@ from dropout_theory.alignment.hessian_variance import (
     noise_factor_rows,
     sigma_matvec,
 )
+from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment
 
 __all__ = [
     "AlignmentResult",
@@ -28,6 +30,7 @@ __all__ = [
     "hutchinson_frobenius_sq",
     "modified_loss_hessian",
     "modified_loss_hvp",
+    "module_hessian_variance_alignment",
     "noise_factor_rows",
     "rademacher",
     "sampled_trace_product",

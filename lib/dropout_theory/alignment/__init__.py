@@ -7,10 +7,20 @@ Public API:
 * the two-layer alignment: :func:`hessian_variance_alignment` (exact or matrix-free),
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
   :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
-* any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free).
+* any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free);
+* flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`.
 """
 
 from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, rademacher, sampled_trace_product
+from dropout_theory.alignment.flatness import (
+    PowerLaw,
+    TrajectoryPCA,
+    VarianceFlatness,
+    fit_power_law,
+    loss_flatness,
+    trajectory_pca,
+    variance_flatness,
+)
 from dropout_theory.alignment.hessian_variance import (
     AlignmentResult,
     combine_alignment,
@@ -25,9 +35,14 @@ from dropout_theory.alignment.module_alignment import module_hessian_variance_al
 __all__ = [
     "AlignmentResult",
     "Estimate",
+    "PowerLaw",
+    "TrajectoryPCA",
+    "VarianceFlatness",
     "combine_alignment",
+    "fit_power_law",
     "hessian_variance_alignment",
     "hutchinson_frobenius_sq",
+    "loss_flatness",
     "modified_loss_hessian",
     "modified_loss_hvp",
     "module_hessian_variance_alignment",
@@ -35,4 +50,6 @@ __all__ = [
     "rademacher",
     "sampled_trace_product",
     "sigma_matvec",
+    "trajectory_pca",
+    "variance_flatness",
 ]

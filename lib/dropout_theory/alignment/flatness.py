@@ -1,0 +1,185 @@
+"""Flatness along the principal directions of a parameter trajectory (SME paper §5.3, Feng & Tu's inverse
+variance–flatness relation).
+
+For parameters θ_t sampled over a window of training, the principal directions u_i of the trajectory carry
+variances σ_i². Along u_i the loss-based flatness F_i is the width of the interval of s around θ̄ (here the
+last point of the window, or any centre given) on which L(θ̄ + s u_i) ≤ factor · L(θ̄). The inverse relation
+states σ_i² ∝ F_i^(−ψ) with ψ > 0: directions in which the noise spreads the parameters more are sharper.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dropout_theory._checks import as_tensor, check_positive, check_positive_int
+
+
+@dataclass(frozen=True)
+class TrajectoryPCA:
+    """Principal components of a window of parameters.
+
+    Attributes:
+        mean: (D,) mean parameter over the window.
+        directions: (k, D) orthonormal principal directions, by decreasing variance.
+        variances: (k,) variance of the projections on each direction (divisor T − 1).
+    """
+
+    mean: torch.Tensor
+    directions: torch.Tensor
+    variances: torch.Tensor
+
+
+def trajectory_pca(thetas, num_components: int | None = None) -> TrajectoryPCA:
+    """PCA of a (T, D) window of flattened parameters via the SVD of the centred window (no D×D matrix).
+
+    Args:
+        thetas: (T, D) parameters θ_t, T >= 2.
+        num_components: number k of components kept (default min(T − 1, D)).
+
+    Returns:
+        :class:`TrajectoryPCA`.
+    """
+    thetas = as_tensor(thetas, "thetas", ndim=2)
+    T, D = thetas.shape
+    if T < 2:
+        raise ValueError(f"thetas needs at least 2 time points, got shape {tuple(thetas.shape)}")
+    kmax = min(T - 1, D)
+    k = kmax if num_components is None else check_positive_int(num_components, "num_components")
+    if k > kmax:
+        raise ValueError(f"num_components must be <= min(T − 1, D) = {kmax}, got {k}")
+    mean = thetas.mean(0)
+    _, s, Vh = torch.linalg.svd(thetas - mean, full_matrices=False)
+    return TrajectoryPCA(mean, Vh[:k], s[:k] ** 2 / (T - 1))
+
+
+def _crossing(f: Callable[[float], float], level: float, step: float, max_distance: float, tol: float) -> float:
+    """Smallest s > 0 (to ``tol`` relative) with f(s) >= level, bracketing by doubling then bisecting."""
+    lo, hi = 0.0, step
+    while f(hi) < level:
+        lo, hi = hi, 2.0 * hi
+        if hi > max_distance:
+            return math.inf
+    while hi - lo > tol * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if f(mid) >= level else (mid, hi)
+    return 0.5 * (lo + hi)
+
+
+def loss_flatness(
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    theta,
+    direction,
+    factor: float = 2.0,
+    initial_step: float = 1e-3,
+    max_distance: float = 1e3,
+    tol: float = 1e-6,
+) -> float:
+    """Width of the interval of s on which loss(θ + s u) <= factor · loss(θ), u = direction/‖direction‖.
+
+    Args:
+        loss_fn: maps a (D,) parameter vector to a scalar loss (> 0 at ``theta``).
+        theta: (D,) centre.
+        direction: (D,) nonzero direction.
+        factor: the loss rise defining the interval edges, > 1.
+        initial_step: first trial distance of the bracketing (doubled until the level is crossed).
+        max_distance: distance beyond which a side is reported as infinitely flat (``inf``).
+        tol: relative bisection tolerance.
+
+    Returns:
+        s₊ + s₋, the interval width (``inf`` if the loss never reaches the level on one side).
+    """
+    theta = as_tensor(theta, "theta", ndim=1)
+    u = as_tensor(direction, "direction", ndim=1, dtype=theta.dtype)
+    if u.shape != theta.shape or float(u.norm()) == 0.0:
+        raise ValueError(f"direction must be a nonzero vector of shape {tuple(theta.shape)}, got {tuple(u.shape)}")
+    factor = check_positive(factor, "factor")
+    if factor <= 1.0:
+        raise ValueError(f"factor must be > 1, got {factor}")
+    u = u / u.norm()
+    base = float(loss_fn(theta))
+    if not base > 0.0:
+        raise ValueError(f"loss at theta must be > 0 for a multiplicative rise, got {base!r}")
+    level = factor * base
+    widths = [
+        _crossing(lambda s, sg=sign: float(loss_fn(theta + sg * s * u)), level, initial_step, max_distance, tol)
+        for sign in (1.0, -1.0)
+    ]
+    return widths[0] + widths[1]
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """y ≈ prefactor · x^exponent fitted by least squares in log–log coordinates.
+
+    Attributes:
+        exponent: the fitted power.
+        prefactor: the fitted prefactor.
+        r_squared: coefficient of determination of the log–log fit.
+    """
+
+    exponent: float
+    prefactor: float
+    r_squared: float
+
+
+def fit_power_law(x, y) -> PowerLaw:
+    """Least-squares fit of log y = log c + k log x over points with x, y > 0 (at least 2)."""
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
+    ok = (x > 0) & (y > 0) & np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2:
+        raise ValueError(f"need at least 2 points with finite positive x and y, got {int(ok.sum())}")
+    lx, ly = np.log(x[ok]), np.log(y[ok])
+    k, c = np.polyfit(lx, ly, 1)
+    resid = ly - (k * lx + c)
+    ss = float(((ly - ly.mean()) ** 2).sum())
+    r2 = 1.0 - float((resid**2).sum()) / ss if ss > 0 else 1.0
+    return PowerLaw(float(k), float(math.exp(c)), r2)
+
+
+@dataclass(frozen=True)
+class VarianceFlatness:
+    """Variance and flatness per principal direction, and the fitted power σ² ∝ F^exponent.
+
+    Attributes:
+        variances: (k,) variances σ_i².
+        flatness: (k,) interval widths F_i.
+        fit: :class:`PowerLaw` of variance against flatness (the inverse relation has exponent < 0).
+    """
+
+    variances: np.ndarray
+    flatness: np.ndarray
+    fit: PowerLaw
+
+
+def variance_flatness(
+    thetas,
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    num_components: int | None = None,
+    factor: float = 2.0,
+    center=None,
+) -> VarianceFlatness:
+    """PCA of a parameter window, flatness along each principal direction, and the power-law fit.
+
+    Args:
+        thetas: (T, D) parameters over the window.
+        loss_fn: (D,) ↦ scalar loss.
+        num_components: number of principal directions (default all, min(T − 1, D)).
+        factor: loss rise defining the flatness interval, > 1.
+        center: (D,) point at which flatness is measured (default the window mean).
+
+    Returns:
+        :class:`VarianceFlatness`.
+    """
+    pca = trajectory_pca(thetas, num_components)
+    c = pca.mean if center is None else as_tensor(center, "center", ndim=1, dtype=pca.mean.dtype)
+    flat = np.array([loss_flatness(loss_fn, c, u, factor) for u in pca.directions])
+    var = pca.variances.detach().cpu().numpy()
+    return VarianceFlatness(var, flat, fit_power_law(flat, var))

@@ -8,9 +8,11 @@ Public API:
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
   :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
 * any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free);
+* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
 * flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`.
 """
 
+from dropout_theory.alignment.baseline import expected_random_alignment, random_eigenvector_alignment
 from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, rademacher, sampled_trace_product
 from dropout_theory.alignment.flatness import (
     PowerLaw,
@@ -39,6 +41,7 @@ __all__ = [
     "TrajectoryPCA",
     "VarianceFlatness",
     "combine_alignment",
+    "expected_random_alignment",
     "fit_power_law",
     "hessian_variance_alignment",
     "hutchinson_frobenius_sq",
@@ -48,6 +51,7 @@ __all__ = [
     "module_hessian_variance_alignment",
     "noise_factor_rows",
     "rademacher",
+    "random_eigenvector_alignment",
     "sampled_trace_product",
     "sigma_matvec",
     "trajectory_pca",

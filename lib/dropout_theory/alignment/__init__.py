@@ -8,10 +8,12 @@ Public API:
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
   :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
 * any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free);
+* eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
 * flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`.
 """
 
+from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
 from dropout_theory.alignment.baseline import expected_random_alignment, random_eigenvector_alignment
 from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, rademacher, sampled_trace_product
 from dropout_theory.alignment.flatness import (
@@ -40,6 +42,7 @@ __all__ = [
     "PowerLaw",
     "TrajectoryPCA",
     "VarianceFlatness",
+    "approximate_hessian_and_covariance",
     "combine_alignment",
     "expected_random_alignment",
     "fit_power_law",

@@ -3,6 +3,7 @@
 Subpackages (each exports its public API from its ``__init__``):
 
 * :mod:`dropout_theory.two_layer` — two-layer networks with dropout, modified loss, noise covariance, SMEs;
+* :mod:`dropout_theory.alignment` — Hessian–variance alignment (exact and matrix-free) and flatness tools;
 * :mod:`dropout_theory.deep_meanfield` — deep dropout networks at initialization: maps, fixed points, depth
   scales, gradient metrics with and without gradient independence, trainability;
 * :mod:`dropout_theory.phase` — wide two-layer networks in the mean-field regime: coupled dropout variants,

@@ -10,7 +10,9 @@ Public API:
 * any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free);
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
-* flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`.
+* flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`;
+* training runs: :func:`dropout_mlp`, :func:`alignment_along_training` (:class:`AlignmentCurve`),
+  :func:`dropout_parameter_window`.
 """
 
 from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
@@ -35,15 +37,25 @@ from dropout_theory.alignment.hessian_variance import (
     sigma_matvec,
 )
 from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment
+from dropout_theory.alignment.training import (
+    AlignmentCurve,
+    alignment_along_training,
+    dropout_mlp,
+    dropout_parameter_window,
+)
 
 __all__ = [
+    "AlignmentCurve",
     "AlignmentResult",
     "Estimate",
     "PowerLaw",
     "TrajectoryPCA",
     "VarianceFlatness",
+    "alignment_along_training",
     "approximate_hessian_and_covariance",
     "combine_alignment",
+    "dropout_mlp",
+    "dropout_parameter_window",
     "expected_random_alignment",
     "fit_power_law",
     "hessian_variance_alignment",

@@ -1,0 +1,203 @@
+"""Training runs that feed the alignment and flatness measurements (book scale, seeded, full batch).
+
+* :func:`dropout_mlp`: a tanh multilayer perceptron with one ``nn.Dropout`` after the first hidden layer
+  (the SME paper's FNN 784-50-50-10 has this shape).
+* :func:`alignment_along_training`: full-batch gradient descent of such a module with dropout masks drawn from
+  an explicit ``torch.Generator`` (one mask per unit shared by the batch, the convention of
+  :func:`dropout_theory.alignment.module_hessian_variance_alignment` with ``per_example=False``), measuring the
+  Hessian–variance alignment α at the current parameters every ``eval_every`` steps.
+* :func:`dropout_parameter_window`: flattened parameters θ_t of the two-layer net over a window of dropout
+  gradient descent (:func:`dropout_theory.two_layer.train_dropout` one step at a time), for
+  :func:`dropout_theory.alignment.trajectory_pca`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+from dropout_theory._checks import check_finite_step, check_keep_prob, check_positive, check_positive_int
+from dropout_theory.alignment.module_alignment import (
+    _controlled_dropout,
+    _MaskState,
+    module_hessian_variance_alignment,
+)
+from dropout_theory.two_layer.dropout_gd import train_dropout
+from dropout_theory.two_layer.model import flatten_params
+
+
+def dropout_mlp(
+    widths: tuple[int, ...] | list[int],
+    keep_prob: float,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> nn.Sequential:
+    """tanh MLP ``widths[0] → … → widths[-1]`` with ``nn.Dropout(1 − keep_prob)`` after the first hidden layer.
+
+    Weights and biases are drawn N(0, 1/fan_in) from ``generator`` (no global random state).
+
+    Args:
+        widths: layer sizes, at least (input, hidden, output).
+        keep_prob: keep probability p in (0, 1] of the first hidden layer.
+        generator: torch generator of the initial weights.
+        dtype: floating dtype.
+        device: device.
+
+    Returns:
+        An ``nn.Sequential``.
+    """
+    widths = [check_positive_int(w, "widths") for w in widths]
+    if len(widths) < 3:
+        raise ValueError(f"widths needs at least (input, hidden, output), got {widths}")
+    p = check_keep_prob(keep_prob)
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(pairwise(widths)):
+        lin = nn.Linear(fan_in, fan_out, dtype=dtype, device=device)
+        with torch.no_grad():
+            std = fan_in**-0.5
+            lin.weight.copy_(torch.randn(lin.weight.shape, generator=generator, dtype=dtype) * std)
+            lin.bias.copy_(torch.randn(lin.bias.shape, generator=generator, dtype=dtype) * std)
+        layers.append(lin)
+        if i < len(widths) - 2:
+            layers.append(nn.Tanh())
+        if i == 0:
+            layers.append(nn.Dropout(1.0 - p))
+    return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class AlignmentCurve:
+    """α along a training run.
+
+    Attributes:
+        steps: (T,) steps at which α was measured (0 = initialization).
+        alpha: (T,) alignments.
+        stderr: (T,) their standard errors.
+        loss: (T,) training loss without dropout at those steps.
+    """
+
+    steps: torch.Tensor
+    alpha: torch.Tensor
+    stderr: torch.Tensor
+    loss: torch.Tensor
+
+
+def alignment_along_training(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    lr: float,
+    num_steps: int,
+    eval_every: int,
+    *,
+    generator: torch.Generator | None = None,
+    num_masks: int = 128,
+    num_probes: int = 32,
+    num_hessian_masks: int = 8,
+) -> AlignmentCurve:
+    """Full-batch dropout GD on ``model`` (modified in place), with α measured every ``eval_every`` steps.
+
+    α is measured matrix-free over all trainable parameters by
+    :func:`dropout_theory.alignment.module_hessian_variance_alignment` (``hessian="expected"``).
+
+    Args:
+        model: module with ``nn.Dropout`` layers, e.g. from :func:`dropout_mlp`.
+        loss_fn: ``loss_fn(model(X), y)`` → scalar.
+        X: (n, …) inputs; y: targets.
+        lr: learning rate η > 0.
+        num_steps: number of steps N >= 1 (α is also measured at step N).
+        eval_every: measurement period, >= 1.
+        generator: torch generator of the training masks and of the measurements.
+        num_masks: dropout gradient draws per α (even, >= 4).
+        num_probes: Rademacher probes for ‖H‖_F² per α.
+        num_hessian_masks: masks averaged in H per α.
+
+    Returns:
+        :class:`AlignmentCurve`.
+
+    Raises:
+        DivergenceError: the training loss became non-finite or exploded (names the step).
+    """
+    eta = check_positive(lr, "lr")
+    num_steps = check_positive_int(num_steps, "num_steps")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    params = [p for p in model.parameters() if p.requires_grad]
+    rows = []
+    for step in range(num_steps + 1):
+        if step % eval_every == 0 or step == num_steps:
+            res = module_hessian_variance_alignment(
+                model,
+                loss_fn,
+                X,
+                y,
+                num_masks=num_masks,
+                method="matrix_free",
+                num_hessian_masks=num_hessian_masks,
+                num_probes=num_probes,
+                generator=generator,
+            )
+            with torch.no_grad():
+                model.eval()
+                loss = float(loss_fn(model(X), y))
+            check_finite_step(step, "training loss", loss)
+            rows.append((step, res.alpha, res.stderr, loss))
+        if step == num_steps:
+            break
+        state = _MaskState(generator, per_example=False)
+        with _controlled_dropout(model, state):
+            loss = loss_fn(model(X), y)
+            grads = torch.autograd.grad(loss, params)
+        check_finite_step(step, "dropout loss", loss.detach())
+        with torch.no_grad():
+            for p, g in zip(params, grads, strict=True):
+                p.sub_(eta * g)
+    steps, alpha, se, losses = zip(*rows, strict=True)
+    f64 = torch.float64
+    return AlignmentCurve(
+        torch.tensor(steps),
+        torch.tensor(alpha, dtype=f64),
+        torch.tensor(se, dtype=f64),
+        torch.tensor(losses, dtype=f64),
+    )
+
+
+def dropout_parameter_window(
+    a,
+    W,
+    X,
+    y,
+    keep_prob: float,
+    lr: float,
+    num_steps: int,
+    *,
+    generator: torch.Generator | None = None,
+    activation: str = "tanh",
+) -> torch.Tensor:
+    """θ_1, …, θ_N of dropout GD on the two-layer net from (a, W), flattened neuron-major.
+
+    Args:
+        a: (m,) or (m, K) starting output weights; W: (m, d) starting input weights.
+        X: (n, d) inputs; y: targets.
+        keep_prob: keep probability p in (0, 1].
+        lr: learning rate η > 0.
+        num_steps: window length N >= 1.
+        generator: torch generator of the masks.
+        activation: activation name.
+
+    Returns:
+        (N, D) parameters after each step.
+    """
+    num_steps = check_positive_int(num_steps, "num_steps")
+    thetas = []
+    for _ in range(num_steps):
+        traj = train_dropout(a, W, X, y, keep_prob, lr, 1, generator=generator, activation=activation)
+        a, W = traj.a, traj.W
+        thetas.append(flatten_params(a, W))
+    return torch.stack(thetas)

@@ -1,0 +1,86 @@
+"""Training runs behind the chapter: the MLP's layout, reproducible dropout GD with α, and the parameter window
+(checked against train_dropout run in one go with the same generator seed)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from dropout_theory._checks import DivergenceError
+from dropout_theory.alignment import alignment_along_training, dropout_mlp, dropout_parameter_window
+from dropout_theory.two_layer import flatten_params, init_params, train_dropout
+
+
+def _mse(out, y):
+    return 0.5 * ((out - y) ** 2).sum(1).mean()
+
+
+def _data(n=40, d=5, K=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.tanh(X @ torch.randn(d, K, generator=g, dtype=torch.float64))
+    return X, y
+
+
+def test_dropout_mlp_layout_and_seeding():
+    net = dropout_mlp((5, 7, 6, 3), 0.8, generator=torch.Generator().manual_seed(0))
+    kinds = [type(m) for m in net]
+    assert kinds == [nn.Linear, nn.Tanh, nn.Dropout, nn.Linear, nn.Tanh, nn.Linear]
+    assert net[2].p == pytest.approx(0.2)
+    assert net[0].weight.dtype == torch.float64
+    again = dropout_mlp((5, 7, 6, 3), 0.8, generator=torch.Generator().manual_seed(0))
+    for p, q in zip(net.parameters(), again.parameters(), strict=True):
+        assert torch.equal(p, q)
+    # N(0, 1/fan_in) initialization: the empirical variance of a wide layer matches
+    wide = dropout_mlp((400, 300, 2), 0.5, generator=torch.Generator().manual_seed(1))
+    assert float(wide[0].weight.detach().var()) * 400 == pytest.approx(1.0, rel=0.02)  # 120,000 draws: 2 % ≈ 5 s.e.
+
+
+def test_dropout_mlp_bad_input():
+    with pytest.raises(ValueError, match="widths"):
+        dropout_mlp((5, 3), 0.5)
+    with pytest.raises(ValueError, match="keep_prob"):
+        dropout_mlp((5, 4, 3), 1.5)
+
+
+def test_alignment_along_training_reproducible_and_descends():
+    X, y = _data()
+    curves = []
+    for _ in range(2):
+        net = dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0))
+        curves.append(
+            alignment_along_training(
+                net, _mse, X, y, 0.1, 30, 10, generator=torch.Generator().manual_seed(1), num_masks=32, num_probes=8
+            )
+        )
+    c0, c1 = curves
+    assert c0.steps.tolist() == [0, 10, 20, 30]
+    assert torch.equal(c0.alpha, c1.alpha) and torch.equal(c0.loss, c1.loss)
+    assert float(c0.loss[-1]) < float(c0.loss[0])
+    assert bool(((c0.alpha > -1.2) & (c0.alpha < 1.2)).all())
+    assert bool((c0.stderr > 0).all())
+
+
+def test_alignment_along_training_divergence_and_bad_input():
+    X, y = _data()
+    net = dropout_mlp((5, 8, 8, 3), 0.5, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(DivergenceError):
+        alignment_along_training(net, _mse, 1e3 * X, y, 1e4, 50, 100, generator=torch.Generator().manual_seed(1))
+    with pytest.raises(ValueError, match="lr"):
+        alignment_along_training(net, _mse, X, y, -1.0, 5, 1)
+    with pytest.raises(ValueError, match="eval_every"):
+        alignment_along_training(net, _mse, X, y, 0.1, 5, 0)
+
+
+@pytest.mark.parametrize("keep_prob", [1.0, 0.6])
+def test_parameter_window_matches_one_run(keep_prob):
+    X, y = _data()
+    a, W = init_params(4, 5, 3, generator=torch.Generator().manual_seed(2))
+    thetas = dropout_parameter_window(a, W, X, y, keep_prob, 0.2, 7, generator=torch.Generator().manual_seed(3))
+    assert thetas.shape == (7, 4 * (3 + 5))
+    for k in (1, 7):
+        ref = train_dropout(a, W, X, y, keep_prob, 0.2, k, generator=torch.Generator().manual_seed(3))
+        torch.testing.assert_close(thetas[k - 1], flatten_params(ref.a, ref.W), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="num_steps"):
+        dropout_parameter_window(a, W, X, y, keep_prob, 0.2, 0)

@@ -42,14 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-outputs", action="store_true", help="keep the stored outputs")
     args = parser.parse_args(argv)
     removed = 0
-    for path in toc_notebooks():
+    notebooks = toc_notebooks()
+    for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         copy = student_copy(nb, args.keep_outputs)
         removed += len(nb.cells) - len(copy.cells)
         target = args.out / path.relative_to(BOOK)
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(copy, target)
-    print(f"wrote {len(toc_notebooks())} student notebooks to {args.out} ({removed} solution cells removed)")
+    print(f"wrote {len(notebooks)} student notebooks to {args.out} ({removed} solution cells removed)")
     return 0
 
 

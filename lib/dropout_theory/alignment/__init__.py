@@ -7,6 +7,7 @@ Public API:
 * the two-layer alignment: :func:`hessian_variance_alignment` (exact or matrix-free),
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
   :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
+* Hessian-vector products of a flat-parameter loss: :func:`flat_hvp`, :func:`module_flat_loss`;
 * any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free);
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
@@ -36,6 +37,7 @@ from dropout_theory.alignment.hessian_variance import (
     noise_factor_rows,
     sigma_matvec,
 )
+from dropout_theory.alignment.hvp import flat_hvp, module_flat_loss
 from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment
 from dropout_theory.alignment.training import (
     AlignmentCurve,
@@ -58,11 +60,13 @@ __all__ = [
     "dropout_parameter_window",
     "expected_random_alignment",
     "fit_power_law",
+    "flat_hvp",
     "hessian_variance_alignment",
     "hutchinson_frobenius_sq",
     "loss_flatness",
     "modified_loss_hessian",
     "modified_loss_hvp",
+    "module_flat_loss",
     "module_hessian_variance_alignment",
     "noise_factor_rows",
     "rademacher",

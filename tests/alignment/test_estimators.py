@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dropout_theory.alignment import Estimate, combine_alignment, hutchinson_frobenius_sq, sampled_trace_product
+from dropout_theory.alignment import (
+    Estimate,
+    combine_alignment,
+    deflated_frobenius_sq,
+    hutchinson_frobenius_sq,
+    sampled_trace_product,
+)
 
 
 def _pair(D=12, seed=0):
@@ -27,6 +33,37 @@ def test_hutchinson_frobenius_unbiased_and_stderr_calibrated():
     assert abs(float(vals.mean()) - exact) < 4 * spread / 200**0.5
     mean_se = sum(e.stderr for e in ests) / len(ests)
     assert abs(mean_se / spread - 1) < 0.25
+
+
+def _decaying(D=60, seed=0):
+    """Symmetric H = Q diag(λ) Qᵀ with λ_i = (−1)^i / i: a decaying, indefinite spectrum."""
+    g = torch.Generator().manual_seed(seed)
+    Q, _ = torch.linalg.qr(torch.randn(D, D, generator=g, dtype=torch.float64))
+    i = torch.arange(1, D + 1, dtype=torch.float64)
+    return (Q * ((-1.0) ** i / i)) @ Q.T
+
+
+def test_deflated_frobenius_unbiased_calibrated_and_better_than_hutchinson():
+    """200 repeats (sketch 8, 20 probes) on a 1/i spectrum: mean within 4 standard errors of ‖H‖_F², reported
+    standard error within 25 % of the spread, and a spread 5× below plain Hutchinson with 44 probes (same
+    number of products)."""
+    H = _decaying()
+    exact = float((H * H).sum())
+    g = torch.Generator().manual_seed(1)
+    ests = [deflated_frobenius_sq(lambda V: V @ H, H.shape[0], 8, 20, g) for _ in range(200)]
+    vals = torch.tensor([e.value for e in ests])
+    spread = float(vals.std())
+    assert abs(float(vals.mean()) - exact) < 4 * spread / 200**0.5
+    assert abs(sum(e.stderr for e in ests) / 200 / spread - 1) < 0.25
+    plain = torch.tensor([hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], 44, g).value for _ in range(200)])
+    assert float(plain.std()) > 5 * spread
+
+
+def test_deflated_frobenius_exact_when_sketch_spans_everything():
+    H = _decaying(D=12)
+    est = deflated_frobenius_sq(lambda V: V @ H, 12, 12, 4, torch.Generator().manual_seed(0))
+    assert est.value == pytest.approx(float((H * H).sum()), rel=1e-12)
+    assert est.stderr < 1e-12
 
 
 def test_sampled_trace_unbiased():
@@ -52,6 +89,10 @@ def test_bad_input():
     H, _, _, g = _pair()
     with pytest.raises(ValueError, match="num_probes"):
         hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], 1, g)
+    with pytest.raises(ValueError, match="sketch_size"):
+        deflated_frobenius_sq(lambda V: V @ H, H.shape[0], H.shape[0] + 1, 4, g)
+    with pytest.raises(ValueError, match="power_iterations"):
+        deflated_frobenius_sq(lambda V: V @ H, H.shape[0], 2, 4, g, power_iterations=-1)
     with pytest.raises(ValueError, match="samples"):
         sampled_trace_product(lambda V: V @ H, torch.zeros(1, H.shape[0], dtype=torch.float64))
     with pytest.raises(ValueError, match="alignment undefined"):

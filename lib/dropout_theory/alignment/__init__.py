@@ -3,12 +3,14 @@
 Public API:
 
 * estimators: :class:`Estimate`, :func:`hutchinson_frobenius_sq` (‖H‖_F² from products),
+  :func:`deflated_frobenius_sq` (the same with the dominant eigenspace treated exactly),
   :func:`sampled_trace_product` (Tr(HΣ) from samples with second moment Σ);
 * the two-layer alignment: :func:`hessian_variance_alignment` (exact or matrix-free),
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
   :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
 * Hessian-vector products of a flat-parameter loss: :func:`flat_hvp`, :func:`module_flat_loss`;
-* any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free);
+* any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free,
+  all parameters or a subset from :func:`parameter_indices`);
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
 * flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`;
@@ -18,7 +20,13 @@ Public API:
 
 from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
 from dropout_theory.alignment.baseline import expected_random_alignment, random_eigenvector_alignment
-from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, rademacher, sampled_trace_product
+from dropout_theory.alignment.estimators import (
+    Estimate,
+    deflated_frobenius_sq,
+    hutchinson_frobenius_sq,
+    rademacher,
+    sampled_trace_product,
+)
 from dropout_theory.alignment.flatness import (
     PowerLaw,
     TrajectoryPCA,
@@ -38,7 +46,7 @@ from dropout_theory.alignment.hessian_variance import (
     sigma_matvec,
 )
 from dropout_theory.alignment.hvp import flat_hvp, module_flat_loss
-from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment
+from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment, parameter_indices
 from dropout_theory.alignment.training import (
     AlignmentCurve,
     alignment_along_training,
@@ -56,6 +64,7 @@ __all__ = [
     "alignment_along_training",
     "approximate_hessian_and_covariance",
     "combine_alignment",
+    "deflated_frobenius_sq",
     "dropout_mlp",
     "dropout_parameter_window",
     "expected_random_alignment",
@@ -69,6 +78,7 @@ __all__ = [
     "module_flat_loss",
     "module_hessian_variance_alignment",
     "noise_factor_rows",
+    "parameter_indices",
     "rademacher",
     "random_eigenvector_alignment",
     "sampled_trace_product",

@@ -12,8 +12,10 @@ per unit is shared by the whole batch, as in full-batch dropout GD of the two-la
 ``per_example=True`` each example has its own mask, as ``nn.Dropout`` does in training mode.
 
 Gradient draws are paired, d_k = (g_{2k} − g_{2k+1})/√2, so that E[d dᵀ] = Σ exactly with independent d_k.
-Then Tr(HΣ) = mean_k d_kᵀ H d_k and ‖Σ‖_F² = mean_{k≠l} (d_kᵀ d_l)² are unbiased and need only N×N
-inner products and HVPs (``method="matrix_free"``), while ``method="exact"`` forms dense H and Σ̂ = DᵀD/K.
+Then Tr(HΣ) = mean_k d_kᵀ H d_k and ‖Σ‖_F² = mean_{k≠l} (d_kᵀ d_l)² are unbiased and need only K×K
+inner products and K Hessian-vector products; ``method="exact"`` forms the dense H for ‖H‖_F, while
+``method="matrix_free"`` estimates ‖H‖_F² from products (:func:`dropout_theory.alignment.deflated_frobenius_sq`).
+``subset`` restricts both matrices to chosen coordinates (:func:`parameter_indices` names whole tensors).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from torch import nn
 from torch.func import functional_call
 
 from dropout_theory._checks import check_choice, check_positive_int
-from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq
+from dropout_theory.alignment.estimators import Estimate, deflated_frobenius_sq
 from dropout_theory.alignment.hessian_variance import AlignmentResult, combine_alignment
+from dropout_theory.alignment.hvp import flat_hvp
 
 
 class _MaskState:
@@ -73,8 +76,50 @@ def _params(model: nn.Module) -> tuple[list[str], list[torch.Tensor]]:
     return [k for k, _ in named], [v for _, v in named]
 
 
+def parameter_indices(model: nn.Module, names: str | list[str] | tuple[str, ...]) -> torch.Tensor:
+    """Positions in the flat parameter vector θ (trainable parameters in ``named_parameters`` order) of the
+    named parameters, for the ``subset`` argument of :func:`module_hessian_variance_alignment`.
+
+    Args:
+        model: the module.
+        names: one or several parameter names as in ``model.named_parameters()`` (e.g. ``"0.weight"``).
+
+    Returns:
+        (S,) int64 indices, increasing.
+    """
+    wanted = [names] if isinstance(names, str) else list(names)
+    all_names, values = _params(model)
+    unknown = sorted(set(wanted) - set(all_names))
+    if unknown or not wanted:
+        raise ValueError(f"unknown parameter names {unknown or wanted}; trainable parameters are {all_names}")
+    out, start = [], 0
+    for name, v in zip(all_names, values, strict=True):
+        if name in wanted:
+            out.append(torch.arange(start, start + v.numel()))
+        start += v.numel()
+    return torch.cat(out)
+
+
+def _subset_indices(subset: torch.Tensor | None, D: int) -> torch.Tensor | None:
+    if subset is None:
+        return None
+    subset = torch.as_tensor(subset)
+    if subset.dtype == torch.bool:
+        if subset.shape != (D,):
+            raise ValueError(f"a boolean subset must have shape ({D},), got {tuple(subset.shape)}")
+        subset = subset.nonzero().flatten()
+    if subset.dim() != 1 or subset.numel() == 0 or subset.dtype not in (torch.int64, torch.int32):
+        raise ValueError("subset must be a non-empty 1-d index tensor or a (D,) boolean mask")
+    subset = subset.to(torch.int64)
+    if int(subset.min()) < 0 or int(subset.max()) >= D or subset.unique().numel() != subset.numel():
+        raise ValueError(
+            f"subset indices must be distinct and in [0, {D}), got range [{int(subset.min())}, {int(subset.max())}]"
+        )
+    return subset
+
+
 def _flat_loss_fn(model, names, shapes, X, y, loss_fn, state, mask_sets):
-    """θ ↦ mean over ``mask_sets`` (replayed masks; ``None`` = no dropout) of loss_fn(model(X), y)."""
+    """θ ↦ mean over ``mask_sets`` (replayed masks) of loss_fn(model(X), y)."""
     sizes = [math.prod(s) for s in shapes]
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
@@ -99,10 +144,19 @@ def module_hessian_variance_alignment(
     hessian: str = "expected",
     num_hessian_masks: int = 64,
     num_probes: int = 64,
+    sketch_size: int | None = None,
     per_example: bool = False,
+    subset: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> AlignmentResult:
-    """α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) over all trainable parameters of ``model`` at their current values.
+    """α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) over the trainable parameters of ``model`` (or a subset) at their current values.
+
+    Both methods share the dropout gradient draws: Tr(HΣ) = mean_k d_kᵀ H d_k and ‖Σ‖_F² = mean_{k≠l} (d_kᵀd_l)²
+    over the K = ``num_masks``/2 paired draws, unbiased, with their Monte Carlo standard errors. They differ in
+    ‖H‖_F²: ``method="exact"`` forms the dense Hessian (one Hessian-vector product per parameter, O(D²) memory),
+    ``method="matrix_free"`` estimates it from ``sketch_size``·3 + ``num_probes`` products with
+    :func:`dropout_theory.alignment.deflated_frobenius_sq` (exact on the dominant eigenspace, Hutchinson on the
+    rest). So on the same draws the two differ only by that estimate.
 
     Args:
         model: a module containing ``nn.Dropout`` layers (their ``p`` is the DROP probability, keep_prob = 1 − p).
@@ -110,17 +164,22 @@ def module_hessian_variance_alignment(
         X: (n, …) inputs (full batch).
         y: targets accepted by ``loss_fn``.
         num_masks: dropout gradient draws N for Σ (even, >= 4).
-        method: ``"exact"`` (dense H and Σ̂, small D) or ``"matrix_free"`` (HVPs, N×N inner products).
+        method: ``"exact"`` (dense H, small D) or ``"matrix_free"`` (Hessian-vector products only).
         hessian: ``"expected"`` (Hessian of the loss averaged over ``num_hessian_masks`` masks) or
             ``"no_dropout"`` (Hessian of the loss with dropout switched off).
         num_hessian_masks: masks in the Monte Carlo average defining H for ``hessian="expected"``.
-        num_probes: Rademacher probes for ‖H‖_F² (matrix-free), >= 2.
+        num_probes: Hutchinson probes for the deflated part of ‖H‖_F² (matrix-free), >= 2.
+        sketch_size: width of the sketch whose span is treated exactly (matrix-free), >= 1, at most the
+            number S of measured parameters; ``None`` = min(32, S).
         per_example: independent masks per example (as nn.Dropout) instead of one mask per unit.
-        generator: torch generator of masks and probes.
+        subset: restrict H and Σ to these coordinates of θ (an index tensor, e.g. from :func:`parameter_indices`,
+            or a (D,) boolean mask), as the SME paper does for lack of compute; ``None`` = all parameters.
+        generator: torch generator of masks, sketch and probes.
 
     Returns:
-        :class:`dropout_theory.alignment.AlignmentResult`. Its standard error covers the finite number of
-        gradient draws and probes, not the Monte Carlo error of H itself for ``hessian="expected"``.
+        :class:`dropout_theory.alignment.AlignmentResult` with ``num_params`` the number of measured
+        coordinates. Its standard error covers the finite number of gradient draws and probes, not the Monte
+        Carlo error of H itself for ``hessian="expected"``.
     """
     method = check_choice(method, "method", ("exact", "matrix_free"))
     hessian = check_choice(hessian, "hessian", ("expected", "no_dropout"))
@@ -133,6 +192,11 @@ def module_hessian_variance_alignment(
     shapes = [v.shape for v in values]
     theta = torch.cat([v.reshape(-1) for v in values])
     D = theta.numel()
+    idx = _subset_indices(subset, D)
+    S = D if idx is None else idx.numel()
+    sketch_size = min(32, S) if sketch_size is None else check_positive_int(sketch_size, "sketch_size")
+    if method == "matrix_free" and sketch_size > S:
+        raise ValueError(f"sketch_size must be <= the number of measured parameters {S}, got {sketch_size}")
     state = _MaskState(generator, per_example)
     with _controlled_dropout(model, state):
         # dropout gradients at frozen θ
@@ -146,7 +210,8 @@ def module_hessian_variance_alignment(
             grads.append(torch.cat([gi.reshape(-1) for gi in g]))
         G = torch.stack(grads)
         Dd = (G[0::2] - G[1::2]) / math.sqrt(2.0)  # (K, D), E[d dᵀ] = Σ
-        K = Dd.shape[0]
+        if idx is not None:
+            Dd = Dd[:, idx]
         # mask sets defining H
         mask_sets = []
         for _ in range(num_hessian_masks if hessian == "expected" else 1):
@@ -156,28 +221,31 @@ def module_hessian_variance_alignment(
             mask_sets.append(list(state.masks))
         if hessian == "no_dropout":
             mask_sets = [[torch.ones_like(m) for m in mask_sets[0]]]
-        flat_loss = _flat_loss_fn(model, names, shapes, X, y, loss_fn, state, mask_sets)
+        full_hvp = flat_hvp(_flat_loss_fn(model, names, shapes, X, y, loss_fn, state, mask_sets), theta)
+
+        def hvp(V: torch.Tensor) -> torch.Tensor:
+            if idx is None:
+                return full_hvp(V)
+            embedded = torch.zeros(V.shape[0], D, dtype=theta.dtype, device=theta.device)
+            embedded[:, idx] = V.to(theta.dtype)
+            return full_hvp(embedded)[:, idx]
+
+        def apply(V: torch.Tensor, batch: int = 64) -> torch.Tensor:
+            return torch.cat([hvp(V[s : s + batch]) for s in range(0, V.shape[0], batch)])
+
         if method == "exact":
-            H = torch.autograd.functional.hessian(flat_loss, theta)
-            sigma = Dd.T @ Dd / K
-            trace = Estimate(float((H * sigma).sum()), 0.0, 0)
+            H = apply(torch.eye(S, dtype=theta.dtype, device=theta.device))
+            quad = ((Dd @ H) * Dd).sum(-1)
             fh = Estimate(float((H * H).sum()), 0.0, 0)
-            fs = Estimate(float((sigma * sigma).sum()), 0.0, 0)
         else:
-            theta_req = theta.clone().requires_grad_(True)
-            (gflat,) = torch.autograd.grad(flat_loss(theta_req), theta_req, create_graph=True)
-
-            def hvp(V: torch.Tensor) -> torch.Tensor:
-                return torch.stack(
-                    [torch.autograd.grad(gflat, theta_req, v, retain_graph=True)[0] for v in V.to(theta.dtype)]
-                )
-
-            quad = (Dd * hvp(Dd)).sum(-1)
-            trace = Estimate(float(quad.mean()), float(quad.std()) / math.sqrt(K), K)
-            fh = hutchinson_frobenius_sq(hvp, D, num_probes, generator, dtype=theta.dtype, device=theta.device)
-            fs = _frob_sq_ustat(Dd)
+            quad = (Dd * apply(Dd)).sum(-1)
+            kw = {"dtype": theta.dtype, "device": theta.device}
+            fh = deflated_frobenius_sq(hvp, S, sketch_size, num_probes, generator, **kw)
+    K = Dd.shape[0]
+    trace = Estimate(float(quad.mean()), float(quad.std()) / math.sqrt(K), K)
+    fs = _frob_sq_ustat(Dd)
     alpha, se = combine_alignment(trace, fh, fs)
-    return AlignmentResult(alpha, se, trace, fh, fs, method, D)
+    return AlignmentResult(alpha, se, trace, fh, fs, method, S)
 
 
 def _frob_sq_ustat(Dd: torch.Tensor, groups: int = 8) -> Estimate:

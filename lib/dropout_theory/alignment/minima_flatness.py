@@ -1,0 +1,549 @@
+"""Which minima do noisy trainings reach? Dropout vs SGD noise vs parametric noise injection (SME paper App. D).
+
+Four ways to train the same network from the same start, all with the same learning rate η and step count:
+
+* ``"gd"``: full-batch gradient descent with dropout switched off (the noise-free reference);
+* ``"dropout"``: full-batch dropout GD, θ ← θ − η ∇L(θ; δ), one fresh mask per unit shared by the whole batch
+  (the convention of :func:`dropout_theory.alignment.alignment_along_training`), keep probabilities taken
+  from the model's ``nn.Dropout`` layers;
+* ``"sgd"``: mini-batch SGD with dropout off; each epoch is a fresh random permutation cut into
+  ⌊n/B⌋ batches of B examples (sampling without replacement; the n mod B examples left over sit that epoch out);
+* ``"parametric"``: perturbed GD (Orvieto, Raj, Kersting and Bach, 2023), θ ← θ − η ∇L(θ + σε), ε ~ N(0, I),
+  dropout off. Its mean step is the gradient of the smoothed loss E_ε L(θ + σε) = L(θ) + (σ²/2) Tr H + O(σ⁴).
+
+**How the noise levels are matched** (:func:`matched_noise_levels`): at the common starting point θ₀ we
+measure the size of dropout's gradient noise, T = Tr Σ_drop(θ₀) = E‖∇L(θ₀; δ) − E_δ∇L(θ₀; δ)‖², and choose
+the batch size and σ that give SGD and parametric noise the same trace at θ₀:
+
+* SGD without replacement: Tr Σ_B = s² (n − B) / (B (n − 1)) with s² = (1/n) Σ_i ‖∇ℓ_i − ∇L‖² (per-example
+  gradients, exact), so B = n s² / ((n − 1) T + s²), rounded and clipped to [1, n];
+* parametric: ∇L(θ + σε) − ∇L(θ) ≈ σ H ε, so Tr Σ_σ ≈ σ² ‖H‖_F² and σ = √(T / ‖H‖_F²) (‖H‖_F² by Hutchinson);
+  the actual trace at that σ is then measured by sampling and reported, so the linearisation can be checked.
+
+The match holds at θ₀ only: along training SGD noise shrinks with the per-example residuals, dropout noise
+does not vanish at a minimum of the training loss, and parametric noise tracks ‖H‖_F. Same learning rate,
+same number of steps, same starting point, same noise trace at the start — nothing else is equalised.
+
+At each end point :func:`minima_flatness` measures the training loss (dropout off), the test loss and accuracy,
+the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutchinson
+(:mod:`dropout_theory.alignment.hessian_spectrum`, with :func:`dropout_theory.alignment.flat_hvp`).
+
+``loss_fn(output, target)`` must be the MEAN of per-example losses (e.g. ``0.5 * ((out - y) ** 2).sum(1).mean()``)
+so that a mini-batch gradient is an unbiased estimate of the full-batch one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+from dropout_theory._checks import (
+    as_tensor,
+    check_choice,
+    check_finite_step,
+    check_positive,
+    check_positive_int,
+)
+from dropout_theory.alignment.estimators import Estimate, _estimate, hutchinson_frobenius_sq
+from dropout_theory.alignment.hessian_spectrum import hessian_trace, top_hessian_eigenvalues
+from dropout_theory.alignment.hvp import flat_hvp, module_flat_loss
+from dropout_theory.alignment.module_alignment import _controlled_dropout, _MaskState
+
+NOISES: tuple[str, ...] = ("gd", "dropout", "sgd", "parametric")
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class LossCurve:
+    """Training loss (dropout off, full batch) along a run.
+
+    Attributes:
+        steps: (T,) steps at which the loss was recorded (0 = start, last = ``num_steps``).
+        loss: (T,) float64 losses.
+    """
+
+    steps: torch.Tensor
+    loss: torch.Tensor
+
+
+def _trainable(model: nn.Module) -> tuple[list[str], list[nn.Parameter]]:
+    named = [(k, v) for k, v in model.named_parameters() if v.requires_grad]
+    if not named:
+        raise ValueError("model has no trainable parameters")
+    return [k for k, _ in named], [v for _, v in named]
+
+
+def keep_probs(model: nn.Module) -> tuple[float, ...]:
+    """Keep probabilities 1 − p of the model's ``nn.Dropout`` layers, in module order (empty if none)."""
+    return tuple(1.0 - float(m.p) for m in model.modules() if isinstance(m, nn.Dropout))
+
+
+def _eval_loss(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor) -> float:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return float(loss_fn(model(X), y))
+    finally:
+        model.train(was_training)
+
+
+def _check_data(X, y, name_x: str = "X", name_y: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
+    X = as_tensor(X, name_x)
+    y = as_tensor(y, name_y) if not (isinstance(y, torch.Tensor) and not y.is_floating_point()) else y
+    if X.dim() < 1 or y.dim() < 1 or X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{name_x} and {name_y} must have the same number of examples, got shapes "
+            f"{tuple(X.shape)} and {tuple(y.shape)}"
+        )
+    return X, y
+
+
+def _noise_options(noise: str, n: int, batch_size, sigma) -> tuple[int | None, float | None]:
+    if noise == "sgd":
+        if batch_size is None:
+            raise ValueError("noise='sgd' needs batch_size (an integer in [1, n])")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if batch_size > n:
+            raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
+    elif batch_size is not None:
+        raise ValueError(f"batch_size is only used with noise='sgd', got batch_size={batch_size!r} for {noise!r}")
+    if noise == "parametric":
+        if sigma is None:
+            raise ValueError("noise='parametric' needs sigma (a number >= 0)")
+        sigma = check_positive(sigma, "sigma", allow_zero=True)
+    elif sigma is not None:
+        raise ValueError(f"sigma is only used with noise='parametric', got sigma={sigma!r} for {noise!r}")
+    return batch_size, sigma
+
+
+def train_with_noise(
+    model: nn.Module,
+    loss_fn: LossFn,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    noise: str,
+    lr: float,
+    num_steps: int,
+    *,
+    batch_size: int | None = None,
+    sigma: float | None = None,
+    generator: torch.Generator | None = None,
+    record_every: int | None = None,
+) -> LossCurve:
+    """Train ``model`` in place with one of the four noise types (see the module docstring).
+
+    Args:
+        model: the network; for ``"dropout"`` it must contain ``nn.Dropout`` layers (their ``p`` is the DROP
+            probability, keep_prob = 1 − p). Its train/eval mode is restored at the end.
+        loss_fn: ``loss_fn(model(X), y)`` → scalar, the mean of per-example losses.
+        X: (n, …) training inputs; y: (n, …) targets.
+        noise: ``"gd"``, ``"dropout"``, ``"sgd"`` or ``"parametric"``.
+        lr: learning rate η > 0.
+        num_steps: number of parameter updates N >= 1.
+        batch_size: mini-batch size B in [1, n]; required for (and only for) ``"sgd"``.
+        sigma: perturbation scale σ >= 0; required for (and only for) ``"parametric"``.
+        generator: torch generator of the masks, permutations or perturbations.
+        record_every: loss recording period (default max(1, N // 100)); step N is always recorded.
+
+    Returns:
+        :class:`LossCurve` of the full-batch training loss with dropout off.
+
+    Raises:
+        ValueError: bad argument (names it, its value and the valid range).
+        DivergenceError: the loss became non-finite or exploded (names the step and the quantity).
+    """
+    noise = check_choice(noise, "noise", NOISES)
+    eta = check_positive(lr, "lr")
+    num_steps = check_positive_int(num_steps, "num_steps")
+    X, y = _check_data(X, y)
+    n = X.shape[0]
+    batch_size, sigma = _noise_options(noise, n, batch_size, sigma)
+    if record_every is None:
+        record_every = max(1, num_steps // 100)
+    record_every = check_positive_int(record_every, "record_every")
+    if noise == "dropout" and not keep_probs(model):
+        raise ValueError("noise='dropout' needs a model with nn.Dropout layers")
+    names, params = _trainable(model)
+    was_training = model.training
+    steps, losses = [], []
+    perm, pos = None, n
+    try:
+        for step in range(num_steps + 1):
+            if step % record_every == 0 or step == num_steps:
+                value = _eval_loss(model, loss_fn, X, y)
+                check_finite_step(step, "training loss", value)
+                steps.append(step)
+                losses.append(value)
+            if step == num_steps:
+                break
+            if noise == "dropout":
+                with _controlled_dropout(model, _MaskState(generator, per_example=False)):
+                    loss = loss_fn(model(X), y)
+                    grads = torch.autograd.grad(loss, params)
+            else:
+                model.eval()
+                if noise == "gd":
+                    loss = loss_fn(model(X), y)
+                    grads = torch.autograd.grad(loss, params)
+                elif noise == "sgd":
+                    if pos + batch_size > n:
+                        perm, pos = torch.randperm(n, generator=generator).to(X.device), 0
+                    idx = perm[pos : pos + batch_size].sort().values
+                    pos += batch_size
+                    loss = loss_fn(model(X[idx]), y[idx])
+                    grads = torch.autograd.grad(loss, params)
+                else:
+                    shifted = {
+                        k: p + sigma * torch.randn(p.shape, generator=generator, dtype=p.dtype, device=p.device)
+                        for k, p in zip(names, params, strict=True)
+                    }
+                    loss = loss_fn(functional_call(model, shifted, (X,)), y)
+                    grads = torch.autograd.grad(loss, list(shifted.values()))
+            check_finite_step(step, f"{noise} loss", loss.detach())
+            with torch.no_grad():
+                for p, g in zip(params, grads, strict=True):
+                    p.sub_(eta * g)
+    finally:
+        model.train(was_training)
+    return LossCurve(torch.tensor(steps), torch.tensor(losses, dtype=torch.float64))
+
+
+@dataclass(frozen=True)
+class NoiseLevels:
+    """Noise strengths matched at the starting point θ₀ (rule in the module docstring).
+
+    Attributes:
+        keep_probs: keep probabilities of the model's dropout layers.
+        dropout_trace: Tr Σ_drop(θ₀), estimated from paired dropout gradients (the target T).
+        per_example_variance: s² = (1/n) Σ_i ‖∇ℓ_i − ∇L‖² at θ₀ (exact).
+        batch_size: matched mini-batch size B.
+        sgd_trace: Tr Σ_B(θ₀) = s² (n − B)/(B (n − 1)) at that B (exact).
+        hessian_frobenius_sq: ‖H(θ₀)‖_F² (Hutchinson).
+        sigma: matched σ = √(T / ‖H‖_F²).
+        parametric_trace: Tr Σ_σ(θ₀) measured by sampling perturbed gradients at that σ.
+    """
+
+    keep_probs: tuple[float, ...]
+    dropout_trace: Estimate
+    per_example_variance: float
+    batch_size: int
+    sgd_trace: float
+    hessian_frobenius_sq: Estimate
+    sigma: float
+    parametric_trace: Estimate
+
+
+def _paired_trace(draws: torch.Tensor) -> Estimate:
+    """Tr Cov(g) from independent draws (2K, D): ‖(g_{2k} − g_{2k+1})‖²/2 has mean Tr Cov(g)."""
+    d = (draws[0::2] - draws[1::2]) / math.sqrt(2.0)
+    return _estimate((d * d).sum(-1))
+
+
+def _per_example_grads(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    names, params = _trainable(model)
+    values = {k: p.detach() for k, p in zip(names, params, strict=True)}
+
+    def one(prm, x, t):
+        return loss_fn(functional_call(model, prm, (x.unsqueeze(0),)), t.unsqueeze(0))
+
+    was_training = model.training
+    model.eval()
+    try:
+        g = vmap(grad(one), in_dims=(None, 0, 0))(values, X, y)
+    finally:
+        model.train(was_training)
+    return torch.cat([g[k].reshape(X.shape[0], -1) for k in names], dim=1)
+
+
+def matched_noise_levels(
+    model: nn.Module,
+    loss_fn: LossFn,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    num_samples: int = 64,
+    generator: torch.Generator | None = None,
+) -> NoiseLevels:
+    """Batch size and σ giving SGD and parametric noise the trace of dropout's noise at the current θ.
+
+    Args:
+        model: network with ``nn.Dropout`` layers, at the common starting point θ₀ (not modified).
+        loss_fn: ``loss_fn(model(X), y)``, a mean of per-example losses.
+        X: (n, …) training inputs; y: (n, …) targets.
+        num_samples: dropout gradients, Hutchinson probes and perturbed gradients used (even, >= 4).
+        generator: torch generator of masks, probes and perturbations.
+
+    Returns:
+        :class:`NoiseLevels`.
+    """
+    num_samples = check_positive_int(num_samples, "num_samples", minimum=4)
+    if num_samples % 2:
+        raise ValueError(f"num_samples must be even (draws are paired), got {num_samples}")
+    X, y = _check_data(X, y)
+    kp = keep_probs(model)
+    if not kp:
+        raise ValueError("matching noise levels needs a model with nn.Dropout layers (give batch_size and sigma)")
+    n = X.shape[0]
+    _, params = _trainable(model)
+    # dropout noise at θ₀
+    draws = []
+    for _ in range(num_samples):
+        with _controlled_dropout(model, _MaskState(generator, per_example=False)):
+            g = torch.autograd.grad(loss_fn(model(X), y), params)
+        draws.append(torch.cat([gi.reshape(-1) for gi in g]))
+    target = _paired_trace(torch.stack(draws))
+    # SGD without replacement: exact from per-example gradients
+    G = _per_example_grads(model, loss_fn, X, y)
+    s2 = float(((G - G.mean(0)) ** 2).sum(1).mean())
+    T = max(target.value, 0.0)
+    if n == 1 or s2 == 0.0:
+        B = n
+    else:
+        B = min(n, max(1, round(n * s2 / ((n - 1) * T + s2))))
+    sgd_trace = s2 * (n - B) / (B * (n - 1)) if n > 1 else 0.0
+    # parametric noise: σ² ‖H‖_F² to first order, then measured
+    loss, theta = module_flat_loss(model, loss_fn, X, y)
+    D = theta.numel()
+    fh = hutchinson_frobenius_sq(flat_hvp(loss, theta), D, num_samples, generator, dtype=theta.dtype)
+    sigma = math.sqrt(T / fh.value) if fh.value > 0 else 0.0
+    pert = []
+    for _ in range(num_samples):
+        point = (theta + sigma * torch.randn(D, generator=generator, dtype=theta.dtype)).requires_grad_(True)
+        (gp,) = torch.autograd.grad(loss(point), point)
+        pert.append(gp)
+    return NoiseLevels(kp, target, s2, int(B), float(sgd_trace), fh, float(sigma), _paired_trace(torch.stack(pert)))
+
+
+@dataclass(frozen=True)
+class MinimumFlatness:
+    """One strategy's end point.
+
+    Attributes:
+        strategy: ``"gd"``, ``"dropout"``, ``"sgd"`` or ``"parametric"``.
+        setting: its noise parameter in words (e.g. ``"keep_prob 0.8"``, ``"batch 37"``, ``"sigma 0.012"``).
+        noise_trace: trace of the per-step gradient-noise covariance at θ₀ (0 for gd; ``nan`` if not measured).
+        train_loss: training loss with dropout off.
+        test_loss: test loss (``nan`` without test data).
+        test_accuracy: test accuracy from the argmax of the outputs (``nan`` without test data or labels).
+        top_eigenvalues: largest Hessian eigenvalues of the training loss (dropout off), largest first.
+        trace: Hutchinson estimate of the Hessian trace.
+        curve: training loss along the run.
+    """
+
+    strategy: str
+    setting: str
+    noise_trace: float
+    train_loss: float
+    test_loss: float
+    test_accuracy: float
+    top_eigenvalues: tuple[float, ...]
+    trace: Estimate
+    curve: LossCurve
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-serializable summary (without the curve)."""
+        return {
+            "strategy": self.strategy,
+            "setting": self.setting,
+            "noise_trace": self.noise_trace,
+            "train_loss": self.train_loss,
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "top_eigenvalues": list(self.top_eigenvalues),
+            "trace": self.trace.value,
+            "trace_stderr": self.trace.stderr,
+        }
+
+
+def _g(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.4g}"
+
+
+@dataclass(frozen=True)
+class FlatnessComparison:
+    """End points of several noisy trainings from one start (one :class:`MinimumFlatness` row per strategy).
+
+    Attributes:
+        rows: one row per strategy, in the order asked.
+        lr: common learning rate.
+        num_steps: common number of steps.
+        num_params: number D of trainable parameters.
+        noise: the matched noise levels at θ₀, or ``None`` when batch size and σ were given.
+    """
+
+    rows: tuple[MinimumFlatness, ...]
+    lr: float
+    num_steps: int
+    num_params: int
+    noise: NoiseLevels | None
+
+    def __getitem__(self, strategy: str) -> MinimumFlatness:
+        for row in self.rows:
+            if row.strategy == strategy:
+                return row
+        raise KeyError(f"no strategy {strategy!r}; have {[r.strategy for r in self.rows]}")
+
+    def to_rows(self) -> list[dict[str, object]]:
+        """One JSON-serializable dict per strategy (see :meth:`MinimumFlatness.as_dict`)."""
+        return [row.as_dict() for row in self.rows]
+
+    def __str__(self) -> str:
+        head = (
+            f"{'strategy':<11}{'setting':<16}{'noise tr':>10}{'train loss':>12}{'test loss':>11}{'test acc':>10}"
+            f"{'top eig':>10}{'Hessian trace':>22}"
+        )
+        lines = [f"lr {self.lr:g}, {self.num_steps} steps, D = {self.num_params}", head]
+        for r in self.rows:
+            tr = f"{r.trace.value:.4g} +- {r.trace.stderr:.2g}"
+            lines.append(
+                f"{r.strategy:<11}{r.setting:<16}{_g(r.noise_trace):>10}{_g(r.train_loss):>12}{_g(r.test_loss):>11}"
+                f"{_g(r.test_accuracy):>10}{_g(r.top_eigenvalues[0]):>10}{tr:>22}"
+            )
+        return "\n".join(lines)
+
+
+def _labels(y: torch.Tensor) -> torch.Tensor | None:
+    if y.dim() == 2 and y.shape[1] > 1:
+        return y.argmax(1)
+    if y.dim() == 1 and not y.is_floating_point():
+        return y
+    return None
+
+
+def minima_flatness(
+    model: nn.Module,
+    loss_fn: LossFn,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    lr: float,
+    num_steps: int,
+    *,
+    strategies: Sequence[str] = NOISES,
+    batch_size: int | None = None,
+    sigma: float | None = None,
+    X_test: torch.Tensor | None = None,
+    y_test: torch.Tensor | None = None,
+    num_eigenvalues: int = 1,
+    num_probes: int = 64,
+    num_match_samples: int = 64,
+    tol: float = 1e-6,
+    record_every: int | None = None,
+    generator: torch.Generator | None = None,
+) -> FlatnessComparison:
+    """Train copies of one model with each strategy and measure the flatness of the end points.
+
+    Args:
+        model: the common start (not modified; each strategy trains a deep copy). For ``"dropout"`` it must
+            contain ``nn.Dropout`` layers, whose keep probability is used.
+        loss_fn: ``loss_fn(model(X), y)`` → scalar, a mean of per-example losses.
+        X: (n, …) training inputs; y: (n, …) targets.
+        lr: common learning rate η > 0.
+        num_steps: common number of steps N >= 1.
+        strategies: subset of ``("gd", "dropout", "sgd", "parametric")``, no repeats.
+        batch_size: SGD batch size; ``None`` matches it to dropout's noise at θ₀ (:func:`matched_noise_levels`).
+        sigma: parametric noise scale; ``None`` matches it likewise.
+        X_test: optional test inputs; y_test: their targets (accuracy from the argmax when one-hot or labels).
+        num_eigenvalues: number k of top Hessian eigenvalues (Lanczos).
+        num_probes: Hutchinson probes for the Hessian trace.
+        num_match_samples: samples used by the matching (even, >= 4).
+        tol: Lanczos tolerance.
+        record_every: loss recording period of the training curves.
+        generator: torch generator of everything random, used in a fixed order (matching, then each
+            strategy's training and measurements in the order of ``strategies``).
+
+    Returns:
+        :class:`FlatnessComparison`; ``print`` it for a table.
+
+    Raises:
+        ValueError: bad argument.
+        DivergenceError: a training run diverged (names the step and the quantity).
+        RuntimeError: Lanczos did not converge.
+    """
+    strategies = tuple(check_choice(s, "strategies", NOISES) for s in strategies)
+    if not strategies or len(set(strategies)) != len(strategies):
+        raise ValueError(f"strategies must be a non-empty list without repeats from {list(NOISES)}, got {strategies}")
+    eta = check_positive(lr, "lr")
+    num_steps = check_positive_int(num_steps, "num_steps")
+    num_eigenvalues = check_positive_int(num_eigenvalues, "num_eigenvalues")
+    num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
+    X, y = _check_data(X, y)
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    if X_test is not None:
+        X_test, y_test = _check_data(X_test, y_test, "X_test", "y_test")
+    n = X.shape[0]
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if batch_size > n:
+            raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
+    if sigma is not None:
+        sigma = check_positive(sigma, "sigma", allow_zero=True)
+    kp = keep_probs(model)
+    if "dropout" in strategies and not kp:
+        raise ValueError("strategy 'dropout' needs a model with nn.Dropout layers")
+    levels = None
+    need = ("sgd" in strategies and batch_size is None) or ("parametric" in strategies and sigma is None)
+    if need:
+        levels = matched_noise_levels(model, loss_fn, X, y, num_samples=num_match_samples, generator=generator)
+        batch_size = levels.batch_size if batch_size is None else batch_size
+        sigma = levels.sigma if sigma is None else sigma
+    rows = []
+    for strategy in strategies:
+        net = copy.deepcopy(model)
+        opts: dict[str, object] = {}
+        trace0 = math.nan
+        if strategy == "gd":
+            setting, trace0 = "-", 0.0
+        elif strategy == "dropout":
+            setting = "keep_prob " + "/".join(f"{p:.3g}" for p in kp)
+            if levels is not None:
+                trace0 = levels.dropout_trace.value
+        elif strategy == "sgd":
+            opts["batch_size"] = batch_size
+            setting = f"batch {batch_size}"
+            if levels is not None and batch_size == levels.batch_size:
+                trace0 = levels.sgd_trace
+        else:
+            opts["sigma"] = sigma
+            setting = f"sigma {sigma:.3g}"
+            if levels is not None and sigma == levels.sigma:
+                trace0 = levels.parametric_trace.value
+        curve = train_with_noise(
+            net, loss_fn, X, y, strategy, eta, num_steps, generator=generator, record_every=record_every, **opts
+        )
+        loss, theta = module_flat_loss(net, loss_fn, X, y)
+        hvp = flat_hvp(loss, theta)
+        D = theta.numel()
+        eig = top_hessian_eigenvalues(hvp, D, num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype)
+        tr = hessian_trace(hvp, D, num_probes, generator, dtype=theta.dtype)
+        test_loss = test_acc = math.nan
+        if X_test is not None:
+            net.eval()
+            with torch.no_grad():
+                out = net(X_test)
+                test_loss = float(loss_fn(out, y_test))
+                labels = _labels(y_test)
+                if labels is not None and out.dim() == 2 and out.shape[1] > 1:
+                    test_acc = float((out.argmax(1) == labels).to(torch.float64).mean())
+        rows.append(
+            MinimumFlatness(
+                strategy,
+                setting,
+                float(trace0),
+                float(curve.loss[-1]),
+                test_loss,
+                test_acc,
+                tuple(float(v) for v in eig),
+                tr,
+                curve,
+            )
+        )
+    return FlatnessComparison(tuple(rows), eta, num_steps, sum(p.numel() for p in _trainable(model)[1]), levels)

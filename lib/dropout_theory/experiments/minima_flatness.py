@@ -1,0 +1,217 @@
+"""Paper-scale comparison of the minima reached by dropout, SGD noise and parametric noise injection.
+
+SME paper, Appendix D (reproduced here with our own setting): from one initialization of the FNN 64-50-50-10
+(tanh, dropout after the first hidden layer) on all 1,348 training images of the 8×8 digits (one-hot targets,
+loss ½‖f(x) − y‖² averaged over examples), train four copies with the same learning rate and number of steps —
+full-batch GD, full-batch dropout GD, mini-batch SGD and perturbed GD θ ← θ − η∇L(θ + σε) — with the SGD batch
+size and σ matched so that all three noises have the same trace at the start
+(:func:`dropout_theory.alignment.matched_noise_levels`). At each end point measure the training and test loss,
+the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutchinson). One job per
+(keep_prob, seed); a run that diverges is recorded (step and quantity), not fatal.
+
+CLI: ``dropout-experiments minima-flatness --out results/minima_flatness.jsonl [--workers 2] [--quick]
+[--seeds 5] [--lr 0.1] [--steps 20000] [--keep-probs 0.8 0.5]``; :func:`summary_table` averages over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import torch
+
+from dropout_theory._checks import DivergenceError, check_positive_int
+from dropout_theory.alignment.minima_flatness import NOISES, minima_flatness
+from dropout_theory.alignment.training import dropout_mlp
+from dropout_theory.data import load_digits_regression
+from dropout_theory.experiments.cli import add_experiment
+from dropout_theory.experiments.runner import load_results, run_jobs
+
+PAPER_WIDTHS: tuple[int, ...] = (64, 50, 50, 10)
+QUICK_WIDTHS: tuple[int, ...] = (64, 8, 8, 10)
+
+
+def _half_mse(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((out - target) ** 2).sum(1).mean()
+
+
+def minima_flatness_job(
+    seed: int,
+    keep_prob: float,
+    lr: float,
+    num_steps: int,
+    n_train: int | None = None,
+    widths: Sequence[int] = PAPER_WIDTHS,
+    num_eigenvalues: int = 3,
+    num_probes: int = 100,
+) -> dict[str, Any]:
+    """One comparison (all four strategies from one start). Returns a JSON-serializable dict.
+
+    Args:
+        seed: seed of the initialization (``seed``) and of all the noise (``seed + 1000``).
+        keep_prob: keep probability of the dropout layer.
+        lr: common learning rate.
+        num_steps: common number of steps.
+        n_train: first ``n_train`` training images (``None``: all 1,348).
+        widths: layer widths of :func:`dropout_theory.alignment.dropout_mlp`.
+        num_eigenvalues: top Hessian eigenvalues per end point.
+        num_probes: Hutchinson probes per trace.
+
+    Returns:
+        ``{"diverged": False, "num_params", "noise": {...}, "rows": [...], "curves": {...}}`` or
+        ``{"diverged": True, "step", "quantity"}``.
+    """
+    digits = load_digits_regression(seed=0, bias=False)
+    n = digits.X_train.shape[0] if n_train is None else n_train
+    X, Y = digits.X_train[:n], digits.y_train[:n]
+    net = dropout_mlp(tuple(widths), keep_prob, generator=torch.Generator().manual_seed(seed))
+    try:
+        res = minima_flatness(
+            net,
+            _half_mse,
+            X,
+            Y,
+            lr,
+            num_steps,
+            X_test=digits.X_test,
+            y_test=digits.y_test,
+            num_eigenvalues=num_eigenvalues,
+            num_probes=num_probes,
+            generator=torch.Generator().manual_seed(seed + 1000),
+        )
+    except DivergenceError as err:
+        return {"diverged": True, "step": err.step, "quantity": err.quantity}
+    lv = res.noise
+    noise = {
+        "dropout_trace": lv.dropout_trace.value,
+        "batch_size": lv.batch_size,
+        "sgd_trace": lv.sgd_trace,
+        "sigma": lv.sigma,
+        "parametric_trace": lv.parametric_trace.value,
+    }
+    curves = {r.strategy: {"steps": r.curve.steps.tolist(), "loss": r.curve.loss.tolist()} for r in res.rows}
+    return {"diverged": False, "num_params": res.num_params, "noise": noise, "rows": res.to_rows(), "curves": curves}
+
+
+def build_jobs(
+    quick: bool = False,
+    seeds: int = 5,
+    lr: float = 0.1,
+    steps: int | None = None,
+    keep_probs: Sequence[float] = (0.8, 0.5),
+) -> list[dict[str, Any]]:
+    """The job list: one job per (keep_prob, seed). ``quick``: a tiny net on 60 images, 30 steps."""
+    seeds = check_positive_int(seeds, "seeds")
+    jobs = []
+    for p in keep_probs:
+        for s in range(seeds):
+            job: dict[str, Any] = {"seed": s, "keep_prob": float(p), "lr": float(lr)}
+            if quick:
+                job |= {"num_steps": steps or 30, "n_train": 60, "widths": list(QUICK_WIDTHS), "num_probes": 8}
+            else:
+                job |= {"num_steps": steps or 20000}
+            jobs.append(job)
+    return jobs
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    t = torch.tensor(values, dtype=torch.float64)
+    return float(t.mean()), (float(t.std()) if len(values) > 1 else math.nan)
+
+
+def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds per (keep_prob, strategy), from :func:`load_results`'s mapping."""
+    groups: dict[tuple[float, float, int, str], list[dict[str, Any]]] = {}
+    diverged: dict[tuple[float, float, int], int] = {}
+    for rec in results.values():
+        prm, res = rec["params"], rec["result"]
+        key = (prm["keep_prob"], prm["lr"], prm["num_steps"])
+        if res["diverged"]:
+            diverged[key] = diverged.get(key, 0) + 1
+            continue
+        for row in res["rows"]:
+            groups.setdefault((*key, row["strategy"]), []).append(row)
+    table = []
+    order = {s: i for i, s in enumerate(NOISES)}
+    for (p, lr, steps, strategy), rows in sorted(groups.items(), key=lambda kv: (*kv[0][:3], order[kv[0][3]])):
+        entry: dict[str, Any] = {
+            "keep_prob": p,
+            "lr": lr,
+            "num_steps": steps,
+            "strategy": strategy,
+            "num_seeds": len(rows),
+            "num_diverged": diverged.get((p, lr, steps), 0),
+        }
+        for field in ("train_loss", "test_accuracy", "trace"):
+            entry[field], entry[field + "_sd"] = _mean_sd([r[field] for r in rows])
+        entry["top_eigenvalue"], entry["top_eigenvalue_sd"] = _mean_sd([r["top_eigenvalues"][0] for r in rows])
+        table.append(entry)
+    return table
+
+
+def run(
+    out: str,
+    quick: bool = False,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+    seeds: int = 5,
+    lr: float = 0.1,
+    steps: int | None = None,
+    keep_probs: Sequence[float] = (0.8, 0.5),
+) -> list[dict[str, Any]]:
+    """Run (or resume) every job and return :func:`summary_table` of the results file."""
+    jobs = build_jobs(quick, seeds=seeds, lr=lr, steps=steps, keep_probs=keep_probs)
+    run_jobs(
+        minima_flatness_job,
+        jobs,
+        results_path=out,
+        executor=executor,
+        max_workers=workers,
+        progress=progress,
+        desc="minima-flatness",
+    )
+    return summary_table(load_results(out))
+
+
+def _cli(args: argparse.Namespace) -> None:
+    table = run(
+        args.out,
+        quick=args.quick,
+        workers=args.workers,
+        seeds=args.seeds,
+        lr=args.lr,
+        steps=args.steps,
+        keep_probs=args.keep_probs,
+    )
+    print(f"{'keep_prob':>9} {'strategy':<11}{'train loss':>12}{'test acc':>10}{'top eig':>16}{'Hessian trace':>18}")
+    for r in table:
+        print(
+            f"{r['keep_prob']:>9.3g} {r['strategy']:<11}{r['train_loss']:>12.4g}{r['test_accuracy']:>10.4g}"
+            f"{r['top_eigenvalue']:>9.4g} +- {r['top_eigenvalue_sd']:<4.2g}{r['trace']:>10.4g} +- {r['trace_sd']:.2g}"
+            f"  ({r['num_seeds']} seeds, {r['num_diverged']} diverged)"
+        )
+    print(f"results in {args.out}")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``minima-flatness`` subcommand."""
+    p = add_experiment(
+        subparsers,
+        "minima-flatness",
+        help="flatness of the minima reached by dropout, SGD noise and parametric noise injection (part I)",
+        description=__doc__.splitlines()[0],
+        default_out="results/minima_flatness.jsonl",
+        quick_help="tiny net, 60 images, 30 steps (smoke test, seconds)",
+    )
+    p.add_argument("--seeds", type=int, default=5, help="number of initializations per keep_prob (default 5)")
+    p.add_argument("--lr", type=float, default=0.1, help="common learning rate (default 0.1)")
+    p.add_argument("--steps", type=int, default=None, help="common number of steps (default 20000; quick 30)")
+    p.add_argument("--keep-probs", type=float, nargs="+", default=[0.8, 0.5], help="keep probabilities")
+    p.set_defaults(func=_cli)
+
+
+__all__: Sequence[str] = ["build_jobs", "minima_flatness_job", "register", "run", "summary_table"]

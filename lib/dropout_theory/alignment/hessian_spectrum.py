@@ -43,7 +43,7 @@ def top_hessian_eigenvalues(
         dim: dimension D >= 2.
         k: number of eigenvalues, 1 <= k < D.
         tol: relative accuracy asked of ARPACK (> 0).
-        generator: torch generator of the starting vector.
+        generator: torch generator of the starting vector (on ``device``).
         dtype: dtype of the vectors passed to ``matvec`` (float64 recommended).
         device: device of the vectors passed to ``matvec``.
         maxiter: maximal number of Arnoldi restarts (``None``: ARPACK's default 10·D).
@@ -77,7 +77,7 @@ def top_hessian_eigenvalues(
         rmatvec=lambda x: apply(x).reshape(-1),
         dtype=np.float64,
     )
-    v0 = torch.randn(dim, generator=generator, dtype=torch.float64).numpy()
+    v0 = torch.randn(dim, generator=generator, dtype=torch.float64, device=device).cpu().numpy()
     try:
         vals = eigsh(op, k=k, which="LA", v0=v0, tol=tol, maxiter=maxiter, return_eigenvectors=False)
     except ArpackNoConvergence as err:

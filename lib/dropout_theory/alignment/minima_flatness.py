@@ -195,7 +195,7 @@ def train_with_noise(
                     grads = torch.autograd.grad(loss, params)
                 elif noise == "sgd":
                     if pos + batch_size > n:
-                        perm, pos = torch.randperm(n, generator=generator).to(X.device), 0
+                        perm, pos = torch.randperm(n, generator=generator, device=X.device), 0
                     idx = perm[pos : pos + batch_size].sort().values
                     pos += batch_size
                     loss = loss_fn(model(X[idx]), y[idx])
@@ -312,11 +312,14 @@ def matched_noise_levels(
     # parametric noise: σ² ‖H‖_F² to first order, then measured
     loss, theta = module_flat_loss(model, loss_fn, X, y)
     D = theta.numel()
-    fh = hutchinson_frobenius_sq(flat_hvp(loss, theta), D, num_samples, generator, dtype=theta.dtype)
+    fh = hutchinson_frobenius_sq(
+        flat_hvp(loss, theta), D, num_samples, generator, dtype=theta.dtype, device=theta.device
+    )
     sigma = math.sqrt(T / fh.value) if fh.value > 0 else 0.0
     pert = []
     for _ in range(num_samples):
-        point = (theta + sigma * torch.randn(D, generator=generator, dtype=theta.dtype)).requires_grad_(True)
+        eps = torch.randn(D, generator=generator, dtype=theta.dtype, device=theta.device)
+        point = (theta + sigma * eps).requires_grad_(True)
         (gp,) = torch.autograd.grad(loss(point), point)
         pert.append(gp)
     return NoiseLevels(kp, target, s2, int(B), float(sgd_trace), fh, float(sigma), _paired_trace(torch.stack(pert)))
@@ -522,8 +525,10 @@ def minima_flatness(
         loss, theta = module_flat_loss(net, loss_fn, X, y)
         hvp = flat_hvp(loss, theta)
         D = theta.numel()
-        eig = top_hessian_eigenvalues(hvp, D, num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype)
-        tr = hessian_trace(hvp, D, num_probes, generator, dtype=theta.dtype)
+        eig = top_hessian_eigenvalues(
+            hvp, D, num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype, device=theta.device
+        )
+        tr = hessian_trace(hvp, D, num_probes, generator, dtype=theta.dtype, device=theta.device)
         test_loss = test_acc = math.nan
         if X_test is not None:
             net.eval()

@@ -15,7 +15,11 @@ Public API:
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
 * flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`;
 * training runs: :func:`dropout_mlp`, :func:`alignment_along_training` (:class:`AlignmentCurve`),
-  :func:`dropout_parameter_window`.
+  :func:`dropout_parameter_window`;
+* sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
+* minima reached by dropout vs SGD vs parametric noise: :func:`train_with_noise` (:class:`LossCurve`),
+  :func:`matched_noise_levels` (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison`
+  of :class:`MinimumFlatness` rows).
 """
 
 from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
@@ -36,6 +40,7 @@ from dropout_theory.alignment.flatness import (
     trajectory_pca,
     variance_flatness,
 )
+from dropout_theory.alignment.hessian_spectrum import hessian_trace, top_hessian_eigenvalues
 from dropout_theory.alignment.hessian_variance import (
     AlignmentResult,
     combine_alignment,
@@ -46,6 +51,15 @@ from dropout_theory.alignment.hessian_variance import (
     sigma_matvec,
 )
 from dropout_theory.alignment.hvp import flat_hvp, module_flat_loss
+from dropout_theory.alignment.minima_flatness import (
+    FlatnessComparison,
+    LossCurve,
+    MinimumFlatness,
+    NoiseLevels,
+    matched_noise_levels,
+    minima_flatness,
+    train_with_noise,
+)
 from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment, parameter_indices
 from dropout_theory.alignment.training import (
     AlignmentCurve,
@@ -58,6 +72,10 @@ __all__ = [
     "AlignmentCurve",
     "AlignmentResult",
     "Estimate",
+    "FlatnessComparison",
+    "LossCurve",
+    "MinimumFlatness",
+    "NoiseLevels",
     "PowerLaw",
     "TrajectoryPCA",
     "VarianceFlatness",
@@ -70,9 +88,12 @@ __all__ = [
     "expected_random_alignment",
     "fit_power_law",
     "flat_hvp",
+    "hessian_trace",
     "hessian_variance_alignment",
     "hutchinson_frobenius_sq",
     "loss_flatness",
+    "matched_noise_levels",
+    "minima_flatness",
     "modified_loss_hessian",
     "modified_loss_hvp",
     "module_flat_loss",
@@ -83,6 +104,8 @@ __all__ = [
     "random_eigenvector_alignment",
     "sampled_trace_product",
     "sigma_matvec",
+    "top_hessian_eigenvalues",
+    "train_with_noise",
     "trajectory_pca",
     "variance_flatness",
 ]

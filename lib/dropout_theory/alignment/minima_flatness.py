@@ -80,7 +80,7 @@ def _trainable(model: nn.Module) -> tuple[list[str], list[nn.Parameter]]:
     return [k for k, _ in named], [v for _, v in named]
 
 
-def keep_probs(model: nn.Module) -> tuple[float, ...]:
+def _keep_probs(model: nn.Module) -> tuple[float, ...]:
     """Keep probabilities 1 − p of the model's ``nn.Dropout`` layers, in module order (empty if none)."""
     return tuple(1.0 - float(m.p) for m in model.modules() if isinstance(m, nn.Dropout))
 
@@ -169,7 +169,7 @@ def train_with_noise(
     if record_every is None:
         record_every = max(1, num_steps // 100)
     record_every = check_positive_int(record_every, "record_every")
-    if noise == "dropout" and not keep_probs(model):
+    if noise == "dropout" and not _keep_probs(model):
         raise ValueError("noise='dropout' needs a model with nn.Dropout layers")
     names, params = _trainable(model)
     was_training = model.training
@@ -288,7 +288,7 @@ def matched_noise_levels(
     if num_samples % 2:
         raise ValueError(f"num_samples must be even (draws are paired), got {num_samples}")
     X, y = _check_data(X, y)
-    kp = keep_probs(model)
+    kp = _keep_probs(model)
     if not kp:
         raise ValueError("matching noise levels needs a model with nn.Dropout layers (give batch_size and sigma)")
     n = X.shape[0]
@@ -489,7 +489,7 @@ def minima_flatness(
             raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
     if sigma is not None:
         sigma = check_positive(sigma, "sigma", allow_zero=True)
-    kp = keep_probs(model)
+    kp = _keep_probs(model)
     if "dropout" in strategies and not kp:
         raise ValueError("strategy 'dropout' needs a model with nn.Dropout layers")
     levels = None

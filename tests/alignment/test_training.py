@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 from dropout_theory._checks import DivergenceError
-from dropout_theory.alignment import alignment_along_training, dropout_mlp, dropout_parameter_window
+from dropout_theory.alignment import (
+    alignment_along_training,
+    dropout_convnet,
+    dropout_mlp,
+    dropout_parameter_window,
+    module_hessian_variance_alignment,
+    parameter_indices,
+)
 from dropout_theory.two_layer import flatten_params, init_params, train_dropout
 
 
@@ -60,6 +67,68 @@ def test_alignment_along_training_reproducible_and_descends():
     assert float(c0.loss[-1]) < float(c0.loss[0])
     assert bool(((c0.alpha > -1.2) & (c0.alpha < 1.2)).all())
     assert bool((c0.stderr > 0).all())
+
+
+def test_dropout_convnet_layout_parameters_and_seeding():
+    """Dropout after each of the four convolutions and the first linear layer (VGG16's placement); parameter
+    count from the layer formulas; same seed, same weights; keep_prob 1 makes the masked forward the plain one."""
+    net = dropout_convnet(0.8, channels=(3, 5), hidden=7, generator=torch.Generator().manual_seed(0))
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == (
+        ["Unflatten"]
+        + ["Conv2d", "Tanh", "Dropout"] * 2
+        + ["MaxPool2d"]
+        + ["Conv2d", "Tanh", "Dropout"] * 2
+        + ["MaxPool2d", "Flatten", "Linear", "Tanh", "Dropout", "Linear"]
+    )
+    assert all(m.p == pytest.approx(0.2) for m in net if isinstance(m, nn.Dropout))
+    conv = lambda cin, cout: cin * cout * 9 + cout  # noqa: E731
+    expected = conv(1, 3) + conv(3, 3) + conv(3, 5) + conv(5, 5) + (4 * 5 * 7 + 7) + (7 * 10 + 10)
+    assert sum(p.numel() for p in net.parameters()) == expected
+    assert sum(p.numel() for p in dropout_convnet(0.8).parameters()) == 6562
+    again = dropout_convnet(0.8, channels=(3, 5), hidden=7, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), again.parameters(), strict=True))
+    X = torch.rand(6, 64, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert net(X).shape == (6, 10)
+    full = dropout_convnet(1.0, channels=(3, 5), hidden=7, activation="relu", generator=torch.Generator())
+    full.train()
+    out_train = full(X)
+    full.eval()
+    assert torch.equal(out_train, full(X))
+    with pytest.raises(ValueError, match="activation"):
+        dropout_convnet(0.8, activation="gelu")
+    with pytest.raises(ValueError, match="keep_prob"):
+        dropout_convnet(0.0)
+    with pytest.raises(ValueError, match="channels"):
+        dropout_convnet(0.8, channels=(0, 4))
+
+
+def test_alignment_along_training_passes_subset_and_hessian_choice():
+    """Step 0 of the curve is the alignment function called with the same generator seed and options."""
+    X, y = _data()
+    idx = parameter_indices(dropout_mlp((5, 8, 8, 3), 0.7), "0.weight")
+    kw = dict(num_masks=32, num_probes=8, sketch_size=4, hessian="no_dropout", subset=idx)
+    curve = alignment_along_training(
+        dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0)),
+        _mse,
+        X,
+        y,
+        0.1,
+        1,
+        1,
+        generator=torch.Generator().manual_seed(1),
+        **kw,
+    )
+    direct = module_hessian_variance_alignment(
+        dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0)),
+        _mse,
+        X,
+        y,
+        method="matrix_free",
+        generator=torch.Generator().manual_seed(1),
+        **kw,
+    )
+    assert float(curve.alpha[0]) == pytest.approx(direct.alpha, rel=1e-12)
 
 
 def test_alignment_along_training_divergence_and_bad_input():

@@ -14,7 +14,8 @@ Public API:
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
 * flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`;
-* training runs: :func:`dropout_mlp`, :func:`alignment_along_training` (:class:`AlignmentCurve`),
+* training runs: :func:`dropout_mlp`, :func:`dropout_convnet`, :func:`alignment_along_training`
+  (:class:`AlignmentCurve`),
   :func:`dropout_parameter_window`;
 * sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
 * minima reached by dropout vs SGD vs parametric noise: :func:`train_with_noise` (:class:`LossCurve`),
@@ -64,6 +65,7 @@ from dropout_theory.alignment.module_alignment import module_hessian_variance_al
 from dropout_theory.alignment.training import (
     AlignmentCurve,
     alignment_along_training,
+    dropout_convnet,
     dropout_mlp,
     dropout_parameter_window,
 )
@@ -83,6 +85,7 @@ __all__ = [
     "approximate_hessian_and_covariance",
     "combine_alignment",
     "deflated_frobenius_sq",
+    "dropout_convnet",
     "dropout_mlp",
     "dropout_parameter_window",
     "expected_random_alignment",

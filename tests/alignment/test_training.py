@@ -104,10 +104,11 @@ def test_dropout_convnet_layout_parameters_and_seeding():
 
 
 def test_alignment_along_training_passes_subset_and_hessian_choice():
-    """Step 0 of the curve is the alignment function called with the same generator seed and options."""
+    """Step 0 of the curve is the alignment function called with the same generator seed and options, first
+    for ``subset`` and then for each of ``extra_subsets``."""
     X, y = _data()
     idx = parameter_indices(dropout_mlp((5, 8, 8, 3), 0.7), "0.weight")
-    kw = dict(num_masks=32, num_probes=8, sketch_size=4, hessian="no_dropout", subset=idx)
+    kw = dict(num_masks=32, num_probes=8, sketch_size=4, hessian="no_dropout")
     curve = alignment_along_training(
         dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0)),
         _mse,
@@ -117,18 +118,21 @@ def test_alignment_along_training_passes_subset_and_hessian_choice():
         1,
         1,
         generator=torch.Generator().manual_seed(1),
+        subset=idx,
+        extra_subsets={"all": None, "first": idx},
         **kw,
     )
-    direct = module_hessian_variance_alignment(
-        dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0)),
-        _mse,
-        X,
-        y,
-        method="matrix_free",
-        generator=torch.Generator().manual_seed(1),
-        **kw,
-    )
-    assert float(curve.alpha[0]) == pytest.approx(direct.alpha, rel=1e-12)
+    g = torch.Generator().manual_seed(1)
+    net = dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0))
+    first = module_hessian_variance_alignment(net, _mse, X, y, method="matrix_free", subset=idx, generator=g, **kw)
+    full = module_hessian_variance_alignment(net, _mse, X, y, method="matrix_free", generator=g, **kw)
+    assert float(curve.alpha[0]) == pytest.approx(first.alpha, rel=1e-12)
+    assert float(curve.stderr[0]) == pytest.approx(first.stderr, rel=1e-12)
+    assert float(curve.subset_alpha["all"][0]) == pytest.approx(full.alpha, rel=1e-12)
+    assert set(curve.subset_alpha) == set(curve.subset_stderr) == {"all", "first"}
+    assert curve.subset_alpha["first"].shape == curve.alpha.shape == (2,)
+    with pytest.raises(ValueError, match="non-empty"):
+        alignment_along_training(net, _mse, X, y, 0.1, 1, 1, extra_subsets={"": idx})
 
 
 def test_alignment_along_training_divergence_and_bad_input():

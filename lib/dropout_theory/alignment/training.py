@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import torch
@@ -151,12 +151,16 @@ class AlignmentCurve:
         alpha: (T,) alignments.
         stderr: (T,) their standard errors.
         loss: (T,) training loss without dropout at those steps.
+        subset_alpha: name → (T,) alignments over each extra parameter subset, at the same steps.
+        subset_stderr: name → (T,) their standard errors.
     """
 
     steps: torch.Tensor
     alpha: torch.Tensor
     stderr: torch.Tensor
     loss: torch.Tensor
+    subset_alpha: dict[str, torch.Tensor] = field(default_factory=dict)
+    subset_stderr: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def alignment_along_training(
@@ -175,6 +179,7 @@ def alignment_along_training(
     sketch_size: int | None = None,
     hessian: str = "expected",
     subset: torch.Tensor | None = None,
+    extra_subsets: dict[str, torch.Tensor] | None = None,
 ) -> AlignmentCurve:
     """Full-batch dropout GD on ``model`` (modified in place), with α measured every ``eval_every`` steps.
 
@@ -195,6 +200,8 @@ def alignment_along_training(
         sketch_size: exact sketch width for ‖H‖_F² (``None``: the default of the alignment function).
         hessian: ``"expected"`` or ``"no_dropout"`` (see the alignment function).
         subset: coordinates of θ to measure (index tensor or boolean mask), ``None`` = all.
+        extra_subsets: further named subsets measured at the same parameters right after the main α (e.g. all
+            parameters vs one layer, from :func:`dropout_theory.alignment.parameter_indices`).
 
     Returns:
         :class:`AlignmentCurve`.
@@ -206,28 +213,30 @@ def alignment_along_training(
     num_steps = check_positive_int(num_steps, "num_steps")
     eval_every = check_positive_int(eval_every, "eval_every")
     params = [p for p in model.parameters() if p.requires_grad]
+    extra_subsets = dict(extra_subsets or {})
+    if "" in extra_subsets:
+        raise ValueError("extra_subsets names must be non-empty strings")
+    subsets = {"": subset, **extra_subsets}
+    kw = dict(
+        num_masks=num_masks,
+        method="matrix_free",
+        num_hessian_masks=num_hessian_masks,
+        num_probes=num_probes,
+        sketch_size=sketch_size,
+        hessian=hessian,
+        generator=generator,
+    )
     rows = []
     for step in range(num_steps + 1):
         if step % eval_every == 0 or step == num_steps:
-            res = module_hessian_variance_alignment(
-                model,
-                loss_fn,
-                X,
-                y,
-                num_masks=num_masks,
-                method="matrix_free",
-                num_hessian_masks=num_hessian_masks,
-                num_probes=num_probes,
-                sketch_size=sketch_size,
-                hessian=hessian,
-                subset=subset,
-                generator=generator,
-            )
+            res = [
+                module_hessian_variance_alignment(model, loss_fn, X, y, subset=idx, **kw) for idx in subsets.values()
+            ]
             with torch.no_grad():
                 model.eval()
                 loss = float(loss_fn(model(X), y))
             check_finite_step(step, "training loss", loss)
-            rows.append((step, res.alpha, res.stderr, loss))
+            rows.append((step, loss, [(r.alpha, r.stderr) for r in res]))
         if step == num_steps:
             break
         state = _MaskState(generator, per_example=False)
@@ -238,13 +247,17 @@ def alignment_along_training(
         with torch.no_grad():
             for p, g in zip(params, grads, strict=True):
                 p.sub_(eta * g)
-    steps, alpha, se, losses = zip(*rows, strict=True)
     f64 = torch.float64
+    values = torch.tensor([[a for a, _ in r[2]] for r in rows], dtype=f64)  # (T, subsets)
+    errors = torch.tensor([[e for _, e in r[2]] for r in rows], dtype=f64)
+    names = list(subsets)
     return AlignmentCurve(
-        torch.tensor(steps),
-        torch.tensor(alpha, dtype=f64),
-        torch.tensor(se, dtype=f64),
-        torch.tensor(losses, dtype=f64),
+        torch.tensor([r[0] for r in rows]),
+        values[:, 0],
+        errors[:, 0],
+        torch.tensor([r[1] for r in rows], dtype=f64),
+        {name: values[:, i] for i, name in enumerate(names) if i},
+        {name: errors[:, i] for i, name in enumerate(names) if i},
     )
 
 

@@ -48,3 +48,32 @@ def test_window_must_exceed_components():
     a, W, X, y = _problem()
     with pytest.raises(ValueError, match="window"):
         alignment_widgets.draw_variance_flatness(a, W, X, y, 0.6, 0.2, burn_in=5, window=3, num_components=5)
+
+
+def test_minima_flatness_widget_builds_and_redraws():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(24, 5, generator=g, dtype=torch.float64)
+    y = torch.tanh(X[:, :3])
+
+    def mse(out, target):
+        return 0.5 * ((out - target) ** 2).sum(1).mean()
+
+    w = alignment_widgets.minima_flatness_widget(X, y, mse, widths=(5, 6, 3), num_steps=10)
+    assert isinstance(w, ipywidgets.interactive)
+    w.children[0].value = 0.7  # triggers a training + redraw through the library
+    from dropout_theory.alignment import dropout_mlp, minima_flatness
+
+    cmp = minima_flatness(
+        dropout_mlp((5, 6, 3), 0.7, generator=torch.Generator().manual_seed(0)),
+        mse,
+        X,
+        y,
+        0.05,
+        10,
+        num_probes=4,
+        generator=torch.Generator().manual_seed(1),
+    )
+    left, right = alignment_widgets.draw_minima_flatness(cmp)
+    assert len(left.lines) == 4  # one loss curve per strategy
+    assert len(right.lines) == 5  # four end points + the 2/eta line
+    assert right.lines[-1].get_ydata()[0] == pytest.approx(2 / 0.05)

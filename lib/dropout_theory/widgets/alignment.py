@@ -1,5 +1,12 @@
-"""Widget of the chapter *Dropout noise and flat minima*: keep_prob and learning-rate sliders that retrain the
-two-layer net briefly and redraw the variance–flatness plot, with the alignment α at the end of the window."""
+"""Widgets of the alignment chapters.
+
+* *Dropout noise and flat minima*: keep_prob and learning-rate sliders that retrain the two-layer net briefly
+  and redraw the variance–flatness plot, with the alignment α at the end of the window
+  (:func:`variance_flatness_widget`, drawing with :func:`draw_variance_flatness`).
+* *Alignment and flat minima in deeper networks*: keep_prob and learning-rate sliders that retrain an MLP with
+  GD, dropout, SGD and parametric noise from one start and redraw the loss curves and the sharpness of the end
+  points (:func:`minima_flatness_widget`, drawing with :func:`draw_minima_flatness`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,8 @@ import numpy as np
 import torch
 
 from dropout_theory._checks import DivergenceError, check_positive_int
-from dropout_theory.alignment import hessian_variance_alignment, variance_flatness
-from dropout_theory.alignment.training import dropout_parameter_window
+from dropout_theory.alignment import FlatnessComparison, hessian_variance_alignment, minima_flatness, variance_flatness
+from dropout_theory.alignment.training import dropout_mlp, dropout_parameter_window
 from dropout_theory.two_layer import empirical_risk, train_dropout, unflatten_params
 
 
@@ -95,4 +102,79 @@ def variance_flatness_widget(
         run,
         keep_prob=widgets.FloatSlider(value=0.7, min=0.3, max=0.95, step=0.05, description="keep_prob"),
         lr=widgets.FloatLogSlider(value=0.5, base=10, min=-1.5, max=0, step=0.1, description="learning rate"),
+    )
+
+
+def draw_minima_flatness(cmp: FlatnessComparison, axes=None):
+    """Loss curves of each strategy (left) and top Hessian eigenvalue against final training loss (right),
+    with the GD stability limit 2/η.
+
+    Args:
+        cmp: result of :func:`dropout_theory.alignment.minima_flatness`.
+        axes: two matplotlib axes (a new figure when ``None``).
+
+    Returns:
+        The two axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    left, right = axes
+    for i, row in enumerate(cmp.rows):
+        label = row.strategy if row.setting == "-" else f"{row.strategy} ({row.setting})"
+        left.semilogy(row.curve.steps, row.curve.loss, color=f"C{i}", label=label)
+        right.plot(row.train_loss, row.top_eigenvalues[0], "o", ms=7, color=f"C{i}", label=label)
+    right.axhline(2.0 / cmp.lr, ls="--", color="0.5", lw=1, label=r"$2/\eta$")
+    left.set_xlabel("step")
+    left.set_ylabel("training loss (dropout off)")
+    left.legend(fontsize=7)
+    right.set_xscale("log")
+    right.set_xlabel("final training loss")
+    right.set_ylabel(r"top Hessian eigenvalue $\lambda_{\max}$")
+    right.set_ylim(0, 1.15 * max(2.0 / cmp.lr, *(r.top_eigenvalues[0] for r in cmp.rows)))
+    right.legend(fontsize=7)
+    return axes
+
+
+def minima_flatness_widget(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn,
+    *,
+    widths: tuple[int, ...] = (64, 20, 20, 10),
+    num_steps: int = 500,
+    seed: int = 0,
+) -> widgets.Widget:
+    """Sliders for keep_prob and the learning rate; each move trains GD, dropout, SGD and parametric noise from
+    one initialization of ``dropout_mlp(widths, keep_prob)`` (noise levels matched at the start) and redraws
+    :func:`draw_minima_flatness`.
+
+    Args:
+        X: (n, widths[0]) training inputs; y: (n, widths[-1]) targets.
+        loss_fn: ``loss_fn(output, y)`` → scalar.
+        widths: layer sizes of the MLP (dropout after the first hidden layer).
+        num_steps: steps per strategy.
+        seed: seed of the initialization and of all the noise.
+
+    Returns:
+        An ``ipywidgets.interactive`` box.
+    """
+    num_steps = check_positive_int(num_steps, "num_steps")
+
+    def run(keep_prob: float = 0.8, lr: float = 0.05) -> None:
+        fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+        try:
+            net = dropout_mlp(widths, keep_prob, generator=torch.Generator().manual_seed(seed))
+            cmp = minima_flatness(
+                net, loss_fn, X, y, lr, num_steps, num_probes=16, generator=torch.Generator().manual_seed(seed + 1)
+            )
+            draw_minima_flatness(cmp, axes)
+            fig.suptitle(f"keep_prob {keep_prob:.2f}, lr {lr:.3g}, {num_steps} steps", fontsize=9)
+        except DivergenceError as err:
+            axes[0].text(0.02, 0.5, str(err), transform=axes[0].transAxes, fontsize=7, color="C3", wrap=True)
+        plt.show()
+
+    return widgets.interactive(
+        run,
+        keep_prob=widgets.FloatSlider(value=0.8, min=0.5, max=0.95, step=0.05, description="keep_prob"),
+        lr=widgets.FloatLogSlider(value=0.05, base=10, min=-2, max=-0.7, step=0.1, description="learning rate"),
     )

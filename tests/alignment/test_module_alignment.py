@@ -89,6 +89,24 @@ def test_exact_and_matrix_free_share_the_draws_and_differ_only_in_the_hessian_no
     assert full.alpha == pytest.approx(ex.alpha, rel=1e-10)
 
 
+def test_expected_hessian_norm_unbiased_with_few_masks():
+    """‖∇²L_S‖_F² (closed form, L_S the expected dropout loss) vs the exact path's ⟨H_A, H_B⟩_F with four masks per
+    half: over 60 seeds the mean is within 4 standard errors of the spread."""
+    a, W, X, y, net = _setup()
+    target = float((modified_loss_hessian(a, W, X, y, P) ** 2).sum())
+    vals = torch.tensor(
+        [
+            module_hessian_variance_alignment(
+                net, _loss, X, y, num_masks=16, num_hessian_masks=8, generator=torch.Generator().manual_seed(seed)
+            ).frob_h_sq.value
+            for seed in range(60)
+        ]
+    )
+    se = float(vals.std()) / 60**0.5
+    assert abs(float(vals.mean()) - target) < 4 * se
+    assert se < 0.2 * target  # the check has power
+
+
 def test_subset_matches_restricted_closed_form():
     """α over the output weights only (module parameter "3.weight" = aᵀ, neuron-major indices r(K+d)+k in the
     closed form): H = ∇²R_S and the exact Σ restricted to those 8 coordinates; 4,000 draws, within 4 s.e. + 0.01."""
@@ -123,6 +141,8 @@ def test_bad_input():
         module_hessian_variance_alignment(net, _loss, X, y, num_masks=8, hessian="sgd")
     with pytest.raises(ValueError, match="method"):
         module_hessian_variance_alignment(net, _loss, X, y, num_masks=8, method="dense")
+    with pytest.raises(ValueError, match="num_hessian_masks"):
+        module_hessian_variance_alignment(net, _loss, X, y, num_masks=8, num_hessian_masks=3)
     with pytest.raises(ValueError, match="subset"):
         module_hessian_variance_alignment(net, _loss, X, y, num_masks=8, subset=torch.tensor([0, 0]))
     with pytest.raises(ValueError, match="subset"):

@@ -116,6 +116,7 @@ def deflated_frobenius_sq(
     num_probes: int,
     generator: torch.Generator | None = None,
     *,
+    matvec_b: Callable[[torch.Tensor], torch.Tensor] | None = None,
     power_iterations: int = 1,
     batch_size: int = 64,
     dtype: torch.dtype = torch.float64,
@@ -124,10 +125,15 @@ def deflated_frobenius_sq(
     """‖H‖_F² for symmetric H from products only, with the top of the spectrum computed exactly (Hutch++ idea).
 
     A Gaussian sketch Y = H^{1+q} Ω (Ω of ``sketch_size`` columns, q = ``power_iterations``) gives an orthonormal
-    basis Q of the dominant eigenspace; then ‖H‖_F² = ‖HQ‖_F² + ‖H(I − QQᵀ)‖_F² exactly, the first term is
+    basis Q of the dominant eigenspace; with P = QQᵀ, ‖H‖_F² = ‖HQ‖_F² + ‖H(I − P)‖_F² exactly, the first term is
     computed from k products and only the second, small when the spectrum decays, is estimated by Hutchinson
     with Rademacher probes projected off Q (Meyer, Musco, Musco and Woodruff's Hutch++ applied to Tr H²).
     Unbiased for every sketch; its variance is that of Hutchinson on the deflated matrix.
+
+    With ``matvec_b`` (a second symmetric matrix B) the same construction estimates the Frobenius inner product
+    Tr(H B) = Σ_j (HQ)_j·(BQ)_j + E[(H z')·(B z')], z' = (I − P)z, with the sketch taken of (H + B)/2. For two
+    independent unbiased Monte Carlo estimates H, B of one matrix A this is an unbiased estimate of ‖A‖_F², while
+    ‖(H + B)/2‖_F² is biased upwards by the Monte Carlo variance.
 
     Args:
         matvec: maps (B, dim) to (B, dim) products with a symmetric H.
@@ -135,14 +141,15 @@ def deflated_frobenius_sq(
         sketch_size: sketch width k >= 1 (at most ``dim``).
         num_probes: Hutchinson probes N >= 2 on the deflated part.
         generator: torch generator of the sketch and the probes.
+        matvec_b: products with a second symmetric matrix B (``None``: B = H).
         power_iterations: extra products q >= 0 per sketch column sharpening the subspace.
         batch_size: vectors per call of ``matvec``.
         dtype: dtype of the vectors.
         device: device of the vectors.
 
     Returns:
-        :class:`Estimate` of ‖H‖_F²; ``num_probes`` counts only the Hutchinson probes (the exact part uses
-        k(q + 2) further products).
+        :class:`Estimate` of ‖H‖_F² (or Tr(HB)); ``num_probes`` counts only the Hutchinson probes (the exact part
+        uses k(q + 2) further products with each matrix).
     """
     dim = check_positive_int(dim, "dim")
     sketch_size = check_positive_int(sketch_size, "sketch_size")
@@ -153,15 +160,25 @@ def deflated_frobenius_sq(
         raise ValueError(f"power_iterations must be a non-negative integer, got {power_iterations!r}")
     batch_size = check_positive_int(batch_size, "batch_size")
 
-    def apply(V: torch.Tensor) -> torch.Tensor:
-        return torch.cat([matvec(V[s : s + batch_size]) for s in range(0, V.shape[0], batch_size)])
+    def apply(fn: Callable[[torch.Tensor], torch.Tensor], V: torch.Tensor) -> torch.Tensor:
+        return torch.cat([fn(V[s : s + batch_size]) for s in range(0, V.shape[0], batch_size)])
 
-    Y = apply(torch.randn(sketch_size, dim, generator=generator, dtype=dtype, device=device))
+    def both(V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        HV = apply(matvec, V)
+        return HV, (HV if matvec_b is None else apply(matvec_b, V))
+
+    def mean(V: torch.Tensor) -> torch.Tensor:
+        HV, BV = both(V)
+        return HV if matvec_b is None else 0.5 * (HV + BV)
+
+    Y = mean(torch.randn(sketch_size, dim, generator=generator, dtype=dtype, device=device))
     for _ in range(int(power_iterations)):
-        Y = apply(Y / Y.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny))
+        Y = mean(Y / Y.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny))
     Q, _ = torch.linalg.qr(Y.T)  # (dim, k)
-    exact = float((apply(Q.T) ** 2).sum())
+    HQ, BQ = both(Q.T)
+    exact = float((HQ * BQ).sum())
     z = rademacher(num_probes, dim, generator, dtype=dtype, device=device)
     z = z - (z @ Q) @ Q.T
-    residual = _estimate((apply(z) ** 2).sum(-1))
+    Hz, Bz = both(z)
+    residual = _estimate((Hz * Bz).sum(-1))
     return Estimate(exact + residual.value, residual.stderr, num_probes)

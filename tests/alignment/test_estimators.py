@@ -59,6 +59,13 @@ def test_deflated_frobenius_unbiased_calibrated_and_better_than_hutchinson():
     assert float(plain.std()) > 5 * spread
 
 
+def test_deflated_with_empty_sketch_is_hutchinson():
+    H = _decaying(D=20)
+    plain = hutchinson_frobenius_sq(lambda V: V @ H, 20, 30, torch.Generator().manual_seed(4))
+    zero = deflated_frobenius_sq(lambda V: V @ H, 20, 0, 30, torch.Generator().manual_seed(4))
+    assert zero.value == pytest.approx(plain.value, rel=1e-12) and zero.stderr == pytest.approx(plain.stderr)
+
+
 def test_deflated_frobenius_exact_when_sketch_spans_everything():
     H = _decaying(D=12)
     est = deflated_frobenius_sq(lambda V: V @ H, 12, 12, 4, torch.Generator().manual_seed(0))

@@ -138,7 +138,7 @@ def deflated_frobenius_sq(
     Args:
         matvec: maps (B, dim) to (B, dim) products with a symmetric H.
         dim: dimension D.
-        sketch_size: sketch width k >= 1 (at most ``dim``).
+        sketch_size: sketch width k >= 0 (at most ``dim``); 0 is plain Hutchinson.
         num_probes: Hutchinson probes N >= 2 on the deflated part.
         generator: torch generator of the sketch and the probes.
         matvec_b: products with a second symmetric matrix B (``None``: B = H).
@@ -152,7 +152,7 @@ def deflated_frobenius_sq(
         uses k(q + 2) further products with each matrix).
     """
     dim = check_positive_int(dim, "dim")
-    sketch_size = check_positive_int(sketch_size, "sketch_size")
+    sketch_size = check_positive_int(sketch_size, "sketch_size", minimum=0)
     if sketch_size > dim:
         raise ValueError(f"sketch_size must be <= dim = {dim}, got {sketch_size}")
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
@@ -171,12 +171,15 @@ def deflated_frobenius_sq(
         HV, BV = both(V)
         return HV if matvec_b is None else 0.5 * (HV + BV)
 
-    Y = mean(torch.randn(sketch_size, dim, generator=generator, dtype=dtype, device=device))
-    for _ in range(int(power_iterations)):
-        Y = mean(Y / Y.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny))
-    Q, _ = torch.linalg.qr(Y.T)  # (dim, k)
-    HQ, BQ = both(Q.T)
-    exact = float((HQ * BQ).sum())
+    if sketch_size:
+        Y = mean(torch.randn(sketch_size, dim, generator=generator, dtype=dtype, device=device))
+        for _ in range(int(power_iterations)):
+            Y = mean(Y / Y.norm(dim=1, keepdim=True).clamp_min(torch.finfo(dtype).tiny))
+        Q, _ = torch.linalg.qr(Y.T)  # (dim, k)
+        HQ, BQ = both(Q.T)
+        exact = float((HQ * BQ).sum())
+    else:
+        Q, exact = torch.zeros(dim, 0, dtype=dtype, device=device), 0.0
     z = rademacher(num_probes, dim, generator, dtype=dtype, device=device)
     z = z - (z @ Q) @ Q.T
     Hz, Bz = both(z)

@@ -10,7 +10,8 @@ Two paths:
 * ``method="matrix_free"``: no D×D matrix. Σ = UᵀU, where the rows of U are the images of the
   S = m + m(m−1)/2 unit noise sources under :func:`dropout_theory.two_layer.structured_noise_map`.
   Then Tr(HΣ) = Σ_s u_sᵀ H u_s (S Hessian-vector products, exact) and ‖Σ‖_F² = ‖U Uᵀ‖_F² (an S×S Gram
-  matrix). ‖H‖_F² = E‖Hz‖² is estimated with ``num_probes`` Rademacher probes (Hutchinson). When
+  matrix). ‖H‖_F² is estimated from products: exactly on a sketched dominant eigenspace and with ``num_probes``
+  Rademacher probes (Hutchinson) on the rest (:func:`dropout_theory.alignment.deflated_frobenius_sq`). When
   ``num_sigma_probes`` is given (large widths), Tr(HΣ) is instead estimated from N(0, Σ) draws
   (:func:`dropout_theory.two_layer.sample_dropout_noise`) and ‖Σ‖_F² from Rademacher probes with
   Σz = Uᵀ(Uz) computed through the adjoint of the noise map, so memory stays O(D + S).
@@ -29,7 +30,12 @@ from torch.func import grad, hessian, jvp, vjp, vmap
 
 from dropout_theory._checks import check_choice, check_positive_int
 from dropout_theory.activations import get_activation
-from dropout_theory.alignment.estimators import Estimate, hutchinson_frobenius_sq, sampled_trace_product
+from dropout_theory.alignment.estimators import (
+    Estimate,
+    deflated_frobenius_sq,
+    hutchinson_frobenius_sq,
+    sampled_trace_product,
+)
 from dropout_theory.two_layer.covariance import dropout_gradient_covariance
 from dropout_theory.two_layer.model import Problem, as_problem, flatten_params
 from dropout_theory.two_layer.modified_loss import _modified_loss_batched, dropout_variance
@@ -223,6 +229,7 @@ def hessian_variance_alignment(
     num_sigma_probes: int | None = None,
     generator: torch.Generator | None = None,
     batch_size: int = 32,
+    sketch_size: int | None = None,
 ) -> AlignmentResult:
     """Alignment α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) of the Hessian of L_S and the dropout gradient covariance.
 
@@ -234,11 +241,13 @@ def hessian_variance_alignment(
         keep_prob: keep probability p in (0, 1) (p = 1 gives Σ = 0 and α undefined: ValueError).
         activation: activation name.
         method: ``"exact"`` (dense H and Σ) or ``"matrix_free"`` (HVPs and the structured Σ).
-        num_probes: Rademacher probes for ‖H‖_F² (matrix-free), >= 2.
+        num_probes: Rademacher probes for (the deflated part of) ‖H‖_F² (matrix-free), >= 2.
         num_sigma_probes: ``None`` computes Tr(HΣ) and ‖Σ‖_F² exactly over the S = m + m(m−1)/2 noise
             sources (S HVPs); an integer >= 2 estimates both with that many probes instead (for large m).
         generator: torch generator of the probes.
         batch_size: HVPs per vectorized call.
+        sketch_size: columns of the sketch whose span enters ‖H‖_F² exactly
+            (:func:`dropout_theory.alignment.deflated_frobenius_sq`); 0 = plain Hutchinson; ``None`` = min(32, D).
 
     Returns:
         :class:`AlignmentResult` (``float(result)`` is α).
@@ -261,7 +270,8 @@ def hessian_variance_alignment(
     else:
         hvp = modified_loss_hvp(*args)
         kw = {"dtype": prob.W.dtype, "device": prob.W.device}
-        fh = hutchinson_frobenius_sq(hvp, D, num_probes, generator, batch_size=batch_size, **kw)
+        k = min(32, D) if sketch_size is None else sketch_size
+        fh = deflated_frobenius_sq(hvp, D, k, num_probes, generator, batch_size=batch_size, **kw)
         if num_sigma_probes is None:
             S = prob.m + prob.m * (prob.m - 1) // 2
             tr, rows = 0.0, []

@@ -172,8 +172,8 @@ def module_hessian_variance_alignment(
             ``"no_dropout"`` (Hessian of the loss with dropout switched off).
         num_hessian_masks: masks (even, >= 2) in the Monte Carlo estimate of H for ``hessian="expected"``.
         num_probes: Hutchinson probes for the deflated part of ‖H‖_F² (matrix-free), >= 2.
-        sketch_size: width of the sketch whose span is treated exactly (matrix-free), >= 1, at most the
-            number S of measured parameters; ``None`` = min(32, S).
+        sketch_size: width of the sketch whose span is treated exactly (matrix-free), >= 0, at most the
+            number S of measured parameters; 0 = plain Hutchinson; ``None`` = min(32, S).
         per_example: independent masks per example (as nn.Dropout) instead of one mask per unit.
         subset: restrict H and Σ to these coordinates of θ (an index tensor, e.g. from :func:`parameter_indices`,
             or a (D,) boolean mask), as the SME paper does for lack of compute; ``None`` = all parameters.
@@ -200,7 +200,7 @@ def module_hessian_variance_alignment(
     D = theta.numel()
     idx = _subset_indices(subset, D)
     S = D if idx is None else idx.numel()
-    sketch_size = min(32, S) if sketch_size is None else check_positive_int(sketch_size, "sketch_size")
+    sketch_size = min(32, S) if sketch_size is None else check_positive_int(sketch_size, "sketch_size", minimum=0)
     if method == "matrix_free" and sketch_size > S:
         raise ValueError(f"sketch_size must be <= the number of measured parameters {S}, got {sketch_size}")
     state = _MaskState(generator, per_example)

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -83,8 +84,8 @@ PAPER_GRID: dict[str, tuple[tuple[float, float], ...]] = {
     "fnn": ((0.05, 0.8), (0.1, 0.8), (0.05, 0.5), (0.1, 0.5)),
     "conv": ((0.05, 0.8), (0.1, 0.8)),
 }
-PAPER_STEPS: dict[str, tuple[int, int]] = {"fnn": (4000, 400), "conv": (2000, 400)}
-PAPER_SAMPLES: dict[str, int] = {"num_masks": 1024, "num_probes": 32, "num_hessian_masks": 8}
+PAPER_STEPS: dict[str, tuple[int, int]] = {"fnn": (4000, 800), "conv": (2000, 500)}
+PAPER_SAMPLES: dict[str, int] = {"num_masks": 2048, "num_probes": 32, "num_hessian_masks": 8}
 QUICK_SIZES: dict[str, dict[str, Any]] = {
     "fnn": {"widths": [64, 8, 8, 10]},
     "conv": {"channels": [2, 4], "hidden": 8},
@@ -262,7 +263,7 @@ def alignment_job(
     channels: Sequence[int] | None = None,
     hidden: int | None = None,
     dtype: str = "float64",
-    num_masks: int = 1024,
+    num_masks: int = 2048,
     num_probes: int = 32,
     num_hessian_masks: int = 8,
     sketch_size: int | None = None,
@@ -294,7 +295,7 @@ def alignment_job(
         ``{"diverged": False, "num_params", "subset", "subset_size", "curve": {...}, "final": {...}}`` where the
         curve holds lists ``steps``, ``alpha``, ``alpha_stderr``, ``subset_alpha``, ``subset_stderr``, ``loss``,
         ``test_accuracy`` and ``final`` is :func:`subset_baseline`'s dict; or ``{"diverged": True, "step",
-        "quantity", "curve"}`` with the curve up to the divergence.
+        "quantity", "curve"}`` with the curve up to the divergence. Both also hold ``wall_s``, the job's wall time.
     """
     dt = {"float64": torch.float64, "float32": torch.float32}[check_choice(dtype, "dtype", ("float64", "float32"))]
     num_steps = check_positive_int(num_steps, "num_steps")
@@ -319,6 +320,7 @@ def alignment_job(
         k: [] for k in ("steps", "alpha", "alpha_stderr", "subset_alpha", "subset_stderr", "loss", "test_accuracy")
     }
     step = 0
+    start = time.perf_counter()
     try:
         while True:
             loss = _loss(net, _half_mse, X, Y)
@@ -339,7 +341,13 @@ def alignment_job(
                 raise DivergenceError(step + err.step, err.quantity, err.value) from None
             step += chunk
     except DivergenceError as err:
-        return {"diverged": True, "step": err.step, "quantity": err.quantity, "curve": curve}
+        return {
+            "diverged": True,
+            "step": err.step,
+            "quantity": err.quantity,
+            "curve": curve,
+            "wall_s": time.perf_counter() - start,
+        }
     final = subset_baseline(
         net,
         _half_mse,
@@ -358,6 +366,7 @@ def alignment_job(
         "subset_size": idx.numel(),
         "curve": curve,
         "final": final,
+        "wall_s": time.perf_counter() - start,
     }
 
 
@@ -448,6 +457,7 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
                 ("baseline_sampled", [sum(x["baseline_samples"]) / len(x["baseline_samples"]) for x in f]),
                 ("final_loss", [x["loss"][-1] for x in c]),
                 ("final_test_accuracy", [x["test_accuracy"][-1] for x in c]),
+                ("wall_s", [r.get("wall_s", math.nan) for r in runs]),
             ):
                 entry[name] = sum(vals) / len(vals)
         table.append(entry)
@@ -458,7 +468,7 @@ def format_table(table: Sequence[Mapping[str, Any]]) -> str:
     """The summary table as text (one line per (model, lr, keep_prob))."""
     lines = [
         f"{'model':<5}{'lr':>6}{'keep':>6}  {'alpha all min/mean/max':>23}  {'alpha subset min/mean/max':>26}"
-        f"{'max s.e.':>9}{'final exact':>12}{'baseline E/sampled':>20}{'loss':>8}{'test acc':>9}"
+        f"{'max s.e.':>9}{'final exact':>12}{'baseline E/sampled':>20}{'loss':>8}{'test acc':>9}{'job s':>7}"
     ]
     for r in table:
         head = f"{r['model']:<5}{r['lr']:>6.3g}{r['keep_prob']:>6.3g}  "
@@ -472,7 +482,7 @@ def format_table(table: Sequence[Mapping[str, Any]]) -> str:
             + f"{r['subset_min']:>10.3f}{r['subset_mean']:>8.3f}{r['subset_max']:>8.3f}"
             + f"{r['max_stderr']:>9.3f}{r['final_subset_exact']:>12.3f}"
             + f"{r['baseline_expected']:>11.2e}{r['baseline_sampled']:>9.2e}"
-            + f"{r['final_loss']:>8.4f}{r['final_test_accuracy']:>9.3f}"
+            + f"{r['final_loss']:>8.4f}{r['final_test_accuracy']:>9.3f}{r['wall_s']:>7.0f}"
             + tail
         )
     return "\n".join(lines)
@@ -532,8 +542,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models (default: fnn conv)")
     p.add_argument("--seeds", type=int, default=1, help="initializations per (model, lr, keep_prob) (default 1)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default fnn 4000, conv 2000; quick 6)")
-    p.add_argument("--eval-every", type=int, default=None, help="steps between α measurements (default 400)")
-    p.add_argument("--num-masks", type=int, default=None, help="dropout gradient draws per α (default 1024)")
+    p.add_argument("--eval-every", type=int, default=None, help="steps between α measurements (fnn 800, conv 500)")
+    p.add_argument("--num-masks", type=int, default=None, help="dropout gradient draws per α (default 2048)")
     p.set_defaults(func=_cli)
 
 

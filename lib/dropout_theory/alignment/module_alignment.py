@@ -122,17 +122,29 @@ def _subset_indices(subset: torch.Tensor | None, D: int) -> torch.Tensor | None:
 
 
 def _flat_loss_fn(model, names, shapes, X, y, loss_fn, state, mask_sets):
-    """θ ↦ mean over ``mask_sets`` (replayed masks) of loss_fn(model(X), y)."""
+    """θ ↦ mean over ``mask_sets`` (replayed masks) of loss_fn(model(X), y).
+
+    The copies of X under the different mask sets go through the model as ONE stacked batch (each copy with its
+    own masks), which is several times faster than a loop over the sets for small networks; the loss is still
+    evaluated per copy, so any ``loss_fn`` reduction is respected. Needs layers that treat examples independently
+    (true in eval mode for the usual layers, BatchNorm included)."""
     sizes = [math.prod(s) for s in shapes]
+    n, copies = X.shape[0], len(mask_sets)
+    if copies == 1:
+        stacked_X, replay = X, list(mask_sets[0])
+    else:
+        stacked_X = torch.cat([X] * copies)
+        per_copy = [[m if state.per_example else m.expand((n, *m.shape)) for m in masks] for masks in mask_sets]
+        replay = [torch.cat(layer_masks) for layer_masks in zip(*per_copy, strict=True)]
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
         parts = torch.split(theta, sizes)
         params = {k: p.reshape(s) for k, p, s in zip(names, parts, shapes, strict=True)}
-        total = 0.0
-        for masks in mask_sets:
-            state.replay, state.index = masks, 0
-            total = total + loss_fn(functional_call(model, params, (X,)), y)
-        return total / len(mask_sets)
+        state.replay, state.index = replay, 0
+        out = functional_call(model, params, (stacked_X,))
+        if copies == 1:
+            return loss_fn(out, y)
+        return sum(loss_fn(o, y) for o in out.split(n)) / copies
 
     return loss
 

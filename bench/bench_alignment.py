@@ -1,9 +1,14 @@
-"""Matrix-free vs exact Hessian–variance alignment (two-layer network on the 8×8 digits).
+"""Matrix-free vs exact Hessian–variance alignment on the 8×8 digits.
 
-Rows: (1) a two-layer tanh net 64 → m → 10 with a few thousand parameters: exact α (dense H and Σ) vs
+Two-layer rows: (1) a tanh net 64 → m → 10 with a few thousand parameters: exact α (dense H and Σ) vs
 matrix-free α (HVPs over the m + m(m−1)/2 noise sources, Hutchinson for ‖H‖_F), agreement and speed ratio
 measured in the same run; (2) matrix-free α with all pieces estimated (Hutchinson, N(0, Σ) draws, Σ products
 through the adjoint noise map) for a net with >= 100k parameters, where the dense path would need D² numbers.
+
+Module rows (issue #4's benchmark): the FNN 64-50-50-10 (6,310 parameters, dropout after the first hidden
+layer) after 300 steps of dropout GD, α over all parameters from the same 512 dropout gradient draws with
+(a) the dense Hessian (one HVP per parameter) and (b) the matrix-free ‖H‖_F² (deflated Hutchinson: a 32-column
+sketch treated exactly + 32 probes); then matrix-free α for a 64-300-300-10 MLP (112,810 parameters).
 
 Usage: ``python bench/bench_alignment.py [--quick]``.
 """
@@ -16,7 +21,13 @@ import time
 import torch
 from sklearn.datasets import load_digits
 
-from dropout_theory.alignment import hessian_variance_alignment
+from dropout_theory.alignment import (
+    dropout_mlp,
+    hessian_variance_alignment,
+    module_hessian_variance_alignment,
+    train_with_noise,
+)
+from dropout_theory.data import load_digits_regression
 from dropout_theory.two_layer import init_params
 
 
@@ -27,6 +38,19 @@ def _digits(n: int, d_extra: int = 0, generator: torch.Generator | None = None):
         X = torch.cat([X, torch.randn(n, d_extra, generator=generator, dtype=torch.float64) * 0.1], dim=1)
     y = torch.nn.functional.one_hot(torch.tensor(data.target[:n]), 10).to(torch.float64)
     return X, y
+
+
+class _Rows(list):
+    """Rows printed as soon as they are appended (the full run takes minutes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        print(f"{'network':<28} {'D':>8} {'alpha':>8} {'time s':>8}  note", flush=True)
+
+    def append(self, row) -> None:
+        name, D, alpha, t, note = row
+        print(f"{name:<28} {D:>8d} {alpha:>8.4f} {t:>8.2f}  {note}", flush=True)
+        super().append(row)
 
 
 def _timed(fn):
@@ -41,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     g = torch.Generator().manual_seed(0)
-    rows = []
+    rows = _Rows()
     m1, n1 = (20, 300) if args.quick else (50, 500)
     X, y = _digits(n1)
     a, W = init_params(m1, X.shape[1], 10, generator=g, scale_a=2.0)
@@ -103,10 +127,46 @@ def main() -> None:
     rows.append(
         (f"two-layer {X2.shape[1]}-{m2}-1, n={n2}", big.num_params, big.alpha, t_big, f"matrix-free ±{big.stderr:.3f}")
     )
-    print(f"{'network':<28} {'D':>8} {'alpha':>8} {'time s':>8}  note")
-    for name, D, alpha, t, note in rows:
-        print(f"{name:<28} {D:>8d} {alpha:>8.4f} {t:>8.2f}  {note}")
-    print(f"agreement |alpha_mf - alpha_exact| / alpha_exact = {abs(mf.alpha - ex.alpha) / abs(ex.alpha):.4f}")
+    # module path: FNN 64-50-50-10 (issue #4's benchmark) and a >= 100k-parameter MLP
+    digits = load_digits_regression(seed=0, bias=False)
+    n3 = 300 if args.quick else 1000
+    X3, Y3 = digits.X_train[:n3], digits.y_train[:n3]
+
+    def half_mse(out, target):
+        return 0.5 * ((out - target) ** 2).sum(1).mean()
+
+    for widths, dense in (((64, 50, 50, 10), True), ((64, 300, 300, 10), False)):
+        net = dropout_mlp(widths, 0.8, generator=torch.Generator().manual_seed(0))
+        train_with_noise(net, half_mse, X3, Y3, "dropout", 0.05, 300, generator=torch.Generator().manual_seed(1))
+        kw = dict(num_masks=512, num_hessian_masks=1 if args.quick else 4)
+        mf_m, t_mf_m = _timed(
+            lambda net=net, kw=kw: module_hessian_variance_alignment(
+                net,
+                half_mse,
+                X3,
+                Y3,
+                method="matrix_free",
+                sketch_size=32,
+                num_probes=32,
+                generator=torch.Generator().manual_seed(5),
+                **kw,
+            )
+        )
+        name = "FNN " + "-".join(map(str, widths)) + f", n={n3}"
+        note = f"matrix-free ±{mf_m.stderr:.3f} (‖H‖² ±{mf_m.frob_h_sq.stderr / mf_m.frob_h_sq.value:.2%})"
+        if dense:
+            ex_m, t_ex_m = _timed(
+                lambda net=net, kw=kw: module_hessian_variance_alignment(
+                    net, half_mse, X3, Y3, method="exact", generator=torch.Generator().manual_seed(5), **kw
+                )
+            )
+            rows.append((name, ex_m.num_params, ex_m.alpha, t_ex_m, f"exact H, same draws ±{ex_m.stderr:.3f}"))
+            note += f", x{t_ex_m / t_mf_m:.1f}, |Δα|/α = {abs(mf_m.alpha - ex_m.alpha) / abs(ex_m.alpha):.4f}"
+        rows.append((name, mf_m.num_params, mf_m.alpha, t_mf_m, note))
+
+    print(
+        f"two-layer agreement |alpha_mf - alpha_exact| / alpha_exact = {abs(mf.alpha - ex.alpha) / abs(ex.alpha):.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def main() -> None:
     for widths, dense in (((64, 50, 50, 10), True), ((64, 300, 300, 10), False)):
         net = dropout_mlp(widths, 0.8, generator=torch.Generator().manual_seed(0))
         train_with_noise(net, half_mse, X3, Y3, "dropout", 0.05, 300, generator=torch.Generator().manual_seed(1))
-        kw = dict(num_masks=512, num_hessian_masks=1 if args.quick else 4)
+        kw = dict(num_masks=512, num_hessian_masks=2 if args.quick else 4)
         mf_m, t_mf_m = _timed(
             lambda net=net, kw=kw: module_hessian_variance_alignment(
                 net,

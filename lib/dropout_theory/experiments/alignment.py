@@ -286,7 +286,7 @@ def alignment_job(
         dtype: ``"float64"`` or ``"float32"``.
         num_masks: dropout gradient draws per α (even).
         num_probes: Hutchinson probes for ‖H‖_F² per α.
-        num_hessian_masks: masks averaged in H.
+        num_hessian_masks: masks in the estimate of H (even, >= 2; split into two halves).
         sketch_size: exact sketch width for ‖H‖_F² (``None``: the alignment function's default).
         baseline_masks: dropout gradient draws for Σ̂ in the final baseline (even).
         baseline_samples: random eigenvector bases in the final baseline.

@@ -10,7 +10,8 @@ Public API:
   :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
 * Hessian-vector products of a flat-parameter loss: :func:`flat_hvp`, :func:`module_flat_loss`;
 * any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free,
-  all parameters or a subset from :func:`parameter_indices`);
+  all parameters or a subset from :func:`parameter_indices`), and its dense pieces
+  :func:`module_alignment_matrices` (:class:`AlignmentMatrices`) for spectra and baselines;
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
 * flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`;
@@ -61,7 +62,12 @@ from dropout_theory.alignment.minima_flatness import (
     minima_flatness,
     train_with_noise,
 )
-from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment, parameter_indices
+from dropout_theory.alignment.module_alignment import (
+    AlignmentMatrices,
+    module_alignment_matrices,
+    module_hessian_variance_alignment,
+    parameter_indices,
+)
 from dropout_theory.alignment.training import (
     AlignmentCurve,
     alignment_along_training,
@@ -72,6 +78,7 @@ from dropout_theory.alignment.training import (
 
 __all__ = [
     "AlignmentCurve",
+    "AlignmentMatrices",
     "AlignmentResult",
     "Estimate",
     "FlatnessComparison",
@@ -99,6 +106,7 @@ __all__ = [
     "minima_flatness",
     "modified_loss_hessian",
     "modified_loss_hvp",
+    "module_alignment_matrices",
     "module_flat_loss",
     "module_hessian_variance_alignment",
     "noise_factor_rows",

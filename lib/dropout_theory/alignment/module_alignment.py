@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -149,6 +150,143 @@ def _flat_loss_fn(model, names, shapes, X, y, loss_fn, state, mask_sets):
     return loss
 
 
+def _check_draws(num_masks: int, hessian: str, num_hessian_masks: int) -> tuple[int, str, int]:
+    hessian = check_choice(hessian, "hessian", ("expected", "no_dropout"))
+    num_masks = check_positive_int(num_masks, "num_masks", minimum=4)
+    if num_masks % 2:
+        raise ValueError(f"num_masks must be even (draws are paired), got {num_masks}")
+    num_hessian_masks = check_positive_int(num_hessian_masks, "num_hessian_masks", minimum=2)
+    if hessian == "expected" and num_hessian_masks % 2:
+        raise ValueError(f"num_hessian_masks must be even (two independent halves), got {num_hessian_masks}")
+    return num_masks, hessian, num_hessian_masks
+
+
+@contextmanager
+def _noise_and_curvature(model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, per_example, idx, generator):
+    """Inside the dropout hooks: yield (d, hvp_a, hvp_b) with d (K, S) the paired dropout-gradient differences
+    restricted to ``idx`` and the products with the two independent Hessian estimates (hvp_b is None for
+    ``hessian="no_dropout"``). Random draws in a fixed order: first the gradients, then the Hessian masks."""
+    names, values = _params(model)
+    shapes = [v.shape for v in values]
+    theta = torch.cat([v.reshape(-1) for v in values])
+    D = theta.numel()
+    state = _MaskState(generator, per_example)
+    with _controlled_dropout(model, state):
+        grads = []
+        for _ in range(num_masks):
+            state.replay, state.masks, state.index = None, [], 0
+            params = {k: v.clone().requires_grad_(True) for k, v in zip(names, values, strict=True)}
+            loss = loss_fn(functional_call(model, params, (X,)), y)
+            g = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+            g = [gi if gi is not None else torch.zeros_like(v) for gi, v in zip(g, values, strict=True)]
+            grads.append(torch.cat([gi.reshape(-1) for gi in g]))
+        G = torch.stack(grads)
+        Dd = (G[0::2] - G[1::2]) / math.sqrt(2.0)  # (K, D), E[d dᵀ] = Σ
+        if idx is not None:
+            Dd = Dd[:, idx]
+        # two independent halves of the mask sets defining H (unbiased ‖E_δ H_δ‖_F² = E⟨H_A, H_B⟩_F)
+        mask_sets = []
+        for _ in range(num_hessian_masks if hessian == "expected" else 1):
+            state.replay, state.masks, state.index = None, [], 0
+            with torch.no_grad():
+                functional_call(model, dict(zip(names, values, strict=True)), (X,))
+            mask_sets.append(list(state.masks))
+        if hessian == "no_dropout":
+            halves = [[[torch.ones_like(m) for m in mask_sets[0]]]]
+        else:
+            half = num_hessian_masks // 2
+            halves = [mask_sets[:half], mask_sets[half:]]
+        hvps = [flat_hvp(_flat_loss_fn(model, names, shapes, X, y, loss_fn, state, sets), theta) for sets in halves]
+
+        def restricted(full_hvp: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+            if idx is None:
+                return full_hvp
+
+            def hvp(V: torch.Tensor) -> torch.Tensor:
+                embedded = torch.zeros(V.shape[0], D, dtype=theta.dtype, device=theta.device)
+                embedded[:, idx] = V.to(theta.dtype)
+                return full_hvp(embedded)[:, idx]
+
+            return hvp
+
+        yield Dd, restricted(hvps[0]), (restricted(hvps[1]) if len(hvps) == 2 else None)
+
+
+def _apply(fn: Callable[[torch.Tensor], torch.Tensor], V: torch.Tensor, batch: int = 64) -> torch.Tensor:
+    return torch.cat([fn(V[s : s + batch]) for s in range(0, V.shape[0], batch)])
+
+
+def _pieces(Dd: torch.Tensor, quad: torch.Tensor, fh: Estimate, method: str) -> AlignmentResult:
+    K = Dd.shape[0]
+    trace = Estimate(float(quad.mean()), float(quad.std()) / math.sqrt(K), K)
+    fs = _frob_sq_ustat(Dd)
+    alpha, se = combine_alignment(trace, fh, fs)
+    return AlignmentResult(alpha, se, trace, fh, fs, method, Dd.shape[1])
+
+
+@dataclass(frozen=True)
+class AlignmentMatrices:
+    """Dense pieces of the alignment of a module over S measured coordinates (small S).
+
+    Attributes:
+        differences: (K, S) paired dropout-gradient differences d_k = (g_{2k} − g_{2k+1})/√2, E[d dᵀ] = Σ.
+        hessian_a: (S, S) first estimate of H (mean Hessian over the first half of the masks).
+        hessian_b: (S, S) second, independent estimate (the same tensor for ``hessian="no_dropout"``).
+    """
+
+    differences: torch.Tensor
+    hessian_a: torch.Tensor
+    hessian_b: torch.Tensor
+
+    @property
+    def hessian(self) -> torch.Tensor:
+        """(S, S) symmetrized mean (H_A + H_B)/2."""
+        H = 0.5 * (self.hessian_a + self.hessian_b)
+        return 0.5 * (H + H.T)
+
+    @property
+    def covariance(self) -> torch.Tensor:
+        """(S, S) plug-in Σ̂ = (1/K) Σ_k d_k d_kᵀ (rank <= K; its Frobenius norm is biased upwards)."""
+        return self.differences.T @ self.differences / self.differences.shape[0]
+
+    def alignment(self) -> AlignmentResult:
+        """α with the unbiased pieces: Tr(HΣ) = mean d_kᵀ H d_k, ‖H‖_F² = ⟨H_A, H_B⟩_F, ‖Σ‖_F² a U-statistic."""
+        Dd = self.differences
+        quad = ((Dd @ (0.5 * (self.hessian_a + self.hessian_b))) * Dd).sum(-1)
+        fh = Estimate(float((self.hessian_a * self.hessian_b).sum()), 0.0, 0)
+        return _pieces(Dd, quad, fh, "exact")
+
+
+def module_alignment_matrices(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    num_masks: int = 1000,
+    hessian: str = "expected",
+    num_hessian_masks: int = 64,
+    per_example: bool = False,
+    subset: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> AlignmentMatrices:
+    """The dense H estimates and the gradient differences behind ``module_hessian_variance_alignment(...,
+    method="exact")`` (same arguments, same random draws in the same order), for spectra and baselines.
+
+    Returns:
+        :class:`AlignmentMatrices`; ``.alignment()`` equals the exact method's result for the same generator state.
+    """
+    num_masks, hessian, num_hessian_masks = _check_draws(num_masks, hessian, num_hessian_masks)
+    D = sum(v.numel() for v in _params(model)[1])
+    idx = _subset_indices(subset, D)
+    with _noise_and_curvature(
+        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, per_example, idx, generator
+    ) as (Dd, hvp_a, hvp_b):
+        eye = torch.eye(Dd.shape[1], dtype=Dd.dtype, device=Dd.device)
+        H_a = _apply(hvp_a, eye)
+        H_b = H_a if hvp_b is None else _apply(hvp_b, eye)
+    return AlignmentMatrices(Dd, H_a, H_b)
+
+
 def module_hessian_variance_alignment(
     model: nn.Module,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -198,87 +336,27 @@ def module_hessian_variance_alignment(
         the pieces).
     """
     method = check_choice(method, "method", ("exact", "matrix_free"))
-    hessian = check_choice(hessian, "hessian", ("expected", "no_dropout"))
-    num_masks = check_positive_int(num_masks, "num_masks", minimum=4)
-    if num_masks % 2:
-        raise ValueError(f"num_masks must be even (draws are paired), got {num_masks}")
-    num_hessian_masks = check_positive_int(num_hessian_masks, "num_hessian_masks", minimum=2)
-    if hessian == "expected" and num_hessian_masks % 2:
-        raise ValueError(f"num_hessian_masks must be even (two independent halves), got {num_hessian_masks}")
+    num_masks, hessian, num_hessian_masks = _check_draws(num_masks, hessian, num_hessian_masks)
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
-    names, values = _params(model)
-    shapes = [v.shape for v in values]
-    theta = torch.cat([v.reshape(-1) for v in values])
-    D = theta.numel()
+    kw = dict(num_masks=num_masks, hessian=hessian, num_hessian_masks=num_hessian_masks, per_example=per_example)
+    if method == "exact":
+        return module_alignment_matrices(model, loss_fn, X, y, subset=subset, generator=generator, **kw).alignment()
+    D = sum(v.numel() for v in _params(model)[1])
     idx = _subset_indices(subset, D)
     S = D if idx is None else idx.numel()
     sketch_size = min(32, S) if sketch_size is None else check_positive_int(sketch_size, "sketch_size", minimum=0)
-    if method == "matrix_free" and sketch_size > S:
+    if sketch_size > S:
         raise ValueError(f"sketch_size must be <= the number of measured parameters {S}, got {sketch_size}")
-    state = _MaskState(generator, per_example)
-    with _controlled_dropout(model, state):
-        # dropout gradients at frozen θ
-        grads = []
-        for _ in range(num_masks):
-            state.replay, state.masks, state.index = None, [], 0
-            params = {k: v.clone().requires_grad_(True) for k, v in zip(names, values, strict=True)}
-            loss = loss_fn(functional_call(model, params, (X,)), y)
-            g = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-            g = [gi if gi is not None else torch.zeros_like(v) for gi, v in zip(g, values, strict=True)]
-            grads.append(torch.cat([gi.reshape(-1) for gi in g]))
-        G = torch.stack(grads)
-        Dd = (G[0::2] - G[1::2]) / math.sqrt(2.0)  # (K, D), E[d dᵀ] = Σ
-        if idx is not None:
-            Dd = Dd[:, idx]
-        # two independent halves of the mask sets defining H (unbiased ‖E_δ H_δ‖_F² = E⟨H_A, H_B⟩_F)
-        mask_sets = []
-        for _ in range(num_hessian_masks if hessian == "expected" else 1):
-            state.replay, state.masks, state.index = None, [], 0
-            with torch.no_grad():
-                functional_call(model, dict(zip(names, values, strict=True)), (X,))
-            mask_sets.append(list(state.masks))
-        if hessian == "no_dropout":
-            halves = [[[torch.ones_like(m) for m in mask_sets[0]]]]
-        else:
-            half = num_hessian_masks // 2
-            halves = [mask_sets[:half], mask_sets[half:]]
-        hvps = [flat_hvp(_flat_loss_fn(model, names, shapes, X, y, loss_fn, state, sets), theta) for sets in halves]
-
-        def restricted(full_hvp: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
-            if idx is None:
-                return full_hvp
-
-            def hvp(V: torch.Tensor) -> torch.Tensor:
-                embedded = torch.zeros(V.shape[0], D, dtype=theta.dtype, device=theta.device)
-                embedded[:, idx] = V.to(theta.dtype)
-                return full_hvp(embedded)[:, idx]
-
-            return hvp
-
-        hvp_a, hvp_b = restricted(hvps[0]), restricted(hvps[-1])
-
-        def apply(fn: Callable[[torch.Tensor], torch.Tensor], V: torch.Tensor, batch: int = 64) -> torch.Tensor:
-            return torch.cat([fn(V[s : s + batch]) for s in range(0, V.shape[0], batch)])
-
-        if method == "exact":
-            eye = torch.eye(S, dtype=theta.dtype, device=theta.device)
-            H_a = apply(hvp_a, eye)
-            H_b = H_a if len(hvps) == 1 else apply(hvp_b, eye)
-            quad = ((Dd @ (0.5 * (H_a + H_b))) * Dd).sum(-1)
-            fh = Estimate(float((H_a * H_b).sum()), 0.0, 0)
-        else:
-            quad = (Dd * apply(hvp_a, Dd)).sum(-1)
-            if len(hvps) == 2:
-                quad = 0.5 * (quad + (Dd * apply(hvp_b, Dd)).sum(-1))
-            kw = {"dtype": theta.dtype, "device": theta.device}
-            fh = deflated_frobenius_sq(
-                hvp_a, S, sketch_size, num_probes, generator, matvec_b=None if len(hvps) == 1 else hvp_b, **kw
-            )
-    K = Dd.shape[0]
-    trace = Estimate(float(quad.mean()), float(quad.std()) / math.sqrt(K), K)
-    fs = _frob_sq_ustat(Dd)
-    alpha, se = combine_alignment(trace, fh, fs)
-    return AlignmentResult(alpha, se, trace, fh, fs, method, S)
+    with _noise_and_curvature(
+        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, per_example, idx, generator
+    ) as (Dd, hvp_a, hvp_b):
+        quad = (Dd * _apply(hvp_a, Dd)).sum(-1)
+        if hvp_b is not None:
+            quad = 0.5 * (quad + (Dd * _apply(hvp_b, Dd)).sum(-1))
+        fh = deflated_frobenius_sq(
+            hvp_a, S, sketch_size, num_probes, generator, matvec_b=hvp_b, dtype=Dd.dtype, device=Dd.device
+        )
+    return _pieces(Dd, quad, fh, "matrix_free")
 
 
 def _frob_sq_ustat(Dd: torch.Tensor, groups: int = 8) -> Estimate:

@@ -59,28 +59,17 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from dropout_theory._checks import DivergenceError, check_choice, check_positive_int
 from dropout_theory.alignment import (
-    Estimate,
-    combine_alignment,
     dropout_convnet,
     dropout_mlp,
     expected_random_alignment,
-    flat_hvp,
+    module_alignment_matrices,
     module_hessian_variance_alignment,
     parameter_indices,
     random_eigenvector_alignment,
     train_with_noise,
-)
-
-# the mask machinery shared by the alignment estimators (same package): replayable per-unit dropout masks
-from dropout_theory.alignment.module_alignment import (
-    _controlled_dropout,
-    _flat_loss_fn,
-    _frob_sq_ustat,
-    _MaskState,
 )
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
@@ -186,56 +175,21 @@ def subset_baseline(
         (list), ``trace_h``, ``frob_h``, ``trace_sigma``, ``frob_sigma``, ``top_h_eigenvalue``,
         ``top_sigma_eigenvalue``.
     """
-    num_masks = check_positive_int(num_masks, "num_masks", minimum=4)
-    if num_masks % 2:
-        raise ValueError(f"num_masks must be even (draws are paired), got {num_masks}")
-    num_hessian_masks = check_positive_int(num_hessian_masks, "num_hessian_masks", minimum=2)
-    if num_hessian_masks % 2:
-        raise ValueError(f"num_hessian_masks must be even (two independent halves), got {num_hessian_masks}")
     num_samples = check_positive_int(num_samples, "num_samples")
-    named = [(k, v.detach()) for k, v in model.named_parameters() if v.requires_grad]
-    names, values = [k for k, _ in named], [v for _, v in named]
-    theta = torch.cat([v.reshape(-1) for v in values])
-    idx = torch.as_tensor(subset, dtype=torch.int64)
-    S = idx.numel()
-    state = _MaskState(generator, per_example=False)
-    with _controlled_dropout(model, state):
-        grads = []
-        for _ in range(num_masks):
-            state.replay, state.masks, state.index = None, [], 0
-            params = {k: v.clone().requires_grad_(True) for k, v in zip(names, values, strict=True)}
-            g = torch.autograd.grad(loss_fn(functional_call(model, params, (X,)), y), list(params.values()))
-            grads.append(torch.cat([gi.reshape(-1) for gi in g])[idx])
-        G = torch.stack(grads)
-        Dd = (G[0::2] - G[1::2]) / math.sqrt(2.0)  # (K, S), E[d dᵀ] = Σ
-        mask_sets = []
-        for _ in range(num_hessian_masks):
-            state.replay, state.masks, state.index = None, [], 0
-            with torch.no_grad():
-                functional_call(model, dict(zip(names, values, strict=True)), (X,))
-            mask_sets.append(list(state.masks))
-        half = num_hessian_masks // 2
-        shapes = [v.shape for v in values]
-        dense = []
-        for sets in (mask_sets[:half], mask_sets[half:]):  # two independent halves, as the library does
-            hvp = flat_hvp(_flat_loss_fn(model, names, shapes, X, y, loss_fn, state, sets), theta)
-            rows = []
-            for start in range(0, S, 64):
-                block = idx[start : start + 64]
-                E = torch.zeros(block.numel(), theta.numel(), dtype=theta.dtype, device=theta.device)
-                E[torch.arange(block.numel()), block] = 1.0
-                rows.append(hvp(E)[:, idx])
-            dense.append(torch.cat(rows).double())
-    H_a, H_b = dense
-    Dd = Dd.double()
-    K = Dd.shape[0]
-    H = 0.5 * (H_a + H_b)
-    quad = ((Dd @ H) * Dd).sum(-1)
-    trace = Estimate(float(quad.mean()), float(quad.std()) / math.sqrt(K), K)
-    fh = Estimate(float((H_a * H_b).sum()), 0.0, 0)  # unbiased ‖E_δ H_δ‖_F²
-    fs = _frob_sq_ustat(Dd)
-    alpha, se = combine_alignment(trace, fh, fs)
-    H = 0.5 * (H + H.T)
+    mats = module_alignment_matrices(
+        model,
+        loss_fn,
+        X,
+        y,
+        num_masks=num_masks,
+        num_hessian_masks=num_hessian_masks,
+        subset=torch.as_tensor(subset, dtype=torch.int64),
+        generator=generator,
+    )
+    res = mats.alignment()
+    alpha, se, fh, fs = res.alpha, res.stderr, res.frob_h_sq, res.frob_sigma_sq
+    Dd, H = mats.differences.double(), mats.hessian.double()
+    K, S = Dd.shape
     lam_h = torch.linalg.eigvalsh(H)
     small = Dd @ Dd.T / K if K < S else Dd.T @ Dd / K  # same nonzero spectrum as Σ̂ = DdᵀDd/K
     lam_s = torch.linalg.eigvalsh(small).clamp_min(0.0)

@@ -307,7 +307,7 @@ def module_hessian_variance_alignment(
     Both methods share the dropout gradient draws: Tr(HΣ) = mean_k d_kᵀ H d_k and ‖Σ‖_F² = mean_{k≠l} (d_kᵀd_l)²
     over the K = ``num_masks``/2 paired draws, unbiased, with their Monte Carlo standard errors. They differ in
     ‖H‖_F²: ``method="exact"`` forms the dense Hessian (one Hessian-vector product per parameter, O(D²) memory),
-    ``method="matrix_free"`` estimates it from 4·``sketch_size`` + ``num_probes`` products with
+    ``method="matrix_free"`` estimates it from 3·``sketch_size`` + ``num_probes`` products with
     :func:`dropout_theory.alignment.deflated_frobenius_sq` (exact on the dominant eigenspace, Hutchinson on the
     rest). So on the same draws the two differ only by that estimate.
 

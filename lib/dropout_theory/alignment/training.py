@@ -24,17 +24,15 @@ import torch
 from torch import nn
 
 from dropout_theory._checks import (
+    DivergenceError,
     check_choice,
     check_finite_step,
     check_keep_prob,
     check_positive,
     check_positive_int,
 )
-from dropout_theory.alignment.module_alignment import (
-    _controlled_dropout,
-    _MaskState,
-    module_hessian_variance_alignment,
-)
+from dropout_theory.alignment.minima_flatness import train_with_noise
+from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment
 from dropout_theory.two_layer.dropout_gd import train_dropout
 from dropout_theory.two_layer.model import flatten_params
 
@@ -212,7 +210,6 @@ def alignment_along_training(
     eta = check_positive(lr, "lr")
     num_steps = check_positive_int(num_steps, "num_steps")
     eval_every = check_positive_int(eval_every, "eval_every")
-    params = [p for p in model.parameters() if p.requires_grad]
     extra_subsets = dict(extra_subsets or {})
     if "" in extra_subsets:
         raise ValueError("extra_subsets names must be non-empty strings")
@@ -226,27 +223,21 @@ def alignment_along_training(
         hessian=hessian,
         generator=generator,
     )
+    checkpoints = sorted(set(range(0, num_steps, eval_every)) | {num_steps})
     rows = []
-    for step in range(num_steps + 1):
-        if step % eval_every == 0 or step == num_steps:
-            res = [
-                module_hessian_variance_alignment(model, loss_fn, X, y, subset=idx, **kw) for idx in subsets.values()
-            ]
-            with torch.no_grad():
-                model.eval()
-                loss = float(loss_fn(model(X), y))
-            check_finite_step(step, "training loss", loss)
-            rows.append((step, loss, [(r.alpha, r.stderr) for r in res]))
-        if step == num_steps:
-            break
-        state = _MaskState(generator, per_example=False)
-        with _controlled_dropout(model, state):
-            loss = loss_fn(model(X), y)
-            grads = torch.autograd.grad(loss, params)
-        check_finite_step(step, "dropout loss", loss.detach())
+    for step, next_step in zip(checkpoints, [*checkpoints[1:], None], strict=True):
+        res = [module_hessian_variance_alignment(model, loss_fn, X, y, subset=idx, **kw) for idx in subsets.values()]
         with torch.no_grad():
-            for p, g in zip(params, grads, strict=True):
-                p.sub_(eta * g)
+            model.eval()
+            loss = float(loss_fn(model(X), y))
+        check_finite_step(step, "training loss", loss)
+        rows.append((step, loss, [(r.alpha, r.stderr) for r in res]))
+        if next_step is not None:
+            length = next_step - step
+            try:
+                train_with_noise(model, loss_fn, X, y, "dropout", eta, length, generator=generator, record_every=length)
+            except DivergenceError as err:  # report the step of the whole run, not of the segment
+                raise DivergenceError(step + err.step, err.quantity, err.value) from err
     f64 = torch.float64
     values = torch.tensor([[a for a, _ in r[2]] for r in rows], dtype=f64)  # (T, subsets)
     errors = torch.tensor([[e for _, e in r[2]] for r in rows], dtype=f64)

@@ -9,6 +9,7 @@ from torch import nn
 
 from dropout_theory._checks import DivergenceError
 from dropout_theory.alignment import (
+    TrainingDiverged,
     alignment_along_training,
     dropout_convnet,
     dropout_mlp,
@@ -157,3 +158,43 @@ def test_parameter_window_matches_one_run(keep_prob):
         torch.testing.assert_close(thetas[k - 1], flatten_params(ref.a, ref.W), rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="num_steps"):
         dropout_parameter_window(a, W, X, y, keep_prob, 0.2, 0)
+
+
+def test_separate_measurement_generator_test_accuracy_and_partial_curve_on_divergence():
+    """With its own measurement generator the trajectory (losses) does not depend on the measurement sample
+    sizes; test accuracy is recorded at every measurement; a divergence in the second segment names the step of
+    the whole run and carries the curve measured before it."""
+    X, y = _data()
+    Xt, yt = _data(n=20, seed=1)
+    yt = torch.nn.functional.one_hot(yt.argmax(1), 3).double()
+    losses = []
+    for masks in (16, 32):
+        c = alignment_along_training(
+            dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0)),
+            _mse,
+            X,
+            y,
+            0.1,
+            20,
+            10,
+            generator=torch.Generator().manual_seed(1),
+            measurement_generator=torch.Generator().manual_seed(2),
+            X_test=Xt,
+            y_test=yt,
+            num_masks=masks,
+            num_probes=4,
+        )
+        losses.append(c.loss)
+        assert c.test_accuracy.shape == (3,) and bool(((c.test_accuracy >= 0) & (c.test_accuracy <= 1)).all())
+    assert torch.equal(losses[0], losses[1])
+    net = dropout_mlp((5, 8, 8, 3), 0.7, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(TrainingDiverged) as info:
+        alignment_along_training(
+            net, _mse, 30 * X, y, 3.0, 40, 5, generator=torch.Generator().manual_seed(1), num_masks=8, num_probes=4
+        )
+    err = info.value
+    assert isinstance(err, DivergenceError) and err.step >= 5
+    assert err.curve.steps.tolist() == list(range(0, 5 * len(err.curve.steps), 5))
+    assert int(err.curve.steps[-1]) <= err.step < int(err.curve.steps[-1]) + 5
+    with pytest.raises(ValueError, match="X_test"):
+        alignment_along_training(net, _mse, X, y, 0.1, 5, 5, X_test=Xt)

@@ -16,7 +16,7 @@ Public API:
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
 * flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`;
 * training runs: :func:`dropout_mlp`, :func:`dropout_convnet`, :func:`alignment_along_training`
-  (:class:`AlignmentCurve`),
+  (:class:`AlignmentCurve`, :class:`TrainingDiverged`),
   :func:`dropout_parameter_window`;
 * sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
 * minima reached by dropout vs SGD vs parametric noise: :func:`train_with_noise` (:class:`LossCurve`),
@@ -70,6 +70,7 @@ from dropout_theory.alignment.module_alignment import (
 )
 from dropout_theory.alignment.training import (
     AlignmentCurve,
+    TrainingDiverged,
     alignment_along_training,
     dropout_convnet,
     dropout_mlp,
@@ -86,6 +87,7 @@ __all__ = [
     "MinimumFlatness",
     "NoiseLevels",
     "PowerLaw",
+    "TrainingDiverged",
     "TrajectoryPCA",
     "VarianceFlatness",
     "alignment_along_training",

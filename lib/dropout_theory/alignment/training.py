@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -151,6 +152,7 @@ class AlignmentCurve:
         loss: (T,) training loss without dropout at those steps.
         subset_alpha: name → (T,) alignments over each extra parameter subset, at the same steps.
         subset_stderr: name → (T,) their standard errors.
+        test_accuracy: (T,) argmax accuracy on the test data, when test data were given (else ``None``).
     """
 
     steps: torch.Tensor
@@ -159,6 +161,16 @@ class AlignmentCurve:
     loss: torch.Tensor
     subset_alpha: dict[str, torch.Tensor] = field(default_factory=dict)
     subset_stderr: dict[str, torch.Tensor] = field(default_factory=dict)
+    test_accuracy: torch.Tensor | None = None
+
+
+class TrainingDiverged(DivergenceError):
+    """:class:`dropout_theory.DivergenceError` raised by :func:`alignment_along_training`, carrying the
+    :class:`AlignmentCurve` measured up to the divergence (attribute ``curve``)."""
+
+    def __init__(self, err: DivergenceError, curve: AlignmentCurve) -> None:
+        super().__init__(err.step, err.quantity, err.value)
+        self.curve = curve
 
 
 def alignment_along_training(
@@ -171,6 +183,9 @@ def alignment_along_training(
     eval_every: int,
     *,
     generator: torch.Generator | None = None,
+    measurement_generator: torch.Generator | None = None,
+    X_test: torch.Tensor | None = None,
+    y_test: torch.Tensor | None = None,
     num_masks: int = 128,
     num_probes: int = 32,
     num_hessian_masks: int = 8,
@@ -191,7 +206,11 @@ def alignment_along_training(
         lr: learning rate η > 0.
         num_steps: number of steps N >= 1 (α is also measured at step N).
         eval_every: measurement period, >= 1.
-        generator: torch generator of the training masks and of the measurements.
+        generator: torch generator of the training masks (and of the measurements, unless
+            ``measurement_generator`` is given).
+        measurement_generator: separate generator of the measurements, so that the trajectory does not depend
+            on the measurement sample sizes.
+        X_test: optional test inputs; y_test: their one-hot targets (accuracy of the argmax at each measurement).
         num_masks: dropout gradient draws per α (even, >= 4).
         num_probes: Rademacher probes for ‖H‖_F² per α.
         num_hessian_masks: masks averaged in H per α.
@@ -205,7 +224,8 @@ def alignment_along_training(
         :class:`AlignmentCurve`.
 
     Raises:
-        DivergenceError: the training loss became non-finite or exploded (names the step).
+        TrainingDiverged: (a DivergenceError) the training loss became non-finite or exploded; names the step
+            and carries the curve measured until then.
     """
     eta = check_positive(lr, "lr")
     num_steps = check_positive_int(num_steps, "num_steps")
@@ -223,33 +243,45 @@ def alignment_along_training(
         hessian=hessian,
         generator=generator,
     )
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    if measurement_generator is not None:
+        kw["generator"] = measurement_generator
+    names = list(subsets)
+    rows: list[tuple[int, float, list[tuple[float, float]], float]] = []
+
+    def curve() -> AlignmentCurve:
+        f64 = torch.float64
+        values = torch.tensor([[a for a, _ in r[2]] for r in rows], dtype=f64).reshape(len(rows), len(names))
+        errors = torch.tensor([[e for _, e in r[2]] for r in rows], dtype=f64).reshape(len(rows), len(names))
+        return AlignmentCurve(
+            torch.tensor([r[0] for r in rows], dtype=torch.int64),
+            values[:, 0],
+            errors[:, 0],
+            torch.tensor([r[1] for r in rows], dtype=f64),
+            {name: values[:, i] for i, name in enumerate(names) if i},
+            {name: errors[:, i] for i, name in enumerate(names) if i},
+            None if X_test is None else torch.tensor([r[3] for r in rows], dtype=f64),
+        )
+
     checkpoints = sorted(set(range(0, num_steps, eval_every)) | {num_steps})
-    rows = []
     for step, next_step in zip(checkpoints, [*checkpoints[1:], None], strict=True):
         res = [module_hessian_variance_alignment(model, loss_fn, X, y, subset=idx, **kw) for idx in subsets.values()]
         with torch.no_grad():
             model.eval()
             loss = float(loss_fn(model(X), y))
+            accuracy = (
+                math.nan if X_test is None else float((model(X_test).argmax(1) == y_test.argmax(1)).double().mean())
+            )
         check_finite_step(step, "training loss", loss)
-        rows.append((step, loss, [(r.alpha, r.stderr) for r in res]))
+        rows.append((step, loss, [(r.alpha, r.stderr) for r in res], accuracy))
         if next_step is not None:
             length = next_step - step
             try:
                 train_with_noise(model, loss_fn, X, y, "dropout", eta, length, generator=generator, record_every=length)
             except DivergenceError as err:  # report the step of the whole run, not of the segment
-                raise DivergenceError(step + err.step, err.quantity, err.value) from err
-    f64 = torch.float64
-    values = torch.tensor([[a for a, _ in r[2]] for r in rows], dtype=f64)  # (T, subsets)
-    errors = torch.tensor([[e for _, e in r[2]] for r in rows], dtype=f64)
-    names = list(subsets)
-    return AlignmentCurve(
-        torch.tensor([r[0] for r in rows]),
-        values[:, 0],
-        errors[:, 0],
-        torch.tensor([r[1] for r in rows], dtype=f64),
-        {name: values[:, i] for i, name in enumerate(names) if i},
-        {name: errors[:, i] for i, name in enumerate(names) if i},
-    )
+                raise TrainingDiverged(DivergenceError(step + err.step, err.quantity, err.value), curve()) from err
+    return curve()
 
 
 def dropout_parameter_window(

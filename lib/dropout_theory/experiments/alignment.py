@@ -60,16 +60,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from dropout_theory._checks import DivergenceError, check_choice, check_positive_int
+from dropout_theory._checks import check_choice, check_positive_int
 from dropout_theory.alignment import (
+    AlignmentCurve,
+    TrainingDiverged,
+    alignment_along_training,
     dropout_convnet,
     dropout_mlp,
     expected_random_alignment,
     module_alignment_matrices,
-    module_hessian_variance_alignment,
     parameter_indices,
     random_eigenvector_alignment,
-    train_with_noise,
 )
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
@@ -125,16 +126,16 @@ def build_model(
     )
 
 
-def _accuracy(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    net.eval()
-    with torch.no_grad():
-        return float((net(X).argmax(1) == y.argmax(1)).double().mean())
-
-
-def _loss(net: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor) -> float:
-    net.eval()
-    with torch.no_grad():
-        return float(loss_fn(net(X), y))
+def _curve_dict(c: AlignmentCurve, subset_name: str) -> dict[str, list[float]]:
+    return {
+        "steps": c.steps.tolist(),
+        "alpha": c.alpha.tolist(),
+        "alpha_stderr": c.stderr.tolist(),
+        "subset_alpha": c.subset_alpha[subset_name].tolist(),
+        "subset_stderr": c.subset_stderr[subset_name].tolist(),
+        "loss": c.loss.tolist(),
+        "test_accuracy": c.test_accuracy.tolist(),
+    }
 
 
 def subset_baseline(
@@ -269,48 +270,36 @@ def alignment_job(
     net = build_model(model, keep_prob, seed, widths=widths, channels=channels, hidden=hidden, dtype=dt)
     subset_name = SUBSETS[model]
     idx = parameter_indices(net, subset_name)
-    train_gen = torch.Generator().manual_seed(seed + 1000)
     meas_gen = torch.Generator().manual_seed(seed + 2000)
-    kw = dict(
-        num_masks=num_masks,
-        method="matrix_free",
-        num_hessian_masks=num_hessian_masks,
-        num_probes=num_probes,
-        sketch_size=sketch_size,
-        generator=meas_gen,
-    )
-    curve: dict[str, list[float]] = {
-        k: [] for k in ("steps", "alpha", "alpha_stderr", "subset_alpha", "subset_stderr", "loss", "test_accuracy")
-    }
-    step = 0
     start = time.perf_counter()
     try:
-        while True:
-            loss = _loss(net, _half_mse, X, Y)
-            if not math.isfinite(loss) or abs(loss) > 1e12:
-                raise DivergenceError(step, "training loss", loss)
-            full = module_hessian_variance_alignment(net, _half_mse, X, Y, **kw)
-            part = module_hessian_variance_alignment(net, _half_mse, X, Y, subset=idx, **kw)
-            accuracy = _accuracy(net, digits.X_test, digits.y_test)
-            values = (step, full.alpha, full.stderr, part.alpha, part.stderr, loss, accuracy)
-            for key, value in zip(curve, values, strict=True):
-                curve[key].append(value)
-            if step == num_steps:
-                break
-            chunk = min(eval_every, num_steps - step)
-            try:
-                train_with_noise(net, _half_mse, X, Y, "dropout", lr, chunk, generator=train_gen, record_every=chunk)
-            except DivergenceError as err:
-                raise DivergenceError(step + err.step, err.quantity, err.value) from None
-            step += chunk
-    except DivergenceError as err:
+        c = alignment_along_training(
+            net,
+            _half_mse,
+            X,
+            Y,
+            lr,
+            num_steps,
+            eval_every,
+            generator=torch.Generator().manual_seed(seed + 1000),
+            measurement_generator=meas_gen,
+            X_test=digits.X_test,
+            y_test=digits.y_test,
+            num_masks=num_masks,
+            num_probes=num_probes,
+            num_hessian_masks=num_hessian_masks,
+            sketch_size=sketch_size,
+            extra_subsets={subset_name: idx},
+        )
+    except TrainingDiverged as err:
         return {
             "diverged": True,
             "step": err.step,
             "quantity": err.quantity,
-            "curve": curve,
+            "curve": _curve_dict(err.curve, subset_name),
             "wall_s": time.perf_counter() - start,
         }
+    curve = _curve_dict(c, subset_name)
     final = subset_baseline(
         net,
         _half_mse,

@@ -4,6 +4,7 @@ Public API:
 
 * estimators: :class:`Estimate`, :func:`hutchinson_frobenius_sq` (‖H‖_F² from products),
   :func:`deflated_frobenius_sq` (the same with the dominant eigenspace treated exactly),
+  :func:`rademacher_probe_estimate` (the probe loop they share),
   :func:`sampled_trace_product` (Tr(HΣ) from samples with second moment Σ);
 * the two-layer alignment: :func:`hessian_variance_alignment` (exact or matrix-free),
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
@@ -31,6 +32,7 @@ from dropout_theory.alignment.estimators import (
     deflated_frobenius_sq,
     hutchinson_frobenius_sq,
     rademacher,
+    rademacher_probe_estimate,
     sampled_trace_product,
 )
 from dropout_theory.alignment.flatness import (
@@ -114,6 +116,7 @@ __all__ = [
     "noise_factor_rows",
     "parameter_indices",
     "rademacher",
+    "rademacher_probe_estimate",
     "random_eigenvector_alignment",
     "sampled_trace_product",
     "sigma_matvec",

@@ -76,13 +76,55 @@ def hutchinson_frobenius_sq(
     Returns:
         :class:`Estimate` with the mean of ‖H z‖² and its standard error.
     """
+    return rademacher_probe_estimate(
+        matvec,
+        lambda z, hz: (hz**2).sum(-1),
+        dim,
+        num_probes,
+        generator,
+        batch_size=batch_size,
+        dtype=dtype,
+        device=device,
+    )
+
+
+def rademacher_probe_estimate(
+    matvec: Callable[[torch.Tensor], torch.Tensor],
+    statistic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    dim: int,
+    num_probes: int,
+    generator: torch.Generator | None = None,
+    *,
+    batch_size: int = 64,
+    dtype: torch.dtype = torch.float64,
+    device=None,
+) -> Estimate:
+    """Mean and standard error of ``statistic(z, H z)`` over Rademacher probes z (the loop behind the Hutchinson
+    estimators: ``(hz**2).sum(-1)`` gives ‖H‖_F², ``(z * hz).sum(-1)`` gives Tr H).
+
+    Args:
+        matvec: maps (B, dim) probes to (B, dim) products.
+        statistic: maps probes and products (B, dim) to (B,) per-probe values.
+        dim: dimension D.
+        num_probes: number of probes N >= 2.
+        generator: torch generator of the probes.
+        batch_size: probes per call of ``matvec``.
+        dtype: dtype of the probes.
+        device: device of the probes.
+
+    Returns:
+        :class:`Estimate`.
+    """
     dim = check_positive_int(dim, "dim")
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
     batch_size = check_positive_int(batch_size, "batch_size")
     vals = []
     for start in range(0, num_probes, batch_size):
         z = rademacher(min(batch_size, num_probes - start), dim, generator, dtype=dtype, device=device)
-        vals.append((matvec(z) ** 2).sum(-1))
+        hz = matvec(z)
+        if hz.shape != z.shape:
+            raise ValueError(f"matvec must map (B, {dim}) to (B, {dim}), got shape {tuple(hz.shape)}")
+        vals.append(statistic(z, hz).to(torch.float64))
     return _estimate(torch.cat(vals))
 
 

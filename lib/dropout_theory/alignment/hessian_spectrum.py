@@ -19,7 +19,7 @@ import torch
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from dropout_theory._checks import check_positive, check_positive_int
-from dropout_theory.alignment.estimators import Estimate, _estimate, rademacher
+from dropout_theory.alignment.estimators import Estimate, rademacher_probe_estimate
 
 
 def top_hessian_eigenvalues(
@@ -113,14 +113,13 @@ def hessian_trace(
         :class:`dropout_theory.alignment.Estimate`: mean of zᵀHz over the probes and its standard error
         (sample standard deviation / √N; the exact per-probe variance is 2 Σ_{i≠j} H_ij²).
     """
-    dim = check_positive_int(dim, "dim")
-    num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
-    batch_size = check_positive_int(batch_size, "batch_size")
-    vals = []
-    for start in range(0, num_probes, batch_size):
-        z = rademacher(min(batch_size, num_probes - start), dim, generator, dtype=dtype, device=device)
-        hz = matvec(z)
-        if hz.shape != z.shape:
-            raise ValueError(f"matvec must map (B, {dim}) to (B, {dim}), got shape {tuple(hz.shape)}")
-        vals.append((z * hz).sum(-1).to(torch.float64))
-    return _estimate(torch.cat(vals))
+    return rademacher_probe_estimate(
+        matvec,
+        lambda z, hz: (z * hz).sum(-1),
+        dim,
+        num_probes,
+        generator,
+        batch_size=batch_size,
+        dtype=dtype,
+        device=device,
+    )

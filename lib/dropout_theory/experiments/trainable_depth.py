@@ -169,6 +169,8 @@ def run_training_speed(
 ) -> dict[float, dict[str, np.ndarray]]:
     """Steps to reach ``threshold`` training accuracy against the learning rate, at σ_w² = σ²_w,crit(σ_b², ρ).
 
+    σ²_w,crit is rounded to 6 decimals.
+
     Returns:
         keep_prob → {"depths": (D,), "learning_rates": (R,), "steps": (D, R) (−1: never), "sigma_w2": float}.
     """
@@ -177,7 +179,8 @@ def run_training_speed(
     lrs = [float(x) for x in learning_rates]
     jobs = []
     for r in keep_probs:
-        sw = float(critical_sigma_w2(activation, sigma_b2, r))
+        # Rounded so that the job keys (and a stored results file) do not depend on the last digits of a root.
+        sw = round(float(critical_sigma_w2(activation, sigma_b2, r)), 6)
         jobs += [
             dict(activation=activation, depth=int(L), width=int(width), sigma_w2=[sw] * len(lrs),
                  sigma_b2=float(sigma_b2), keep_prob=float(r), learning_rate=lrs, steps=int(steps),

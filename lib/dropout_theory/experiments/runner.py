@@ -323,6 +323,9 @@ def _pool_worker_init(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
     # Ctrl-C reaches the whole process group: the main process alone decides how to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm would otherwise create a multiprocessing lock (a named semaphore) that a terminated worker leaves to
+    # multiprocessing's resource tracker, which then warns about "leaked semaphore objects".
+    tqdm.set_lock(threading.RLock())
     # One BLAS/torch thread per worker, so that a pool of k workers uses k cores.
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch

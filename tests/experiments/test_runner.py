@@ -44,6 +44,10 @@ def cube(x: int) -> dict:
     return {"value": x**3}
 
 
+def not_json(x: int) -> dict:
+    return {"x": x, "tensor": object()}
+
+
 def odd_numbers(x: float) -> dict:
     return {"ratio": x * math.inf, "ok": [1.0, -math.inf], "x": x}
 
@@ -153,6 +157,14 @@ def test_a_failing_job_is_a_record_the_others_finish_and_resume_retries(tmp_path
     CALLS.clear()
     assert run_jobs(square, jobs, results_path=out, max_workers=1, progress=False)[3] == {"value": 9}
     assert CALLS == [{"x": 3, "offset": 0}]  # only the failed job ran again
+
+
+def test_a_result_json_cannot_hold_is_an_error_record(tmp_path):
+    out = tmp_path / "res.jsonl"
+    with pytest.raises(JobsFailed, match="TypeError: Object of type object is not JSON serializable"):
+        run_jobs(not_json, [{"x": 1}], results_path=out, max_workers=1, progress=False)
+    _, rec = lines_of(out)
+    assert (rec["status"], rec["result"], rec["error"]["type"]) == ("error", None, "TypeError")
 
 
 def test_a_results_file_holds_one_run(tmp_path):

@@ -51,9 +51,6 @@ from tqdm.auto import tqdm
 
 from dropout_theory._checks import check_positive_int
 
-#: Fields of a run header that must match for a run to resume into (append to) a results file.
-IDENTITY_FIELDS: tuple[str, ...] = ("command", "options", "scale", "function", "library_version")
-
 _RUN_IDENTITY: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("run_identity", default=None)
 
 
@@ -441,23 +438,23 @@ def run_jobs(
         rec: dict[str, Any] = {"record": "job", "key": key, "params": dict(params)}
         if not isinstance(outcome, Exception):
             bad: list[str] = []
-            rec["result"] = _json_safe(dict(outcome), "", bad)
-            rec["status"] = "nonfinite" if bad else "ok"
-            if bad:
-                rec["nonfinite"] = bad
             try:
+                rec["result"] = _json_safe(dict(outcome), "", bad)
+                rec |= {"status": "nonfinite" if bad else "ok"} | ({"nonfinite": bad} if bad else {})
                 line = json.dumps(rec, allow_nan=False)
-            except TypeError as err:  # the job returned something JSON cannot hold
+            except (TypeError, ValueError) as err:  # the job returned something JSON cannot hold
                 outcome = err
         if isinstance(outcome, Exception):
+            rec.pop("nonfinite", None)
             rec |= {"status": "error", "result": None, "error": _error_info(outcome)}
-            failures.append((params, rec["error"]))
-            line = json.dumps(rec, allow_nan=False)
-        else:
-            done[key] = {"params": rec["params"], "result": rec["result"], "status": rec["status"]}
+            line = json.dumps(rec)
         if fh is not None:
             fh.write(line + "\n")  # one write: a record is whole or absent
             fh.flush()
+        if isinstance(outcome, Exception):
+            failures.append((params, rec["error"]))
+        else:
+            done[key] = {"params": rec["params"], "result": rec["result"], "status": rec["status"]}
 
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, desc=desc)
     try:

@@ -27,11 +27,13 @@ def test_there_are_stored_results():
 
 @pytest.mark.parametrize("path", RESULT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_line_is_a_complete_record(path):
-    lines = path.read_text().splitlines()
-    assert lines and path.read_text().endswith("\n")
-    keys = [json.loads(line)["key"] for line in lines]
+    header, *records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert path.read_text().endswith("\n")
+    assert header["record"] == "run" and records
+    assert all(rec["record"] == "job" and rec["status"] == "ok" for rec in records)
+    keys = [rec["key"] for rec in records]
     assert len(keys) == len(set(keys)), "a job is stored twice"
-    assert len(load_results(path)) == len(lines)
+    assert len(load_results(path)) == len(records)
 
 
 def test_results_files_named_in_chapters_exist():

@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -67,19 +68,38 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
 def stable_widget_ids(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """Replace the random ids of the stored widget models by ids derived from the notebook name and creation order.
+    """Replace the random ids of the stored widget models by ids that do not change between runs.
 
     ipywidgets names every model with a random uuid4, so each refresh would rewrite every widget output and the
-    whole widget state of a notebook although nothing changed. The models are created in the same order on every run,
-    so the k-th model gets md5(f"{name}:{k}") instead; the ids stay unique and the state stays self-consistent.
+    whole widget state of a notebook although nothing changed. Models are numbered by a walk that does not look at
+    the ids: from each widget view, in the order of the cells, depth first through the models it references
+    (attributes in sorted order); models that no view reaches follow, sorted by their content. The k-th model gets
+    md5(f"{name}:{k}"), so the result is the same for a fresh execution and for a stored notebook (whose state is
+    written with sorted keys), applying it twice changes nothing, and the ids stay unique.
     """
-    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     if not state:
         return nb
-    text = json.dumps(nb)
-    for k, old in enumerate(list(state)):
-        text = text.replace(old, hashlib.md5(f"{name}:{k}".encode()).hexdigest())
+    order: list[str] = []
+
+    def visit(model_id: str | None) -> None:
+        if model_id in state and model_id not in order:
+            order.append(model_id)
+            for ref in re.findall(r"IPY_MODEL_([0-9a-f]{32})", json.dumps(state[model_id], sort_keys=True)):
+                visit(ref)
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            visit(out.get("data", {}).get(WIDGET_VIEW, {}).get("model_id"))
+    rest = sorted(set(state) - set(order), key=lambda m: _ID.sub("ID", json.dumps(state[m], sort_keys=True)))
+    mapping = {old: hashlib.md5(f"{name}:{k}".encode()).hexdigest() for k, old in enumerate(order + rest)}
+    text = _ID.sub(lambda m: mapping.get(m.group(0), m.group(0)), json.dumps(nb))  # one pass: no chained renames
     return nbformat.from_dict(json.loads(text))
 
 

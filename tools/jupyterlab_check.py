@@ -65,11 +65,17 @@ PROBE = r"""async ([NOTEBOOK, expected]) => {
   const visible = el => textWithout(el, MATH);
   const prose = el => textWithout(el, MATH + ', code, pre');
   const tex = /\$|\\\(|\\\[/;
-  for (let i = 0; i < 200; i++) {
+  // Rendering is asynchronous (markdown first, math after): wait until every cell shows text, no TeX is left in
+  // the prose and the page has not changed for two polls in a row.
+  let last = '';
+  for (let i = 0; i < 300; i++) {
     const cs = cells();
-    const done = cs.length >= expected && cs.every(c => c.classList.contains('jp-mod-rendered') && output(c));
-    if (done && !cs.some(c => tex.test(prose(output(c))))) break;
-    await sleep(100);
+    const done = cs.length >= expected && cs.every(c => c.classList.contains('jp-mod-rendered') && output(c)
+      && output(c).textContent.trim());
+    const now = done ? cs.map(c => output(c).innerHTML.length).join(',') : '';
+    if (done && now === last && !cs.some(c => tex.test(prose(output(c))))) break;
+    last = now;
+    await sleep(150);
   }
   return cells().map((c, i) => {
     const out = output(c);
@@ -190,7 +196,11 @@ def _screenshot_cells(page, sources: list[str], stem: str, screenshots: Path) ->
 def check_notebooks(
     notebooks: list[Path], plain: bool = False, screenshots: Path | None = None, edition: str | None = None
 ) -> dict[str, list[str]]:
-    """Open each notebook in a fresh JupyterLab and check its markdown; returns {notebook name: [problems]}."""
+    """Open each notebook in one JupyterLab and check its markdown; returns {notebook path: [problems]}.
+
+    Screenshots are named ``{edition}__{folder}__{notebook}__{what}.png`` (edition: ``plain`` or ``myst`` unless
+    given).
+    """
     import nbformat
     from playwright.sync_api import sync_playwright
 
@@ -204,12 +214,12 @@ def check_notebooks(
     with tempfile.TemporaryDirectory(prefix="jupyterlab-check-") as tmp:
         root = Path(tmp) / "root"
         root.mkdir()
-        names = []
-        for nb_path in notebooks:
-            name = f"{nb_path.parent.name}__{nb_path.name}"
+        opened = []
+        for i, nb_path in enumerate(notebooks):
+            name = f"{i}-{nb_path.name}"
             shutil.copy(nb_path, root / name)
             sources = [c.source for c in nbformat.read(nb_path, as_version=4).cells if c.cell_type == "markdown"]
-            names.append((name, sources))
+            opened.append((nb_path, name, sources))
         with jupyterlab_server(root, plain, Path(tmp)) as (base, token), sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1300, "height": 900})
@@ -223,7 +233,7 @@ def check_notebooks(
                     r.abort()
 
             context.route("**/*", route)
-            for name, sources in names:
+            for nb_path, name, sources in opened:
                 page_problems.clear()
                 page = context.new_page()
                 page.on("pageerror", lambda e: page_problems.append(f"page error: {e}"))
@@ -232,8 +242,9 @@ def check_notebooks(
                 cells = page.evaluate(PROBE, [VISIBLE_NOTEBOOK, len(sources)])
                 problems = _problems(cells, len(sources)) + page_problems
                 if screenshots is not None:
-                    _screenshot_cells(page, sources, f"{edition}__{name.removesuffix('.ipynb')}", screenshots)
-                report[name] = sorted(set(problems))
+                    stem = f"{edition}__{nb_path.parent.name}__{nb_path.stem}"
+                    _screenshot_cells(page, sources, stem, screenshots)
+                report[str(nb_path)] = sorted(set(problems))
                 page.close()
             browser.close()
     return report

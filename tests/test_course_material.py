@@ -17,6 +17,9 @@ from make_student_copies import main as make_student_copies
 
 CHAPTERS = toc_notebooks()
 EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n:label:\s*(\S+)")
+# Every exercise opens with its difficulty and an estimated time (the instructor page explains the scale).
+DIFFICULTY = re.compile(r"```\{exercise\}[^\n]*\n:label:\s*\S+\n\n\*\*Difficulty:\*\* (basic|intermediate|advanced) · "
+                        r"\*\*Time:\*\* about (\d+) min\n")
 SOLUTION = re.compile(r"```\{solution\}\s*(\S+)")
 BOOK_MACROS = re.compile(r"\\(E|Var|Cov|Tr|R|diag)(?![A-Za-z])")
 
@@ -34,6 +37,9 @@ def test_chapter_has_objectives_and_three_solved_exercises(path):
     solutions = SOLUTION.findall(text)
     assert len(exercises) >= 3, f"{path.name}: {len(exercises)} exercises, need >= 3"
     assert sorted(exercises) == sorted(solutions), f"{path.name}: exercises {exercises} vs solutions {solutions}"
+    rated = DIFFICULTY.findall(text)
+    assert len(rated) == len(exercises), f"{path.name}: {len(exercises) - len(rated)} exercises lack difficulty/time"
+    assert all(5 <= int(minutes) <= 120 for _, minutes in rated)
     for cell in nb.cells:
         if "{solution}" in cell.source:
             assert "solution" in cell.metadata.get("tags", []), f"{path.name}: solution cell not tagged `solution`"

@@ -4,7 +4,7 @@
 #              --no-solutions builds it without any solution and without the instructor-only pages
 #   test       set up (if needed), then ruff + unit tests + nbval over every chapter + the browser tests
 #   refresh    re-execute notebooks in place from a fresh kernel (all chapters, or the paths given)
-#   jupyter    set up (if needed), then open the book in JupyterLab (with jupyterlab-myst)
+#   jupyter    set up (if needed), then open book/ (or the folder given, e.g. student/) in JupyterLab
 #   student    write the student edition (plain Markdown, solutions removed, outputs cleared) into student/
 #   wheelhouse download every pinned package into wheelhouse/ for installing without network
 # Set-up creates .venv with the pinned versions of requirements.txt and requirements-jupyter.txt and installs
@@ -86,7 +86,9 @@ case "$cmd" in
     ;;
   jupyter)
     setup
-    exec "$VENV/bin/jupyter" lab book/ "$@"
+    folder=book/
+    if [ $# -gt 0 ] && [ -d "$1" ]; then folder="$1"; shift; fi  # e.g. bash tasks.sh jupyter student/
+    exec "$VENV/bin/jupyter" lab "$folder" "$@"
     ;;
   student)
     setup

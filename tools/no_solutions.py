@@ -25,7 +25,8 @@ def _drop_instructor_only(node):
     if isinstance(node, list):
         return [_drop_instructor_only(n) for n in node if not _instructor_only(n)]
     if isinstance(node, dict):
-        return {k: _drop_instructor_only(v) if k in ("parts", "chapters", "sections") else v for k, v in node.items()}
+        kept = {k: _drop_instructor_only(v) if k in ("parts", "chapters", "sections") else v for k, v in node.items()}
+        return {k: v for k, v in kept.items() if v != []}  # a page whose only sections were dropped has none
     return node
 
 

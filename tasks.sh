@@ -62,6 +62,7 @@ case "$cmd" in
       if [ "$a" = "--no-solutions" ]; then
         mapfile -t variant < <("$PY" tools/no_solutions.py _build/no-solutions-config)
         variant=(--config "${variant[0]}" --toc "${variant[1]}")
+        rm -rf _build/html  # Sphinx keeps pages of an earlier build: the instructor-only ones must not survive
       else
         args+=("$a")
       fi

@@ -29,6 +29,7 @@ output folder (default ``student/``, git-ignored). Instructor-only pages (``book
 from __future__ import annotations
 
 import argparse
+import posixpath
 import re
 import subprocess
 import sys
@@ -201,7 +202,7 @@ class StudentRewriter:
                     self.cited.append(k)
             return "(" + "; ".join(self.index.citations[k] for k in keys) + ")"
         if role == "doc":
-            doc = "/".join(_normalize(f"{Path(self.doc).parent.as_posix()}/{target}".split("/")))
+            doc = posixpath.normpath(posixpath.join(posixpath.dirname(self.doc), target))
             title = text or self.index.titles.get(doc)
             if title is None:
                 raise ValueError(f"{self.doc}: {{doc}} target {target!r} is not a page of the book")
@@ -221,9 +222,9 @@ class StudentRewriter:
         return ROLE.sub(self._role, text)
 
     def directive(self, d: Directive) -> str | None:
-        body = self.markdown(d.body)
         if d.name == "solution":
             return None
+        body = self.markdown(d.body)
         if d.name == "exercise":
             number = self.index.labels[d.options["label"]][2] if "label" in d.options else None
             title = self.inline(d.arg)
@@ -262,16 +263,6 @@ class StudentRewriter:
         return "## References\n\n" + "\n".join(lines)
 
 
-def _normalize(parts: list[str]) -> list[str]:
-    out: list[str] = []
-    for p in parts:
-        if p == "..":
-            out.pop()
-        elif p not in (".", ""):
-            out.append(p)
-    return out
-
-
 def install_cell_source(repository: str | None, ref: str | None, root: Path = ROOT) -> str:
     """Source of the first cell: installs the library (pinned) only when ``dropout_theory`` cannot be imported."""
     deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -304,13 +295,15 @@ def install_cell_source(repository: str | None, ref: str | None, root: Path = RO
 
 def student_copy(
     nb: nbformat.NotebookNode,
-    index: BookIndex | None = None,
-    doc: str = "book/chapter",
+    index: BookIndex,
+    doc: str,
     install_source: str | None = None,
     keep_outputs: bool = False,
 ) -> nbformat.NotebookNode:
-    """The student copy of notebook ``nb`` (the book page ``doc``): see the module docstring."""
-    index = index if index is not None else book_index(site_url_from_config())
+    """The student copy of notebook ``nb``, the book page ``doc`` (e.g. "book/part1/sme"): see the module docstring.
+
+    ``install_source`` is the source of the first cell (:func:`install_cell_source`); None adds no such cell.
+    """
     rewriter = StudentRewriter(index, doc)
     out = nbformat.from_dict(nb)
     cells = []

@@ -4,14 +4,16 @@ Usage: python tools/jupyterlab_check.py NOTEBOOK [NOTEBOOK ...] [--plain] [--scr
 
 The notebooks are copied into a temporary folder that JupyterLab serves, with a throw-away Jupyter configuration
 (settings, workspaces, runtime files), so nothing of the user's set-up or of the repository is touched. Every
-markdown cell is rendered at once (windowing off). A notebook fails when the visible text of a rendered markdown
-cell (code spans and blocks aside) still shows MyST source — ``:label:``, ``:class:``, ``{prf:``, ``{exercise}``,
-``{solution}``, ``:::{``, a ```` ``` ```` fence, a ``{cite}``/``{doc}``/``{ref}`` role — or untypeset math (``$``,
-``\\(``, ``\\[``, a TeX command), when a formula failed to typeset, or when the page logged an error. ``--plain``
-runs JupyterLab with jupyterlab-myst disabled (as a student's JupyterLab without extensions): the check for the
-student edition. Screenshots of the first cell with an exercise, a theorem-like box, a citation and display math
-are saved per notebook. The server is stopped by its PID. Used by tests/test_jupyterlab.py (part of the test
-command); exit status 1 when a notebook has a problem.
+markdown cell is rendered at once (windowing off), and every request to another host is blocked. A notebook fails
+when the visible text of a rendered markdown cell still shows MyST source — ``:label:``, ``:class:``, ``{prf:``,
+``{exercise}``, ``{solution}``, ``:::{``, a ```` ``` ```` fence, a ``{cite}``/``{doc}``/``{ref}`` role, also inside
+a code block, which is how JupyterLab shows a directive it does not know — or, outside code, untypeset math
+(``$``, ``\\(``, ``\\[``, a TeX command); when a formula failed to typeset, no formula was typeset at all, a
+markdown cell did not render, or the page raised an error. ``--plain`` runs JupyterLab with jupyterlab-myst
+disabled (a student's JupyterLab without extensions): the check for the student edition. Screenshots of the top of
+each notebook and of the first cell with an exercise, a theorem-like box and a citation are saved. The server is
+stopped by its PID. Used by tests/test_jupyterlab.py (part of the test command); exit status 1 when a notebook has
+a problem.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from dropout_theory.deep_meanfield import train_deep_ensemble, trainable_depth_bound
+from dropout_theory.deep_meanfield import depth_scales, train_deep_ensemble, trainable_depth_bound
 from dropout_theory.deep_meanfield.trainability import standardized_digits
 
 
@@ -49,3 +49,13 @@ def test_bounds():
     d = trainable_depth_bound("tanh", np.array([1.2, 3.0]), 0.05, 1.0)
     assert np.all(d["combined_bound"] <= d["xi_c_bound"])
     assert d["xi_c_bound"][0] == d["combined_bound"][0]  # ordered side, ρ = 1: ξ_c = ξ_∇
+
+
+def test_bounds_are_six_depth_scales():
+    """The factor of Schoenholz et al.'s L ≲ 6ξ_c is pinned: the chapter's legend says 6ξ_c."""
+    sw = np.array([1.2, 1.76, 2.5])
+    for r in (1.0, 0.9):
+        d = depth_scales("tanh", sw, 0.05, r)
+        b = trainable_depth_bound("tanh", sw, 0.05, r)
+        np.testing.assert_allclose(b["xi_c_bound"], 6.0 * d["xi_c"], rtol=1e-12)
+        np.testing.assert_allclose(b["combined_bound"], 6.0 * np.minimum(d["xi_c"], np.abs(d["xi_grad"])), rtol=1e-12)

@@ -12,7 +12,7 @@ and the sliced Wasserstein distance from the dropout cloud to a cloud of the PRE
 the same initial particles with its own random stream). The distance to the right limit should shrink as n
 grows; the others should not.
 
-CLI: ``dropout-experiments phase-diagram --out results/phase_diagram.jsonl [--workers 2] [--quick]``.
+CLI: ``dropout-experiments phase-diagram [--out runs/phase-diagram.jsonl] [--workers 2] [--quick]``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch
 
 from dropout_theory._checks import DivergenceError
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.runner import run_jobs
 from dropout_theory.phase.classify import classify_phase, limit_parameters
 from dropout_theory.phase.distances import sliced_wasserstein
 from dropout_theory.phase.limits import (
@@ -357,8 +357,8 @@ def _cli(args: argparse.Namespace) -> None:
     points = BOOK_POINTS if args.quick else FULL_POINTS
     widths = (20, 40) if args.quick else FULL_WIDTHS
     kwargs = {"repeats": 2 if args.quick else 8}
-    run_phase_diagram(points, widths, results_path=args.out, max_workers=args.workers, progress=True, **kwargs)
-    print(f"{len(load_results(args.out))} results in {args.out}")
+    records = run_phase_diagram(points, widths, results_path=args.out, max_workers=args.workers, **kwargs)
+    print(f"{len(records)} results in {args.out}")
 
 
 def register(subparsers: Any) -> None:
@@ -368,7 +368,6 @@ def register(subparsers: Any) -> None:
         "phase-diagram",
         help="finite-n dropout along tau = n^-a, q = n^-b vs its limits (part III)",
         description=__doc__.splitlines()[0],
-        default_out="results/phase_diagram.jsonl",
         quick_help="book-scale grid and small widths (smoke test)",
     )
     p.set_defaults(func=_cli)

@@ -10,7 +10,7 @@ rate 0.5·n), keep 0.7, 1000 steps, 10 repeats. Our five widths are 200, 500, 10
 at mean-field time t for a master step τ: near 1 when the penalty is invisible under the jump noise, near 0
 when dropout follows the penalized flow.
 
-CLI: ``dropout-experiments random-geometry --out results/random_geometry.jsonl [--workers 2] [--quick]``.
+CLI: ``dropout-experiments random-geometry [--out runs/random-geometry.jsonl] [--workers 2] [--quick]``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 
 import torch
 
+from dropout_theory._checks import DivergenceError
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.runner import run_jobs
 from dropout_theory.phase.particles import simulate_coupled
 from dropout_theory.phase.teacher_student import init_student, make_teacher_student
 
@@ -62,24 +63,29 @@ def teacher_student_run(
         teacher_width: teacher neurons.
 
     Returns:
-        ``{"steps": [...], "rms": {variant: [...]}, "loss": {variant: [...]}}`` (dropout is the reference).
+        ``{"diverged": False, "steps": [...], "rms": {variant: [...]}, "loss": {variant: [...]}}`` (dropout is the
+        reference), or ``{"diverged": True, "step", "quantity"}`` for a run that blew up.
     """
     dt = _DTYPES[dtype]
     data = make_teacher_student(d, num_points, teacher_width, seed=0, dtype=dt)
     a0, W0 = init_student(width, d, seed=1000 + repeat, dtype=dt)
-    run = simulate_coupled(
-        a0,
-        W0,
-        data.X,
-        data.y,
-        tau=tau,
-        keep_prob=keep_prob,
-        num_steps=num_steps,
-        variants=VARIANTS4,
-        generator=torch.Generator().manual_seed(2000 + repeat),
-        record_every=record_every,
-    )
+    try:
+        run = simulate_coupled(
+            a0,
+            W0,
+            data.X,
+            data.y,
+            tau=tau,
+            keep_prob=keep_prob,
+            num_steps=num_steps,
+            variants=VARIANTS4,
+            generator=torch.Generator().manual_seed(2000 + repeat),
+            record_every=record_every,
+        )
+    except DivergenceError as err:
+        return {"diverged": True, "step": err.step, "quantity": err.quantity}
     return {
+        "diverged": False,
         "steps": run.steps.tolist(),
         "rms": {v: run.rms_to_reference[i, 0].tolist() for i, v in enumerate(VARIANTS4) if v != "dropout"},
         "loss": {v: run.loss[i, 0].tolist() for i, v in enumerate(VARIANTS4)},
@@ -120,16 +126,19 @@ def run_teacher_student(
 
 
 def summarize_teacher_student(jobs: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> dict[int, Any]:
-    """Average the per-repeat curves of :func:`teacher_student_run` by width."""
+    """Average the per-repeat curves of :func:`teacher_student_run` by width (diverged repeats are left out and
+    counted in ``num_diverged``)."""
     out: dict[int, Any] = {}
     for n in sorted({j["width"] for j in jobs}):
-        rs = [r for j, r in zip(jobs, results, strict=True) if j["width"] == n]
-        summary: dict[str, Any] = {"steps": rs[0]["steps"], "rms_mean": {}, "rms_sd": {}, "final_loss": {}}
-        for v in rs[0]["rms"]:
+        runs = [r for j, r in zip(jobs, results, strict=True) if j["width"] == n]
+        rs = [r for r in runs if not r.get("diverged")]
+        summary: dict[str, Any] = {"steps": rs[0]["steps"] if rs else [], "rms_mean": {}, "rms_sd": {}}
+        summary |= {"final_loss": {}, "num_diverged": len(runs) - len(rs)}
+        for v in rs[0]["rms"] if rs else ():
             curves = torch.tensor([r["rms"][v] for r in rs], dtype=torch.float64)
             summary["rms_mean"][v] = curves.mean(0).tolist()
             summary["rms_sd"][v] = (curves.std(0) if len(rs) > 1 else torch.zeros_like(curves[0])).tolist()
-        for v in rs[0]["loss"]:
+        for v in rs[0]["loss"] if rs else ():
             summary["final_loss"][v] = sum(r["loss"][v][-1] for r in rs) / len(rs)
         out[n] = summary
     return out
@@ -191,8 +200,9 @@ def _cli(args: argparse.Namespace) -> None:
     )
     for n, s in summary.items():
         final = ", ".join(f"{v}: {c[-1]:.4g}" for v, c in s["rms_mean"].items())
-        print(f"width {n}: final RMS distance of dropout to {final}")
-    print(f"{len(load_results(args.out))} results in {args.out}")
+        lost = f" ({s['num_diverged']} diverged repeats left out)" if s["num_diverged"] else ""
+        print(f"width {n}: final RMS distance of dropout to {final}{lost}")
+    print(f"results in {args.out}")
 
 
 def register(subparsers: Any) -> None:
@@ -202,7 +212,6 @@ def register(subparsers: Any) -> None:
         "random-geometry",
         help="teacher-student: dropout vs random metric, propagation noise, no dropout (part III)",
         description=__doc__.splitlines()[0],
-        default_out="results/random_geometry.jsonl",
         quick_help="tiny widths and 20 steps (smoke test)",
     )
     p.add_argument("--dtype", choices=sorted(_DTYPES), default="float64", help="floating dtype of the runs")

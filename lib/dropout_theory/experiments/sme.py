@@ -10,9 +10,11 @@ Three kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
   (Fig. 2), same digits setting as "bands".
 
 In "bands" and "test" jobs the runs are simulated one by one, and a run that diverges is counted
-(``num_diverged``, with its step) rather than aborting the job; the summaries cover the surviving runs.
+(``num_diverged``, with its step) rather than aborting the job; the summaries cover the surviving runs. A
+"weak" job whose ensemble diverges returns ``{"diverged": True, "method", "step", "quantity"}``; the weak-order
+fit leaves it out and counts it.
 
-CLI: ``dropout-experiments sme --out results/sme.jsonl [--workers 2] [--quick]``. Results are JSON lines
+CLI: ``dropout-experiments sme [--out runs/sme.jsonl] [--workers 2] [--quick]``. Results are JSON lines
 (:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them.
 """
 
@@ -30,7 +32,7 @@ import torch
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.runner import job_records, run_jobs
 from dropout_theory.two_layer import init_params, simulate
 
 FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
@@ -78,27 +80,30 @@ def sme_job(
         N = max(1, round(horizon / lr))
         means, variances = [], []
         for name in ("dropout", "sme"):
-            ens = simulate(
-                name,
-                a,
-                W,
-                X,
-                y,
-                keep_prob,
-                lr,
-                N,
-                num_runs=num_runs,
-                order=order,
-                substeps=substeps,
-                scheme="heun",
-                generator=gen,
-                record_every=N,
-            )
+            try:
+                ens = simulate(
+                    name,
+                    a,
+                    W,
+                    X,
+                    y,
+                    keep_prob,
+                    lr,
+                    N,
+                    num_runs=num_runs,
+                    order=order,
+                    substeps=substeps,
+                    scheme="heun",
+                    generator=gen,
+                    record_every=N,
+                )
+            except DivergenceError as err:
+                return {"diverged": True, "method": name, "step": err.step, "quantity": err.quantity}
             means.append(ens.theta.mean(0))
             variances.append(ens.theta.var(0))
         err = float(torch.linalg.vector_norm(means[0] - means[1]))
         se = float(((variances[0] + variances[1]).sum() / num_runs).sqrt())
-        return {"error": err, "std_error": se}
+        return {"diverged": False, "error": err, "std_error": se}
     X, Y, Xt, Yt, labels = _digits(n_train)
     a0, W0 = init_params(width, X.shape[1], 10, generator=torch.Generator().manual_seed(0))
     runs = 1 if method == "gd_modified" else num_runs
@@ -199,18 +204,25 @@ def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
 
 
 def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Fitted log–log slopes per (order, keep_prob) from a results mapping (:func:`load_results`)."""
+    """Fitted log–log slopes per (order, keep_prob) from a results mapping (:func:`load_results`, or
+    :func:`dropout_theory.experiments.job_records` of one sweep). Diverged jobs are left out of the fit and
+    counted (``num_diverged``); the slope is NaN with fewer than two learning rates."""
     groups: dict[tuple[int, float], list[tuple[float, float, float]]] = {}
+    diverged: dict[tuple[int, float], int] = {}
     for rec in results.values():
-        prm = rec["params"]
-        if prm.get("kind") == "weak":
-            groups.setdefault((prm["order"], prm["keep_prob"]), []).append(
-                (prm["lr"], rec["result"]["error"], rec["result"]["std_error"])
-            )
+        prm, res = rec["params"], rec["result"]
+        if prm.get("kind") != "weak":
+            continue
+        key = (prm["order"], prm["keep_prob"])
+        groups.setdefault(key, [])
+        if res.get("diverged"):
+            diverged[key] = diverged.get(key, 0) + 1
+        else:
+            groups[key].append((prm["lr"], res["error"], res["std_error"]))
     table = []
     for (order, p), pts in sorted(groups.items()):
         pts.sort()
-        lrs, errs, ses = (np.asarray(c) for c in zip(*pts, strict=True))
+        lrs, errs, ses = (np.asarray(c, dtype=np.float64) for c in (list(zip(*pts, strict=True)) or [(), (), ()]))
         slope = float(np.polyfit(np.log(lrs), np.log(errs), 1)[0]) if len(pts) > 1 else math.nan
         table.append(
             {
@@ -220,25 +232,33 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
                 "errors": errs.tolist(),
                 "std_errors": ses.tolist(),
                 "slope": slope,
+                "num_diverged": diverged.get((order, p), 0),
             }
         )
     return table
 
 
 def run(
-    out: str, quick: bool = False, workers: int | None = None, executor: Executor | None = None, progress: bool = True
+    out: str | None,
+    quick: bool = False,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return the weak-order table."""
+    """Run (or resume) every job and return the weak-order table of this sweep's jobs."""
     jobs = build_jobs(quick)
-    run_jobs(sme_job, jobs, results_path=out, executor=executor, max_workers=workers, progress=progress, desc="sme")
-    return weak_order_table(load_results(out))
+    results = run_jobs(
+        sme_job, jobs, results_path=out, executor=executor, max_workers=workers, progress=progress, desc="sme"
+    )
+    return weak_order_table(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
     table = run(args.out, quick=args.quick, workers=args.workers)
     for row in table:
         errs = ", ".join(f"{e:.2e}" for e in row["errors"])
-        print(f"order {row['order']}, keep_prob {row['keep_prob']}: errors {errs}; slope {row['slope']:.2f}")
+        lost = f" ({row['num_diverged']} diverged)" if row["num_diverged"] else ""
+        print(f"order {row['order']}, keep_prob {row['keep_prob']}: errors {errs}; slope {row['slope']:.2f}{lost}")
     print(f"results in {args.out}")
 
 
@@ -249,7 +269,6 @@ def register(subparsers: Any) -> None:
         "sme",
         help="dropout vs its SMEs at paper scale: loss bands, weak orders, test metrics (part I)",
         description=__doc__.splitlines()[0],
-        default_out="results/sme.jsonl",
         quick_help="tiny sizes (smoke test, under a minute)",
     )
     p.set_defaults(func=_cli)

@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from dropout_theory.experiments.cli import add_experiment
+from dropout_theory.experiments.cli import (
+    add_experiment,
+    int_at_least,
+    nonnegative_float,
+    positive_float,
+    probability,
+)
 from dropout_theory.experiments.runner import run_jobs
 
 DATASETS = ("digits", "mnist1d")
@@ -64,7 +70,7 @@ def train_grid_job(
     activation: str,
     depth: int,
     width: int,
-    sigma_w2: Sequence[float],
+    sigma_w2: Sequence[float] | str,
     sigma_b2: float,
     keep_prob: float,
     learning_rate: float | Sequence[float],
@@ -75,9 +81,16 @@ def train_grid_job(
     threshold: float | None = None,
     eval_every: int = 50,
 ) -> dict[str, Any]:
-    """One job: train a batched ensemble (one model per σ_w² / learning-rate entry); JSON-serializable result."""
-    from dropout_theory.deep_meanfield import train_deep_ensemble
+    """One job: train a batched ensemble (one model per σ_w² / learning-rate entry); JSON-serializable result.
 
+    ``sigma_w2="critical"`` trains every model at σ²_w,crit(σ_b², keep_prob), computed here, so that the job is
+    declared by its inputs (its key never depends on a computed float).
+    """
+    from dropout_theory.deep_meanfield import critical_sigma_w2, train_deep_ensemble
+
+    if sigma_w2 == "critical":
+        num = len(learning_rate) if isinstance(learning_rate, Sequence) else 1
+        sigma_w2 = [float(critical_sigma_w2(activation, sigma_b2, keep_prob))] * num
     res = train_deep_ensemble(
         activation, depth, width, list(sigma_w2), sigma_b2, keep_prob, learning_rate,
         steps=steps, batch_size=batch_size, data=_load(dataset, 0), threshold=threshold,
@@ -177,9 +190,8 @@ def run_training_speed(
     lrs = [float(x) for x in learning_rates]
     jobs = []
     for r in keep_probs:
-        sw = float(critical_sigma_w2(activation, sigma_b2, r))
         jobs += [
-            dict(activation=activation, depth=int(L), width=int(width), sigma_w2=[sw] * len(lrs),
+            dict(activation=activation, depth=int(L), width=int(width), sigma_w2="critical",
                  sigma_b2=float(sigma_b2), keep_prob=float(r), learning_rate=lrs, steps=int(steps),
                  batch_size=int(batch_size), dataset=dataset, seed=int(seed), threshold=float(threshold),
                  eval_every=int(eval_every))
@@ -194,16 +206,19 @@ def run_training_speed(
             "depths": np.asarray(depths),
             "learning_rates": np.asarray(lrs),
             "steps": np.array([results[i]["steps_to_threshold"] for i in idx]),
-            "sigma_w2": jobs[idx[0]]["sigma_w2"][0],
+            "sigma_w2": float(critical_sigma_w2(activation, sigma_b2, r)),
         }
     return out
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    from dropout_theory.deep_meanfield import ACTIVATION_NAMES
+
     p.add_argument("--dataset", choices=DATASETS, default="digits")
-    p.add_argument("--activation", default="tanh")
-    p.add_argument("--sigma-b2", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--activation", choices=ACTIVATION_NAMES, default="tanh")
+    p.add_argument("--sigma-b2", type=nonnegative_float, default=0.05)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
+    p.add_argument("--keep-probs", type=probability, nargs="+", default=None)
 
 
 def _cmd_trainable_depth(args: argparse.Namespace) -> None:
@@ -219,8 +234,9 @@ def _cmd_trainable_depth(args: argparse.Namespace) -> None:
 
 def _cmd_training_speed(args: argparse.Namespace) -> None:
     quick = args.quick
+    lrs = [float(f"{x:.3g}") for x in np.logspace(-3, -0.5, 4 if quick else 12)]  # job inputs as one writes them
     res = run_training_speed(
-        [4, 8] if quick else [10, 20, 40, 60], np.logspace(-3, -0.5, 4 if quick else 12).tolist(),
+        [4, 8] if quick else [10, 20, 40, 60], lrs,
         args.keep_probs or ([1.0, 0.9] if quick else [1.0, 0.99, 0.98]), activation=args.activation,
         width=24 if quick else 128, sigma_b2=args.sigma_b2, steps=60 if quick else 1000, dataset=args.dataset,
         seed=args.seed, results_path=args.out, max_workers=args.workers, threshold=args.threshold,
@@ -236,13 +252,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers, "trainable-depth", help="Fig. 7: trainable depth heatmaps over (depth, sigma_w2)", quick_help=quick
     )
     _common(p)
-    p.add_argument("--keep-probs", type=float, nargs="+", default=None)
-    p.add_argument("--learning-rate", type=float, default=0.02)
+    p.add_argument("--learning-rate", type=positive_float, default=0.02)
     p.set_defaults(func=_cmd_trainable_depth)
     q = add_experiment(
         subparsers, "training-speed", help="Fig. 6: steps to a threshold accuracy vs learning rate", quick_help=quick
     )
     _common(q)
-    q.add_argument("--keep-probs", type=float, nargs="+", default=None)
-    q.add_argument("--threshold", type=float, default=0.8)
+    q.add_argument("--threshold", type=probability, default=0.8)
     q.set_defaults(func=_cmd_training_speed)

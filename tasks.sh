@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # One entry point for every routine task of the book. Usage: bash tasks.sh COMMAND [ARGS]
-#   build     set up (if needed), then build the website into _build/html (fails on any Sphinx warning)
-#   test      set up (if needed), then ruff + unit tests + nbval over every chapter + the browser test, then
-#             nbval over every chapter again in a numerically different configuration (the round-off pass)
-#             (with arguments: only pytest with those arguments, e.g. one test file; no round-off pass)
-#   roundoff  nbval over the chapters given (default: all) in the round-off configuration only
-#   refresh   re-execute notebooks in place from a fresh kernel (all chapters, or the paths given)
-#   jupyter   set up (if needed) plus JupyterLab, then open the book in Jupyter
-#   student   write student copies of the notebooks (solutions removed) into student/
-# Set-up creates .venv with the pinned versions of requirements.txt and installs dropout_theory editable;
-# it re-runs only when requirements.txt or pyproject.toml change.
+#   build      set up (if needed), then build the website into _build/html (fails on any Sphinx warning);
+#              --no-solutions builds it without any solution and without the instructor-only pages
+#   test       set up (if needed), then ruff + unit tests + nbval over every chapter + the browser tests, then
+#              nbval over every chapter again in a numerically different configuration (the round-off pass)
+#              (with arguments: only pytest with those arguments, e.g. one test file; no round-off pass)
+#   roundoff   nbval over the chapters given (default: all) in the round-off configuration only
+#   refresh    re-execute notebooks in place from a fresh kernel (all chapters, or the paths given)
+#   jupyter    set up (if needed), then open book/ (or the folder given, e.g. student/) in JupyterLab
+#   student    write the student edition (plain Markdown, solutions removed, outputs cleared) into student/
+#   wheelhouse download every pinned package into wheelhouse/ for installing without network
+# Set-up creates .venv with the pinned versions of requirements.txt and requirements-jupyter.txt and installs
+# dropout_theory editable; it re-runs only when one of them or pyproject.toml changes. When a folder wheelhouse/
+# made by `bash tasks.sh wheelhouse` for the same lock files is present, it installs from there without network.
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV="${VENV:-.venv}"
 PY="$VENV/bin/python"
-JUPYTERLAB_VERSION="4.5.0"
+LOCKS=(requirements.txt requirements-jupyter.txt)
+WHEELHOUSE=wheelhouse
+
+lock_hash() { cat "${LOCKS[@]}" pyproject.toml | sha1sum | cut -c1-12; }
 
 setup() {
   if [ ! -x "$PY" ]; then
@@ -24,11 +30,17 @@ setup() {
     "$base" -m venv "$VENV"
   fi
   local stamp
-  stamp="$VENV/.installed-$(cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)"
+  stamp="$VENV/.installed-$(lock_hash)"
   if [ ! -f "$stamp" ]; then
-    echo "[setup] installing the pinned environment (about a minute)"
-    "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt
-    "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+    local source=()
+    if [ -f "$WHEELHOUSE/.lock-$(lock_hash)" ]; then
+      echo "[setup] installing the pinned environment from $WHEELHOUSE/ (no network)"
+      source=(--no-index --find-links "$WHEELHOUSE")
+    else
+      echo "[setup] installing the pinned environment (about a minute)"
+    fi
+    "$PY" -m pip install --quiet --disable-pip-version-check "${source[@]}" -r requirements.txt -r requirements-jupyter.txt
+    "$PY" -m pip install --quiet --disable-pip-version-check "${source[@]}" --no-deps --no-build-isolation -e .
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi
@@ -63,8 +75,19 @@ shift || true
 case "$cmd" in
   build)
     setup
-    "$VENV/bin/jupyter-book" build . --all -W --keep-going "$@"
-    echo "Book built: open file://$PWD/_build/html/index.html"
+    args=()
+    variant=()
+    for a in "$@"; do
+      if [ "$a" = "--no-solutions" ]; then
+        mapfile -t variant < <("$PY" tools/no_solutions.py _build/no-solutions-config)
+        variant=(--config "${variant[0]}" --toc "${variant[1]}")
+        rm -rf _build/html  # Sphinx keeps pages of an earlier build: the instructor-only ones must not survive
+      else
+        args+=("$a")
+      fi
+    done
+    "$VENV/bin/jupyter-book" build . --all -W --keep-going "${variant[@]}" "${args[@]}"
+    echo "Book built${variant:+ without solutions}: open file://$PWD/_build/html/index.html"
     ;;
   test)
     setup
@@ -90,15 +113,28 @@ case "$cmd" in
     ;;
   jupyter)
     setup
-    "$PY" -m pip install --quiet --disable-pip-version-check "jupyterlab==$JUPYTERLAB_VERSION"
-    exec "$VENV/bin/jupyter" lab book/ "$@"
+    folder=book/
+    if [ $# -gt 0 ] && [ -d "$1" ]; then folder="$1"; shift; fi  # e.g. bash tasks.sh jupyter student/
+    exec "$VENV/bin/jupyter" lab "$folder" "$@"
     ;;
   student)
     setup
     "$PY" tools/make_student_copies.py "$@"
     ;;
+  wheelhouse)
+    setup
+    # pip wheel fetches each pinned wheel (and builds one for a package published only as source) into $WHEELHOUSE;
+    # the stamp names the lock files it matches, which is what set-up looks for.
+    echo "[wheelhouse] collecting every pinned package into $WHEELHOUSE/"
+    "$PY" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$WHEELHOUSE" \
+      -r requirements.txt -r requirements-jupyter.txt
+    rm -f "$WHEELHOUSE"/.lock-*
+    touch "$WHEELHOUSE/.lock-$(lock_hash)"
+    echo "[wheelhouse] $(find "$WHEELHOUSE" -name '*.whl' | wc -l) wheels, $(du -sh "$WHEELHOUSE" | cut -f1); copy the" \
+      "repository with this folder to a machine without network and run bash tasks.sh there"
+    ;;
   *)
-    sed -n '2,13p' "$0"
+    sed -n '2,15p' "$0"
     exit 2
     ;;
 esac

@@ -56,6 +56,7 @@ PAGE_PROBE = """async () => {
     widgetViews: widgetViews,
     widgetsRendered: document.querySelectorAll('.jupyter-widgets, .widget-slider').length,
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    solutions: document.querySelectorAll('div.solution').length,
   };
 }"""
 
@@ -71,8 +72,14 @@ def _ids_of(path: Path, cache: dict[Path, set[str]]) -> set[str]:
     return cache[path]
 
 
-def check_site(site: Path, screenshots: Path | None = None) -> dict[str, list[str]]:
-    """Check every HTML page of ``site``; returns {page: [problems]} (an empty list means the page is fine)."""
+def check_site(
+    site: Path, screenshots: Path | None = None, pages: list[str] | None = None, solutions_allowed: bool = True
+) -> dict[str, list[str]]:
+    """Check every HTML page of ``site`` (or the ``pages`` given, relative paths); returns {page: [problems]}.
+
+    An empty list means the page is fine. With ``solutions_allowed=False`` a page showing a solution of an
+    exercise is a problem too (the site without solutions).
+    """
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -81,7 +88,10 @@ def check_site(site: Path, screenshots: Path | None = None) -> dict[str, list[st
             "Chromium not found: install Debian's package `chromium` (bash tasks.sh test does)"
         )
     site = site.resolve()
-    pages = sorted(p for p in site.rglob("*.html") if not {"_static", "_sources", "_images"} & set(p.parts))
+    if pages is None:
+        found = sorted(p for p in site.rglob("*.html") if not {"_static", "_sources", "_images"} & set(p.parts))
+    else:
+        found = [site / p for p in pages]
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
@@ -103,7 +113,7 @@ def check_site(site: Path, screenshots: Path | None = None) -> dict[str, list[st
                     r.abort()
 
             context.route("**/*", route)
-            for page_path in pages:
+            for page_path in found:
                 rel = page_path.relative_to(site).as_posix()
                 problems = []
                 page = context.new_page()
@@ -134,6 +144,8 @@ def check_site(site: Path, screenshots: Path | None = None) -> dict[str, list[st
                 problems += [f"MathJax error: {t}" for t in info["mathErrors"]]
                 problems += [f"untypeset math: {t!r}" for t in info["untypeset"]]
                 problems += [f"broken image: {src}" for src in info["brokenImages"]]
+                if info["solutions"] and not solutions_allowed:
+                    problems.append(f"{info['solutions']} solution(s) shown on a site without solutions")
                 if info["widgetViews"] and not info["widgetsRendered"]:
                     problems.append(f"{info['widgetViews']} stored widget(s) did not render")
                 for href in info["links"]:

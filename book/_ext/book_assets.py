@@ -6,13 +6,20 @@
 * Precomputed interactive figures (:mod:`dropout_theory.plotting.interactive`) need plotly.js. It is copied from
   the installed plotly package (same version as the Python side) into ``_static/vendor/`` and loaded only on the
   pages that contain such a figure, so no page fetches it from a CDN.
+* The site without solutions (``bash tasks.sh build --no-solutions`` sets sphinx-exercise's ``hide_solutions``)
+  must not point at the instructor-only pages it leaves out. The full build sets the Sphinx tag ``instructor``,
+  so a page can say ``{only} instructor`` around text meant for the instructor edition only. Sphinx filters
+  ``only`` blocks after resolving their cross-references, which would warn about the missing page; the blocks are
+  therefore filtered when the page is read, with Sphinx's own function.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from sphinx.transforms import SphinxTransform
 from sphinx.util.fileutil import copy_asset_file
+from sphinx.util.nodes import process_only_nodes
 
 PLOTLY_JS = "vendor/plotly.min.js"
 
@@ -49,7 +56,21 @@ def _copy_plotly(app, exc):
         copy_asset_file(str(_plotly_source()), str(target))
 
 
+def _tag_instructor_edition(app, config):
+    if not getattr(config, "hide_solutions", False):
+        app.tags.add("instructor")
+
+
+class FilterOnlyBlocksOnRead(SphinxTransform):
+    default_priority = 1  # before anything resolves or collects the references inside
+
+    def apply(self, **kwargs):
+        process_only_nodes(self.document, self.app.tags)
+
+
 def setup(app):
+    app.connect("config-inited", _tag_instructor_edition)
+    app.add_transform(FilterOnlyBlocksOnRead)
     app.connect("html-page-context", _add_plotly_where_needed, priority=500)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("build-finished", _copy_plotly)

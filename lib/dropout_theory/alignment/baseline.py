@@ -15,10 +15,11 @@ import math
 import torch
 
 from dropout_theory._checks import as_tensor, check_positive_int
+from dropout_theory.rng import GeneratorLike, torch_generator
 
 
 def random_eigenvector_alignment(
-    h_eigenvalues, sigma_eigenvalues, num_samples: int = 10, generator: torch.Generator | None = None
+    h_eigenvalues, sigma_eigenvalues, *, num_samples: int = 10, generator: GeneratorLike = None
 ) -> torch.Tensor:
     """α between diag(λ_H) and Q diag(λ_Σ) Qᵀ for Haar-random orthogonal Q (dense, D <= a few thousand).
 
@@ -26,7 +27,7 @@ def random_eigenvector_alignment(
         h_eigenvalues: (D,) spectrum of H.
         sigma_eigenvalues: (D,) spectrum of Σ.
         num_samples: number of random bases.
-        generator: torch generator.
+        generator: torch generator or int seed.
 
     Returns:
         (num_samples,) alignments.
@@ -36,6 +37,7 @@ def random_eigenvector_alignment(
     if lh.shape != ls.shape:
         raise ValueError(f"spectra must have the same length, got {lh.numel()} and {ls.numel()}")
     num_samples = check_positive_int(num_samples, "num_samples")
+    generator = torch_generator(generator)
     norm = float(lh.norm() * ls.norm())
     if norm == 0.0:
         raise ValueError("alignment undefined: a spectrum is identically zero")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dropout_theory.deep_meanfield._validate import check_activation, check_array, scalar_or_array
-from dropout_theory.deep_meanfield.fixed_points import HOMOGENEOUS, _bisect
+from dropout_theory.deep_meanfield.fixed_points import HOMOGENEOUS, bisect
 from dropout_theory.deep_meanfield.quadrature import (
     DEFAULT_NODES,
     KINKS,
@@ -58,7 +58,7 @@ def critical_sigma_w2(
         if not short.any():
             break
         hi = np.where(short, 2.0 * hi, hi)
-    q = _bisect(lambda q: b - sigma_b2_of_q(q), np.zeros(b.shape), hi)
+    q = bisect(lambda q: b - sigma_b2_of_q(q), np.zeros(b.shape), hi)
     q = np.where(b == 0.0, 0.0, q)
     return scalar_or_array(r / e_dphi2(q))
 

@@ -33,7 +33,7 @@ HOMOGENEOUS = ("linear", "relu")
 BISECTION_STEPS = 200
 
 
-def _bisect(g: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def bisect(g: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Vectorized bisection for g(lo) ≥ 0 ≥ g(hi) (or the reverse orientation, fixed per entry)."""
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
     lo, hi = lo.copy(), hi.copy()
@@ -95,7 +95,7 @@ def fixed_point_q(
     slope0 = s / r * float(activation_deriv(activation)(np.zeros(1))[0]) ** 2
     # With σ_b² = 0, q = 0 is a fixed point; the non-trivial one exists iff the slope at 0 exceeds 1.
     lower = np.where((b == 0.0) & (slope0 > 1.0), 1e-12, 0.0)
-    q = _bisect(g, lower, upper)
+    q = bisect(g, lower, upper)
     q = np.where((b == 0.0) & (slope0 <= 1.0), 0.0, q)
     return scalar_or_array(q)
 
@@ -139,7 +139,7 @@ def fixed_point_c(
     odd = activation != "relu"
     trivial = odd & (b == 0.0) & (slope0 <= 1.0)
     lo = np.where(odd & (b == 0.0), 1e-9, 0.0)
-    c = _bisect(g, lo, hi)
+    c = bisect(g, lo, hi)
     c = np.where(trivial, 0.0, c)
     c = np.where(at_one, 1.0, c)
     return scalar_or_array(c)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dropout_theory._checks import check_positive_int
+from dropout_theory._checks import check_finite_step, check_positive_int
 from dropout_theory.deep_meanfield._validate import (
     check_activation,
     check_array,
@@ -105,26 +105,34 @@ def c_map(
     return scalar_or_array((s * bivariate_expectation(phi, phi, qs, qs, c, n_nodes, KINKS[activation]) + b) / qs)
 
 
+#: A length (or covariance) beyond this, or non-finite, counts as a diverged deep map.
+DIVERGENCE_LIMIT = 1e150
+
+
 def q_trajectory(
     activation: str,
     q1: float,
-    depth: int,
     sigma_w2: float,
     sigma_b2: float,
     keep_prob: float,
     *,
+    depth: int,
     n_nodes: int = DEFAULT_NODES,
 ) -> np.ndarray:
     """The lengths q^1, …, q^depth obtained by iterating :func:`q_map` from q^1.
 
     Returns:
         Array of shape (depth,).
+
+    Raises:
+        DivergenceError: q^l became non-finite or exceeded :data:`DIVERGENCE_LIMIT`; names the first such layer l.
     """
     check_positive_int(depth, "depth")
     out = np.empty(depth)
     out[0] = float(check_array(q1, "q1", 0.0, low_open=False))
     for l in range(1, depth):
         out[l] = q_map(activation, out[l - 1], sigma_w2, sigma_b2, keep_prob, n_nodes=n_nodes)
+        check_finite_step(l + 1, "q", out[l], DIVERGENCE_LIMIT, unit="layer")
     return out
 
 
@@ -133,17 +141,21 @@ def pair_trajectory(
     q_a1: float,
     q_b1: float,
     q_ab1: float,
-    depth: int,
     sigma_w2: float,
     sigma_b2: float,
     keep_prob: float,
     *,
+    depth: int,
     n_nodes: int = DEFAULT_NODES,
 ) -> dict[str, np.ndarray]:
     """Iterate the joint maps of two inputs from layer 1 to ``depth``.
 
     Returns:
         Dict with arrays of shape (depth,): ``"q_a"``, ``"q_b"``, ``"q_ab"`` and ``"c"`` = q_ab/√(q_a q_b).
+
+    Raises:
+        DivergenceError: a length or the covariance became non-finite or exceeded :data:`DIVERGENCE_LIMIT`; names
+            the first such layer.
     """
     check_positive_int(depth, "depth")
     qa, qb, qab = np.empty(depth), np.empty(depth), np.empty(depth)
@@ -152,4 +164,6 @@ def pair_trajectory(
         qab[l] = pair_map(activation, qa[l - 1], qb[l - 1], qab[l - 1], sigma_w2, sigma_b2, n_nodes=n_nodes)
         qa[l] = q_map(activation, qa[l - 1], sigma_w2, sigma_b2, keep_prob, n_nodes=n_nodes)
         qb[l] = q_map(activation, qb[l - 1], sigma_w2, sigma_b2, keep_prob, n_nodes=n_nodes)
+        for name, value in (("q_a", qa[l]), ("q_b", qb[l]), ("q_ab", qab[l])):
+            check_finite_step(l + 1, name, value, DIVERGENCE_LIMIT, unit="layer")
     return {"q_a": qa, "q_b": qb, "q_ab": qab, "c": qab / np.sqrt(qa * qb)}

@@ -21,9 +21,14 @@ import numpy as np
 import torch
 
 from dropout_theory._checks import check_keep_prob, check_positive, check_positive_int
+from dropout_theory.data import standardized_digits
 from dropout_theory.deep_meanfield._validate import check_activation, check_array
 from dropout_theory.deep_meanfield.depth_scales import depth_scales
 from dropout_theory.deep_meanfield.ensemble import torch_activation
+from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
+
+#: A model's minibatch loss above this (or non-finite) counts as diverged.
+DIVERGENCE_LIMIT = 1e6
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,8 @@ class TrainingResult:
         train_accuracy: (M,) final accuracy on the training set (dropout off); 1/K for diverged models.
         test_accuracy: (M,) final accuracy on the test set; 1/K for diverged models.
         steps_to_threshold: (M,) first evaluation step with training accuracy ≥ threshold (−1 if never).
-        diverged: (M,) whether the model's loss became non-finite (it is then frozen).
+        diverged_at: (M,) first SGD step at which the model's minibatch loss was non-finite or above
+            :data:`DIVERGENCE_LIMIT` (the model is frozen from then on); −1 for models that did not diverge.
         eval_steps: (T,) steps at which the training accuracy was recorded.
         accuracy_history: (M, T) training accuracy at those steps.
     """
@@ -42,24 +48,14 @@ class TrainingResult:
     train_accuracy: np.ndarray
     test_accuracy: np.ndarray
     steps_to_threshold: np.ndarray
-    diverged: np.ndarray
+    diverged_at: np.ndarray
     eval_steps: np.ndarray
     accuracy_history: np.ndarray
 
-
-def standardized_digits(seed: int = 0, dtype: torch.dtype = torch.float32):
-    """scikit-learn's 8×8 digits, pixels standardized per feature: (X_train, y_train, X_test, y_test)."""
-    from dropout_theory.data import load_digits_regression
-
-    sp = load_digits_regression(bias=False, seed=seed, dtype=torch.float64)
-    mu = sp.X_train.mean(0)
-    sd = sp.X_train.std(0).clamp_min(1e-8)
-    return (
-        ((sp.X_train - mu) / sd).to(dtype),
-        sp.labels_train,
-        ((sp.X_test - mu) / sd).to(dtype),
-        sp.labels_test,
-    )
+    @property
+    def diverged(self) -> np.ndarray:
+        """(M,) whether each model diverged."""
+        return self.diverged_at >= 0
 
 
 def _forward(params, x, phi, keep_prob, gen, train):
@@ -70,8 +66,7 @@ def _forward(params, x, phi, keep_prob, gen, train):
         if i > 0:
             h = phi(h)
             if train and keep_prob < 1.0:
-                m = (torch.rand(h.shape, generator=gen, dtype=h.dtype) < keep_prob).to(h.dtype) / keep_prob
-                h = h * m
+                h = h * bernoulli_mask(tuple(h.shape), keep_prob, gen, dtype=h.dtype)
         h = torch.baddbmm(b, h, W.transpose(1, 2))
     return h  # (M, n, K) logits
 
@@ -88,58 +83,60 @@ def _accuracy(params, X, y, phi, chunk: int = 2048) -> torch.Tensor:
 
 def train_deep_ensemble(
     activation: str,
-    depth: int,
-    width: int,
     sigma_w2,
     sigma_b2: float,
     keep_prob: float,
-    learning_rate,
     *,
-    steps: int,
+    depth: int,
+    width: int,
+    lr,
+    num_steps: int,
     batch_size: int = 128,
     data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     threshold: float | None = None,
     eval_every: int = 50,
-    seed: int = 0,
+    generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float32,
 ) -> TrainingResult:
     """Train M deep dropout networks of the same depth at once (one per σ_w² / learning-rate entry).
 
     Args:
         activation: "linear", "relu", "tanh", "hard_tanh" or "erf".
-        depth: number of hidden layers L ≥ 1.
-        width: hidden width N.
-        sigma_w2: (M,) weight variances (or a scalar, broadcast against ``learning_rate``).
+        sigma_w2: (M,) weight variances (or a scalar, broadcast against ``lr``).
         sigma_b2: bias variance.
         keep_prob: keep probability of the hidden units during training.
-        learning_rate: (M,) SGD learning rates (or a scalar).
-        steps: number of SGD steps.
+        depth: number of hidden layers L ≥ 1.
+        width: hidden width N.
+        lr: (M,) SGD learning rates (or a scalar).
+        num_steps: number of SGD steps.
         batch_size: minibatch size.
-        data: (X_train, labels_train, X_test, labels_test); default :func:`standardized_digits`.
+        data: (X_train, labels_train, X_test, labels_test); default
+            :func:`dropout_theory.data.standardized_digits`.
         threshold: training accuracy for ``steps_to_threshold`` (default: not tracked, all −1).
         eval_every: steps between training-accuracy evaluations.
-        seed: seed of initialization, minibatches and masks.
+        generator: torch generator or int seed of initialization, minibatches and masks (default: seed 0).
         dtype: floating dtype of the training.
 
     Returns:
-        :class:`TrainingResult`.
+        :class:`TrainingResult`; a model whose loss diverges is frozen and reported with the first step at which
+        its loss was non-finite or above :data:`DIVERGENCE_LIMIT` (``diverged_at``).
     """
     check_activation(activation)
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
-    steps = check_positive_int(steps, "steps")
+    steps = check_positive_int(num_steps, "num_steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")
     keep_prob = check_keep_prob(keep_prob)
     sigma_b2 = check_positive(sigma_b2, "sigma_b2", allow_zero=True)
     sw2 = check_array(sigma_w2, "sigma_w2", 0.0, low_open=True)
-    lr = check_array(learning_rate, "learning_rate", 0.0, low_open=True)
+    lr = check_array(lr, "lr", 0.0, low_open=True)
     sw2, lr = (np.atleast_1d(a).astype(np.float64) for a in np.broadcast_arrays(sw2, lr))
     M = sw2.size
     X, y, Xt, yt = data if data is not None else standardized_digits(dtype=dtype)
+    gen = torch_generator(generator)
     X, Xt = X.to(dtype), Xt.to(dtype)
     K = int(max(y.max(), yt.max())) + 1
-    gen = torch.Generator().manual_seed(int(seed))
     phi, _ = torch_activation(activation)
     sizes = [X.shape[1]] + [width] * depth + [K]
     sw = torch.as_tensor(np.sqrt(sw2), dtype=dtype)[:, None, None]
@@ -150,6 +147,7 @@ def train_deep_ensemble(
         params += [W.requires_grad_(), b.requires_grad_()]
     lr_t = torch.as_tensor(lr, dtype=dtype)[:, None, None]
     alive = torch.ones(M, dtype=torch.bool)
+    diverged_at = np.full(M, -1, dtype=np.int64)
     hist, eval_steps = [], []
     first = np.full(M, -1, dtype=np.int64)
     for step in range(1, steps + 1):
@@ -160,8 +158,9 @@ def train_deep_ensemble(
             .reshape(M, batch_size)
             .mean(1)
         )
-        bad = ~torch.isfinite(losses) | (losses > 1e6)
+        bad = ~torch.isfinite(losses) | (losses > DIVERGENCE_LIMIT)
         if bad.any():
+            diverged_at[(bad & alive).numpy()] = step
             alive &= ~bad
             losses = torch.where(alive, losses, torch.zeros_like(losses))
         grads = torch.autograd.grad(losses.sum(), params)
@@ -183,7 +182,7 @@ def train_deep_ensemble(
         train_accuracy=train_acc,
         test_accuracy=test_acc,
         steps_to_threshold=first,
-        diverged=~alive.numpy(),
+        diverged_at=diverged_at,
         eval_steps=np.asarray(eval_steps),
         accuracy_history=np.stack(hist, 1),
     )

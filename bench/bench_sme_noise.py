@@ -43,7 +43,7 @@ def timeit(fn, repeat: int, warmup: bool = True) -> float:
 
 
 def data():
-    dg = load_digits_regression(test_fraction=0.0, seed=0)
+    dg = load_digits_regression(test_fraction=0.0, generator=0)
     return dg.X_train, dg.labels_train.to(torch.float64) / 9.0
 
 
@@ -58,13 +58,15 @@ def bench_sampler(X, y, widths, dense_max_D: int) -> None:
         a, W = init_params(m, X.shape[1], generator=torch.Generator().manual_seed(0))
         D = m * (1 + X.shape[1])
         gen = torch.Generator().manual_seed(1)
-        t_s = timeit(lambda a=a, W=W, gen=gen: sample_dropout_noise(a, W, X, y, KEEP, 1, generator=gen), 7)
+        t_s = timeit(
+            lambda a=a, W=W, gen=gen: sample_dropout_noise(a, W, X, y, keep_prob=KEEP, num_samples=1, generator=gen), 7
+        )
         if D > dense_max_D:
             print(f"{m:>4} {D:>6} {t_s * 1e3:>9.2f}ms {'skipped (D > --dense-max-D)':>40}")
             continue
         rep = 3 if D <= 1500 else 1
-        t_form = timeit(lambda a=a, W=W: dropout_gradient_covariance(a, W, X, y, KEEP), rep, warmup=False)
-        sigma = dropout_gradient_covariance(a, W, X, y, KEEP)
+        t_form = timeit(lambda a=a, W=W: dropout_gradient_covariance(a, W, X, y, keep_prob=KEEP), rep, warmup=False)
+        sigma = dropout_gradient_covariance(a, W, X, y, keep_prob=KEEP)
         t_eigh = timeit(lambda sigma=sigma: torch.linalg.eigh(sigma), rep, warmup=False)
         jittered = sigma + 1e-10 * float(sigma.diagonal().max()) * torch.eye(D, dtype=sigma.dtype)
         t_chol = timeit(lambda j=jittered: torch.linalg.cholesky(j), rep, warmup=False)

@@ -37,6 +37,11 @@ class Divergence:
         value = self.value if math.isfinite(self.value) else str(self.value)
         return {"step": self.step, "quantity": self.quantity, "value": value, "unit": self.unit}
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Divergence:
+        """Inverse of :meth:`as_dict`."""
+        return cls(int(record["step"]), record["quantity"], float(record["value"]), record.get("unit", "step"))
+
     def __str__(self) -> str:
         return f"diverged at {self.unit} {self.step}: {self.quantity} = {self.value!r}"
 

@@ -5,6 +5,8 @@
   for MNIST in the book: same task, small enough that every chapter runs on a laptop CPU in seconds.
 * :func:`standardized_digits` — the same images with every pixel standardized (Part II's deep networks).
 * :func:`digits_parity` — the same images as a ±1 parity task for mean-field students (Part III).
+* :func:`standardized_mnist1d` — the MNIST-1D benchmark, generated locally by the ``mnist1d`` package (never
+  downloaded), standardized like :func:`standardized_digits`.
 """
 
 from __future__ import annotations
@@ -148,3 +150,26 @@ def digits_parity(*, pixel_scale: float = 0.25, generator: GeneratorLike = 0) ->
     X_train, y_train = prep(sp.X_train, sp.labels_train)
     X_test, y_test = prep(sp.X_test, sp.labels_test)
     return Split(X_train, y_train, X_test, y_test, sp.labels_train, sp.labels_test)
+
+
+def standardized_mnist1d(*, generator: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """MNIST-1D generated locally (``mnist1d.data.make_dataset``), every feature standardized by the training mean and
+    standard deviation.
+
+    Args:
+        generator: an int seed (mnist1d draws from its own seed argument, so a generator object cannot be used).
+
+    Returns:
+        ``(X_train, labels_train, X_test, labels_test)`` in float32, as :func:`standardized_digits`.
+    """
+    import mnist1d.data
+
+    if isinstance(generator, bool) or not isinstance(generator, int):
+        raise ValueError(f"generator must be an int seed for mnist1d, got {generator!r}")
+    args = mnist1d.data.get_dataset_args()
+    args.seed = generator
+    d = mnist1d.data.make_dataset(args)  # generated locally; never downloads
+    X, Xt = (torch.as_tensor(np.asarray(a), dtype=torch.float64) for a in (d["x"], d["x_test"]))
+    mu, sd = X.mean(0), X.std(0).clamp_min(1e-8)
+    y, yt = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (d["y"], d["y_test"]))
+    return ((X - mu) / sd).float(), y, ((Xt - mu) / sd).float(), yt

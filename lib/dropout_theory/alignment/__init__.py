@@ -15,7 +15,8 @@ Public API:
   :func:`parameter_indices`), and its dense pieces :func:`module_alignment_matrices` (:class:`AlignmentMatrices`)
   for spectra and baselines; :func:`alignment_along_training` (:class:`AlignmentCurve`);
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
-* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
+* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`, and the
+  dense α of a parameter subset next to it, :func:`subset_baseline` (:class:`SubsetBaseline`);
 * flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca`, :func:`loss_flatness`,
   :func:`variance_flatness`;
 * sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
@@ -24,7 +25,12 @@ Public API:
 """
 
 from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
-from dropout_theory.alignment.baseline import expected_random_alignment, random_eigenvector_alignment
+from dropout_theory.alignment.baseline import (
+    SubsetBaseline,
+    expected_random_alignment,
+    random_eigenvector_alignment,
+    subset_baseline,
+)
 from dropout_theory.alignment.estimators import (
     deflated_frobenius_sq,
     hutchinson_frobenius_sq,
@@ -73,6 +79,7 @@ __all__ = [
     "FlatnessComparison",
     "MinimumFlatness",
     "NoiseLevels",
+    "SubsetBaseline",
     "TrajectoryPCA",
     "VarianceFlatness",
     "alignment_along_training",
@@ -99,6 +106,7 @@ __all__ = [
     "random_eigenvector_alignment",
     "sampled_trace_product",
     "sigma_matvec",
+    "subset_baseline",
     "top_hessian_eigenvalues",
     "trajectory_pca",
     "variance_flatness",

@@ -8,6 +8,7 @@ Simulation (torch, batched over networks): :func:`inputs_for`, :func:`simulate_e
 :class:`EnsembleResult`; statistics: :func:`layer_mean_var`, :func:`bootstrap_power_law` (fits of decay lengths
 and power laws: :mod:`dropout_theory.stats`).
 Trainability (batched training of deep dropout networks): :func:`train_deep_ensemble` (:class:`TrainingResult`),
+:func:`trainable_depth_grid` (:class:`DepthGrid`), :func:`training_speed` (:class:`TrainingSpeed`),
 :func:`trainable_depth_bound`.
 
 Data arguments: these functions are evaluated on a parameter point or grid — the activation, σ_w², σ_b² and the
@@ -30,15 +31,21 @@ from dropout_theory.deep_meanfield.quadrature import (
 )
 from dropout_theory.deep_meanfield.statistics import bootstrap_power_law, layer_mean_var
 from dropout_theory.deep_meanfield.trainability import (
+    DepthGrid,
     TrainingResult,
+    TrainingSpeed,
     train_deep_ensemble,
     trainable_depth_bound,
+    trainable_depth_grid,
+    training_speed,
 )
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "DepthGrid",
     "EnsembleResult",
     "TrainingResult",
+    "TrainingSpeed",
     "activation_deriv",
     "activation_fn",
     "bivariate_expectation",
@@ -64,4 +71,6 @@ __all__ = [
     "simulate_ensemble",
     "train_deep_ensemble",
     "trainable_depth_bound",
+    "trainable_depth_grid",
+    "training_speed",
 ]

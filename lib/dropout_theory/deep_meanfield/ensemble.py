@@ -43,13 +43,13 @@ class EnsembleResult:
     """Per-network, per-layer statistics of an ensemble (all float64 numpy arrays; layer index 0 ↔ l = 1).
 
     Attributes:
-        q: (n_networks, depth, n_inputs) lengths q^l = ‖z^l‖²/N of each input.
-        q_ab: (n_networks, depth) covariance z_a^l·z_b^l/N of inputs 0 and 1 (None for one input).
-        c: (n_networks, depth) correlation q_ab/√(q_a q_b) (None for one input).
-        grad_single: (n_networks, depth, n_inputs) q̃^l = ‖δ^l‖²/N per input (None without backward pass).
-        grad_pair: (n_networks, depth) q̃_ab^l = δ_a^l·δ_b^l/N (None without backward pass or for one input).
-        weight_grad_single: (n_networks, depth, n_inputs) ‖∂E_a/∂W^l‖²_F / N² (None without backward pass).
-        weight_grad_pair: (n_networks, depth) ⟨∂E_a/∂W^l, ∂E_b/∂W^l⟩_F / N² (None as for grad_pair).
+        q: (num_networks, depth, n_inputs) lengths q^l = ‖z^l‖²/N of each input.
+        q_ab: (num_networks, depth) covariance z_a^l·z_b^l/N of inputs 0 and 1 (None for one input).
+        c: (num_networks, depth) correlation q_ab/√(q_a q_b) (None for one input).
+        grad_single: (num_networks, depth, n_inputs) q̃^l = ‖δ^l‖²/N per input (None without backward pass).
+        grad_pair: (num_networks, depth) q̃_ab^l = δ_a^l·δ_b^l/N (None without backward pass or for one input).
+        weight_grad_single: (num_networks, depth, n_inputs) ‖∂E_a/∂W^l‖²_F / N² (None without backward pass).
+        weight_grad_pair: (num_networks, depth) ⟨∂E_a/∂W^l, ∂E_b/∂W^l⟩_F / N² (None as for grad_pair).
     """
 
     q: np.ndarray
@@ -117,7 +117,7 @@ def simulate_ensemble(
     *,
     depth: int,
     width: int,
-    n_networks: int,
+    num_networks: int,
     inputs: torch.Tensor,
     backward: str = "none",
     generator: GeneratorLike = 0,
@@ -126,14 +126,14 @@ def simulate_ensemble(
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float64,
 ) -> EnsembleResult:
-    """Propagate inputs through ``n_networks`` random dropout networks (and errors back, if asked).
+    """Propagate inputs through ``num_networks`` random dropout networks (and errors back, if asked).
 
     Args:
         activation: "linear", "relu", "tanh", "hard_tanh" or "erf".
         sigma_w2, sigma_b2, keep_prob: weight/bias variances and keep probability ρ.
         depth: number of layers L ≥ 1 (weight matrices).
         width: hidden width N (all layers).
-        n_networks: number of independent networks.
+        num_networks: number of independent networks.
         inputs: (n_inputs, d) inputs shared by all networks (d = input dimension).
         backward: "none" (forward only), "realistic" (same weights backward) or "gia" (independent copy).
         generator: torch generator (on ``device``) or int seed that draws weights, biases and masks (default:
@@ -155,7 +155,7 @@ def simulate_ensemble(
     check_choice(backward, "backward", BACKWARD_MODES)
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
-    n_networks = check_positive_int(n_networks, "n_networks")
+    num_networks = check_positive_int(num_networks, "num_networks")
     x = torch.as_tensor(inputs)
     if x.dim() != 2 or not torch.isfinite(x).all():
         raise ValueError(f"inputs must be a finite (n_inputs, d) array, got shape {tuple(x.shape)}")
@@ -164,7 +164,7 @@ def simulate_ensemble(
     itemsize = torch.empty((), dtype=dtype).element_size()
     if chunk_size is None:
         per_net = (depth * width * width + width * d) * itemsize if backward != "none" else width * width * itemsize
-        chunk_size = max(1, min(n_networks, int(max_chunk_bytes // per_net)))
+        chunk_size = max(1, min(num_networks, int(max_chunk_bytes // per_net)))
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     gen = torch_generator(generator, device=device)
     parts = [
@@ -175,12 +175,12 @@ def simulate_ensemble(
             float(keep_prob),
             depth,
             width,
-            min(chunk_size, n_networks - start),
+            min(chunk_size, num_networks - start),
             x,
             backward,
             gen,
         )
-        for start in range(0, n_networks, chunk_size)
+        for start in range(0, num_networks, chunk_size)
     ]
     cat = {k: (None if parts[0][k] is None else np.concatenate([p[k] for p in parts])) for k in parts[0]}
     return EnsembleResult(**cat)

@@ -15,7 +15,7 @@ def layer_mean_var(samples: np.ndarray, *, positive_only: bool = True) -> tuple[
     """Mean and variance over networks of a per-layer metric.
 
     Args:
-        samples: (n_networks, n_layers) values of a metric (one row per network).
+        samples: (num_networks, n_layers) values of a metric (one row per network).
         positive_only: drop layers whose mean is not positive (a power law needs positive means).
 
     Returns:
@@ -23,7 +23,7 @@ def layer_mean_var(samples: np.ndarray, *, positive_only: bool = True) -> tuple[
     """
     x = np.asarray(samples, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"samples must have shape (n_networks >= 2, n_layers), got {x.shape}")
+        raise ValueError(f"samples must have shape (num_networks >= 2, n_layers), got {x.shape}")
     m, v = x.mean(0), x.var(0, ddof=1)
     keep = (m > 0) & (v > 0) if positive_only else np.ones_like(m, dtype=bool)
     return m[keep], v[keep]
@@ -34,7 +34,7 @@ def bootstrap_power_law(
 ) -> Estimate:
     """Power p of Var ∝ Mean^p fitted to several groups jointly, with a bootstrap over networks.
 
-    Each group is an (n_networks, n_layers) array; every layer of every group contributes one (mean, var)
+    Each group is an (num_networks, n_layers) array; every layer of every group contributes one (mean, var)
     point (:func:`layer_mean_var`), and the power is the slope of :func:`dropout_theory.stats.fit_power_law`.
     Networks are resampled with replacement within each group.
 

@@ -1,9 +1,10 @@
 """How deep can a dropout network train? Batched training of deep fully connected dropout networks (torch).
 
-An ensemble of M networks of the same depth, each with its own σ_w² and learning rate, is trained at once:
-every layer is one batched matmul over the model dimension, and the loss is the sum of the models'
-independent losses, so one backward pass gives every model its own gradient. This is what makes the
-trainable-depth heatmap (depth × σ_w²) and the steps-vs-learning-rate curves affordable on a laptop CPU.
+An ensemble of M networks of the same depth, each with its own σ_w² and learning rate, is trained at once
+(:func:`train_deep_ensemble`): every layer is one batched matmul over the model dimension, and the loss is the sum
+of the models' independent losses, so one backward pass gives every model its own gradient. This is what makes
+the trainable-depth heatmap (depth × σ_w², :func:`trainable_depth_grid`, the deep-dropout paper's Fig. 7) and the
+steps-vs-learning-rate curves (:func:`training_speed`, its Fig. 6) affordable on a laptop CPU.
 
 Network: x → z^1 = W^1 x + b^1 → … → z^L (hidden width N, activation φ, dropout with keep_prob on every hidden
 post-activation, inverted scaling 1/ρ) → logits = W^out (m ⊙ φ(z^L)/ρ) + b^out; weights N(0, σ_w²/fan_in),
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +25,11 @@ import torch
 from dropout_theory._checks import check_keep_prob, check_positive, check_positive_int
 from dropout_theory.data import standardized_digits
 from dropout_theory.deep_meanfield._validate import check_activation, check_array
+from dropout_theory.deep_meanfield.boundary import critical_sigma_w2
 from dropout_theory.deep_meanfield.depth_scales import depth_scales
 from dropout_theory.deep_meanfield.ensemble import torch_activation
 from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
+from dropout_theory.tables import Table, TabularResult
 
 #: A model's minibatch loss above this (or non-finite) counts as diverged.
 DIVERGENCE_LIMIT = 1e6
@@ -186,6 +190,140 @@ def train_deep_ensemble(
         eval_steps=np.asarray(eval_steps),
         accuracy_history=np.stack(hist, 1),
     )
+
+
+@dataclass(frozen=True)
+class DepthGrid(TabularResult):
+    """Training accuracy over a (depth × σ_w²) grid at one keep probability (the deep-dropout paper's Fig. 7).
+
+    Attributes:
+        keep_prob: keep probability of the hidden units.
+        depths: (D,) depths.
+        sigma_w2: (S,) weight variances.
+        accuracy: (D, S) final training accuracy.
+        test_accuracy: (D, S) final test accuracy.
+    """
+
+    keep_prob: float
+    depths: np.ndarray
+    sigma_w2: np.ndarray
+    accuracy: np.ndarray
+    test_accuracy: np.ndarray
+
+    def table(self) -> Table:
+        rows = [(int(L), *row) for L, row in zip(self.depths, self.accuracy, strict=True)]
+        headers = ("depth \\ sigma_w2", *(f"{s:g}" for s in self.sigma_w2))
+        title = f"training accuracy, keep_prob {self.keep_prob:g}"
+        return Table.build(headers, rows, formats=("d", *([".2f"] * len(self.sigma_w2))), title=title)
+
+
+def trainable_depth_grid(
+    depths: Sequence[int],
+    sigma_w2: Sequence[float],
+    keep_probs: Sequence[float],
+    *,
+    activation: str = "tanh",
+    width: int = 48,
+    sigma_b2: float = 0.05,
+    lr: float = 0.02,
+    num_steps: int = 200,
+    batch_size: int = 64,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    generator: GeneratorLike = 0,
+) -> dict[float, DepthGrid]:
+    """Training accuracy over a (depth × σ_w²) grid for each keep_prob, in this process (one
+    :func:`train_deep_ensemble` per (keep_prob, depth), batched over σ_w²; the experiments command runs the same
+    calls through an Executor).
+
+    Args:
+        depths, sigma_w2, keep_probs: the grid.
+        activation, width, sigma_b2, lr, num_steps, batch_size: network and SGD settings.
+        data: as in :func:`train_deep_ensemble` (default: the standardized digits).
+        generator: int seed of every training (each starts from it) or a torch generator.
+
+    Returns:
+        keep_prob → :class:`DepthGrid`.
+    """
+    sw = [float(s) for s in sigma_w2]
+    out = {}
+    for r in keep_probs:
+        runs = [
+            train_deep_ensemble(activation, sw, sigma_b2, float(r), depth=int(L), width=width, lr=lr,
+                                num_steps=num_steps, batch_size=batch_size, data=data, eval_every=num_steps,
+                                generator=generator)
+            for L in depths
+        ]  # fmt: skip
+        out[float(r)] = DepthGrid(
+            float(r),
+            np.asarray(depths, dtype=np.float64),
+            np.asarray(sw),
+            np.array([run.train_accuracy for run in runs]),
+            np.array([run.test_accuracy for run in runs]),
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class TrainingSpeed(TabularResult):
+    """Steps to a training-accuracy threshold against the learning rate at one keep probability, on the
+    order–chaos line (the deep-dropout paper's Fig. 6).
+
+    Attributes:
+        keep_prob: keep probability.
+        sigma_w2: the critical σ_w² used (:func:`dropout_theory.deep_meanfield.critical_sigma_w2`).
+        depths: (D,) depths.
+        lrs: (R,) learning rates.
+        steps_to_threshold: (D, R) first evaluation step at or above the threshold (−1: never).
+    """
+
+    keep_prob: float
+    sigma_w2: float
+    depths: np.ndarray
+    lrs: np.ndarray
+    steps_to_threshold: np.ndarray
+
+    def table(self) -> Table:
+        rows = [(int(L), *map(int, row)) for L, row in zip(self.depths, self.steps_to_threshold, strict=True)]
+        headers = ("depth \\ lr", *(f"{lr:.4f}" for lr in self.lrs))
+        title = f"steps to threshold, keep_prob {self.keep_prob:g} (sigma_w2 = {self.sigma_w2:.3f}); -1: never"
+        return Table.build(headers, rows, formats=["d"] * (1 + len(self.lrs)), title=title)
+
+
+def training_speed(
+    depths: Sequence[int],
+    lrs: Sequence[float],
+    keep_probs: Sequence[float],
+    *,
+    threshold: float = 0.8,
+    activation: str = "tanh",
+    width: int = 48,
+    sigma_b2: float = 0.05,
+    num_steps: int = 300,
+    batch_size: int = 64,
+    eval_every: int = 10,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    generator: GeneratorLike = 0,
+) -> dict[float, TrainingSpeed]:
+    """Steps to reach ``threshold`` training accuracy against the learning rate, at σ_w² = σ²_w,crit(σ_b², ρ), in
+    this process (one :func:`train_deep_ensemble` per (keep_prob, depth), batched over learning rates).
+
+    Returns:
+        keep_prob → :class:`TrainingSpeed`.
+    """
+    lr_list = [float(x) for x in lrs]
+    out = {}
+    for r in keep_probs:
+        sw = float(critical_sigma_w2(activation, sigma_b2, r))
+        runs = [
+            train_deep_ensemble(activation, [sw] * len(lr_list), sigma_b2, float(r), depth=int(L), width=width,
+                                lr=lr_list, num_steps=num_steps, batch_size=batch_size, data=data,
+                                threshold=threshold, eval_every=eval_every, generator=generator)
+            for L in depths
+        ]  # fmt: skip
+        out[float(r)] = TrainingSpeed(
+            float(r), sw, np.asarray(depths), np.asarray(lr_list), np.array([run.steps_to_threshold for run in runs])
+        )
+    return out
 
 
 def trainable_depth_bound(

@@ -3,8 +3,8 @@
 Every module of :mod:`dropout_theory.experiments` that defines ``register(subparsers)`` contributes a
 subcommand (it adds a parser with ``set_defaults(func=...)``), so new experiments plug in without editing
 this file. Run ``dropout-experiments --help`` (or ``python -m dropout_theory.experiments``) for the list.
-Common options of every subcommand: ``--out`` (results file, resumable), ``--workers`` (local process pool
-size), ``--quick`` (book-scale sizes, for a smoke test).
+Common options of every subcommand: ``--out`` (results file, resumable; ``args.results_path``), ``--workers``
+(local process pool size; ``args.max_workers``), ``--quick`` (book-scale sizes, for a smoke test).
 """
 
 from __future__ import annotations
@@ -41,10 +41,19 @@ def add_experiment(
     """
     p = subparsers.add_parser(name, help=help, description=description or help)
     if default_out is None:
-        p.add_argument("--out", required=True, help="JSON-lines results file (rerun the command to resume)")
+        p.add_argument(
+            "--out", dest="results_path", required=True, help="JSON-lines results file (rerun the command to resume)"
+        )
     else:
-        p.add_argument("--out", default=default_out, help=f"JSON-lines results file, resumable (default {default_out})")
-    p.add_argument("--workers", type=int, default=None, help="local process pool size (default: all cores)")
+        p.add_argument(
+            "--out",
+            dest="results_path",
+            default=default_out,
+            help=f"JSON-lines results file, resumable (default {default_out})",
+        )
+    p.add_argument(
+        "--workers", dest="max_workers", type=int, default=None, help="local process pool size (default: all cores)"
+    )
     p.add_argument("--quick", action="store_true", help=quick_help)
     return p
 

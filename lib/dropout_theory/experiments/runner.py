@@ -1,4 +1,4 @@
-"""Run lists of independent jobs through any ``concurrent.futures.Executor``, resumably (DESIGN §8).
+"""Run lists of independent jobs through any ``concurrent.futures.Executor``, resumably.
 
 A sweep is a list of parameter dicts and a top-level (picklable) function ``fn(**params) -> dict``. Each
 finished job is appended at once to a JSON-lines results file keyed by a hash of its parameters, so an

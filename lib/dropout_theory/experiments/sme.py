@@ -12,7 +12,8 @@ Three kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
 In "bands" and "test" jobs the runs are simulated one by one, and a run that diverges is counted
 (``num_diverged``, with its step) rather than aborting the job; the summaries cover the surviving runs.
 
-CLI: ``dropout-experiments sme --out results/sme.jsonl [--workers 2] [--quick]``. Results are JSON lines
+The science is :func:`dropout_theory.two_layer.simulate`; this module builds the jobs. CLI:
+``dropout-experiments sme --out results/sme.jsonl [--workers 2] [--quick]``. Results are JSON lines
 (:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them.
 """
 
@@ -31,17 +32,18 @@ from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
 from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.stats import fit_power_law
+from dropout_theory.tables import Table
 from dropout_theory.two_layer import init_params, simulate
 
 FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
 FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 8))
 
 
-def _digits(n_train: int | None, seed: int = 0):
-    dg = load_digits_regression(seed=seed)
-    scale = 0.5 / float(dg.X_train.norm(dim=1).mean())
+def _digits(n_train: int | None):
+    dg = load_digits_regression(input_norm=0.5, generator=0)
     n = dg.X_train.shape[0] if n_train is None else n_train
-    return scale * dg.X_train[:n], dg.y_train[:n], scale * dg.X_test, dg.y_test, dg.labels_test
+    return dg.X_train[:n], dg.y_train[:n], dg.X_test, dg.y_test, dg.labels_test
 
 
 def _teacher_student():
@@ -79,14 +81,14 @@ def sme_job(
         means, variances = [], []
         for name in ("dropout", "sme"):
             ens = simulate(
-                name,
                 a,
                 W,
                 X,
                 y,
-                keep_prob,
-                lr,
-                N,
+                method=name,
+                keep_prob=keep_prob,
+                lr=lr,
+                num_steps=N,
                 num_runs=num_runs,
                 order=order,
                 substeps=substeps,
@@ -108,14 +110,14 @@ def sme_job(
         try:
             kept.append(
                 simulate(
-                    method,
                     a0,
                     W0,
                     X,
                     Y,
-                    keep_prob,
-                    lr,
-                    num_steps,
+                    method=method,
+                    keep_prob=keep_prob,
+                    lr=lr,
+                    num_steps=num_steps,
                     substeps=substeps,
                     generator=torch.Generator().manual_seed(1000 * seed + r),
                     record_every=max(1, num_steps // 100),
@@ -125,7 +127,7 @@ def sme_job(
                 )
             )
         except DivergenceError as err:
-            failures.append({"run": r, "step": err.step, "quantity": err.quantity})
+            failures.append({"run": r, **err.record.as_dict()})
     out: dict[str, Any] = {"diverged": not kept, "num_runs": runs, "num_diverged": len(failures), "failures": failures}
     if not kept:
         return out
@@ -199,7 +201,8 @@ def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
 
 
 def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Fitted log–log slopes per (order, keep_prob) from a results mapping (:func:`load_results`)."""
+    """Fitted log–log slopes (with their standard errors, :func:`dropout_theory.stats.fit_power_law`) per
+    (order, keep_prob) from a results mapping (:func:`load_results`)."""
     groups: dict[tuple[int, float], list[tuple[float, float, float]]] = {}
     for rec in results.values():
         prm = rec["params"]
@@ -211,7 +214,7 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
     for (order, p), pts in sorted(groups.items()):
         pts.sort()
         lrs, errs, ses = (np.asarray(c) for c in zip(*pts, strict=True))
-        slope = float(np.polyfit(np.log(lrs), np.log(errs), 1)[0]) if len(pts) > 1 else math.nan
+        fit = fit_power_law(lrs, errs) if len(pts) > 1 else None
         table.append(
             {
                 "order": order,
@@ -219,27 +222,44 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
                 "lrs": lrs.tolist(),
                 "errors": errs.tolist(),
                 "std_errors": ses.tolist(),
-                "slope": slope,
+                "slope": math.nan if fit is None else fit.exponent,
+                "slope_stderr": math.nan if fit is None else fit.stderr,
             }
         )
     return table
 
 
 def run(
-    out: str, quick: bool = False, workers: int | None = None, executor: Executor | None = None, progress: bool = True
+    results_path: str,
+    *,
+    quick: bool = False,
+    max_workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Run (or resume) every job and return the weak-order table."""
     jobs = build_jobs(quick)
-    run_jobs(sme_job, jobs, results_path=out, executor=executor, max_workers=workers, progress=progress, desc="sme")
-    return weak_order_table(load_results(out))
+    run_jobs(
+        sme_job,
+        jobs,
+        results_path=results_path,
+        executor=executor,
+        max_workers=max_workers,
+        progress=progress,
+        desc="sme",
+    )
+    return weak_order_table(load_results(results_path))
 
 
 def _cli(args: argparse.Namespace) -> None:
-    table = run(args.out, quick=args.quick, workers=args.workers)
-    for row in table:
-        errs = ", ".join(f"{e:.2e}" for e in row["errors"])
-        print(f"order {row['order']}, keep_prob {row['keep_prob']}: errors {errs}; slope {row['slope']:.2f}")
-    print(f"results in {args.out}")
+    table = run(args.results_path, quick=args.quick, max_workers=args.max_workers)
+    rows = [
+        (row["order"], row["keep_prob"], ", ".join(f"{e:.2e}" for e in row["errors"]),
+         f"{row['slope']:.2f} ± {row['slope_stderr']:.2f}")
+        for row in table
+    ]  # fmt: skip
+    print(Table.build(("order", "keep_prob", "weak errors", "slope"), rows, formats=("d", "g", "", "")))
+    print(f"results in {args.results_path}")
 
 
 def register(subparsers: Any) -> None:

@@ -18,8 +18,8 @@ Public API:
   :func:`compare_with_limits` (:class:`LimitComparison`, :class:`LimitComparisons`), :func:`unmoved_fraction`,
   :data:`BOOK_POINTS`, :data:`BOOK_WIDTHS`;
 * dropout vs random geometry — :func:`teacher_student_run` (:class:`TeacherStudentRun`),
-  :func:`teacher_student_experiment` (:class:`TeacherStudentSummary`), :func:`penalty_visibility`
-  (:class:`PenaltyVisibility`), :func:`digits_parity_curves` (:class:`DigitsCurves`).
+  :func:`teacher_student_experiment` (:class:`TeacherStudentSummary` of :class:`WidthSummary`),
+  :func:`penalty_visibility` (:class:`PenaltyVisibility`), :func:`digits_parity_curves` (:class:`DigitsCurves`).
 
 Master learning rate τ: the per-parameter learning rate of gradient descent on the loss is τ·n.
 """
@@ -65,6 +65,7 @@ from dropout_theory.phase.random_geometry import (
     PenaltyVisibility,
     TeacherStudentRun,
     TeacherStudentSummary,
+    WidthSummary,
     digits_parity_curves,
     penalty_visibility,
     teacher_student_experiment,
@@ -88,6 +89,7 @@ __all__ = [
     "TeacherStudentData",
     "TeacherStudentRun",
     "TeacherStudentSummary",
+    "WidthSummary",
     "bernoulli_jump_process",
     "classify_phase",
     "compare_with_limit",

@@ -35,7 +35,7 @@ PAPER_WIDTHS: tuple[int, ...] = (200, 500, 1000, 2000, 5000)
 #: Book-scale widths.
 BOOK_WIDTHS: tuple[int, ...] = (50, 150, 500)
 
-_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def teacher_student_run(
     Returns:
         A :class:`TeacherStudentRun` (dropout is the reference of the distances).
     """
-    dt = _DTYPES[dtype]
+    dt = DTYPES[dtype]
     data = make_teacher_student(d=d, num_points=num_points, teacher_width=teacher_width, generator=0, dtype=dt)
     a0, W0 = init_student(width, d=d, generator=torch_generator(generator, offset=1000), dtype=dt)
     run = simulate_coupled(

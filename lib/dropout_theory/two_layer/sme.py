@@ -138,7 +138,8 @@ def simulate(
     act = get_activation(activation)
     v = dropout_variance(p)
     generator = torch_generator(generator, device=prob.W.device)
-    test = None if X_test is None else as_problem(prob.a, prob.W, X_test, y_test)
+    a_user = prob.a[:, 0] if prob.scalar_output else prob.a
+    test = None if X_test is None else as_problem(a_user, prob.W, X_test, y_test)
     labels = None
     if labels_test is not None:
         if test is None:

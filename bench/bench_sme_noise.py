@@ -23,8 +23,13 @@ import torch
 
 from dropout_theory.activations import get_activation
 from dropout_theory.data import load_digits_regression
-from dropout_theory.two_layer import dropout_gradient_covariance, init_params, noise_cost_model, sample_dropout_noise
-from dropout_theory.two_layer.sme import _dropout_step_grads, _order1_drift_and_noise, _sme_noise
+from dropout_theory.two_layer import (
+    dropout_gradient_covariance,
+    init_params,
+    kernels,
+    noise_cost_model,
+    sample_dropout_noise,
+)
 
 KEEP = 0.5
 
@@ -86,14 +91,14 @@ def step_times(X, y, m: int, repeat: int) -> tuple[float, float, float]:
 
     def dropout_step():
         mask = (torch.rand((1, m), generator=gen, dtype=A.dtype) < KEEP).to(A.dtype) / KEEP
-        ga, gW = _dropout_step_grads(A, Wc, X, Y, mask, act)
+        ga, gW = kernels.masked_gradient(A, Wc, X, Y, mask, act=act)
         return A - 0.1 * ga, Wc - 0.1 * gW
 
     def noise():
-        return _sme_noise(A, Wc, X, Y, v, act, gen)
+        return kernels.order1_drift_and_noise(A, Wc, X, Y, v=v, act=act, generator=gen)[2:]
 
     def sme_step():  # the order-1 Euler–Maruyama step of ``simulate``
-        ba, bW, Za, Zw = _order1_drift_and_noise(A, Wc, X, Y, v, act, gen)
+        ba, bW, Za, Zw = kernels.order1_drift_and_noise(A, Wc, X, Y, v=v, act=act, generator=gen)
         return A + 0.1 * ba + 0.1 * Za, Wc + 0.1 * bW + 0.1 * Zw
 
     return timeit(dropout_step, repeat), timeit(sme_step, repeat), timeit(noise, repeat)

@@ -80,9 +80,7 @@ def check_keep_prob(keep_prob: Any, name: str = "keep_prob") -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number in (0, 1], got {keep_prob!r}") from None
     if not (0.0 < value <= 1.0) or math.isnan(value):
-        raise ValueError(
-            f"{name} must lie in (0, 1] (it is the probability of KEEPING a unit), got {value!r}"
-        )
+        raise ValueError(f"{name} must lie in (0, 1] (it is the probability of KEEPING a unit), got {value!r}")
     return value
 
 

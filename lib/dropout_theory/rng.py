@@ -79,9 +79,9 @@ def numpy_generator(generator: GeneratorLike) -> np.random.Generator:
 
 def bernoulli_mask(
     shape: tuple[int, ...],
+    *,
     keep_prob: float,
     generator: torch.Generator | None,
-    *,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:

@@ -73,4 +73,4 @@ def test_bad_input():
     with pytest.raises(ValueError, match="models"):
         build_jobs(models=["vgg16"])
     with pytest.raises(ValueError, match="dtype"):
-        alignment_job("fnn", 0.1, 0.8, 0, 2, 1, dtype="float16")
+        alignment_job(model="fnn", lr=0.1, keep_prob=0.8, seed=0, num_steps=2, eval_every=1, dtype="float16")

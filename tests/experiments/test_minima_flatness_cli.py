@@ -30,7 +30,9 @@ def test_cli_quick_writes_results_and_resumes(tmp_path, capsys):
 
 
 def test_job_records_divergence_and_bad_seeds():
-    res = minima_flatness_job(0, 0.8, 1e4, 20, n_train=20, widths=(64, 4, 4, 10), num_probes=4)
+    res = minima_flatness_job(
+        seed=0, keep_prob=0.8, lr=1e4, num_steps=20, n_train=20, widths=(64, 4, 4, 10), num_probes=4
+    )
     assert res["diverged"] is True and res["divergence"]["step"] >= 1
     with pytest.raises(ValueError, match="seeds"):
         build_jobs(seeds=0)

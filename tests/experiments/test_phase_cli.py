@@ -44,5 +44,7 @@ def test_shells_reproduce_the_in_process_science(tmp_path):
     shell = run_phase_diagram(points, widths, results_path=tmp_path / "pd.jsonl", max_workers=1, progress=False)
     assert shell == phase_diagram(points, widths)
     kw = {"num_steps": 6, "record_every": 3, "num_points": 40}
-    ts = run_teacher_student((10, 20), 2, results_path=tmp_path / "ts.jsonl", max_workers=1, progress=False, **kw)
+    ts = run_teacher_student(
+        (10, 20), repeats=2, results_path=tmp_path / "ts.jsonl", max_workers=1, progress=False, **kw
+    )
     assert ts == teacher_student_experiment((10, 20), repeats=2, **kw)

@@ -134,10 +134,17 @@ def test_repeats_batch_equals_separate_runs_for_deterministic_variants():
         torch.testing.assert_close(one.a[:, 0], both.a[:, r], rtol=1e-13, atol=1e-14)
 
 
-def test_divergence_is_reported():
+def test_divergence_is_reported_at_the_first_step_whatever_record_every():
+    """Losses and parameters are checked at every step, so the reported step and quantity do not depend on
+    record_every (the issue measured step 2 with record_every = 1 and step 50 with 50)."""
     a, W, X, y = small_problem(n=10, seed=6)
-    with pytest.raises(DivergenceError, match="step"):
-        simulate_coupled(100 * a, W, 30 * X, y, tau=50.0, keep_prob=0.5, num_steps=200, activation="relu")
+    records = []
+    for every in (1, 50, 200):
+        with pytest.raises(DivergenceError, match="step") as info:
+            simulate_coupled(100 * a, W, 30 * X, y, tau=50.0, keep_prob=0.5, num_steps=200, generator=0,
+                             record_every=every)  # fmt: skip
+        records.append(info.value.record)
+    assert records[0] == records[1] == records[2] and records[0].step <= 2 and "variant" in records[0].quantity
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ def test_no_dropout_limit_and_numeric_recursion():
         t3 = induction_table(3, pair)[3].subs(rho, 1)
         assert sp.simplify(t3 - 4 * s**6) == 0
     assert np.allclose(
-        T_numeric(5, 0.7, 0.8, True), [float(closed_form_T(True).subs({s: 0.7, rho: 0.8, k: j})) for j in range(6)]
+        T_numeric(5, 0.7, 0.8, pair=True), [float(closed_form_T(True).subs({s: 0.7, rho: 0.8, k: j})) for j in range(6)]
     )
 
 

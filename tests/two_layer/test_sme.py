@@ -33,9 +33,21 @@ def test_single_run_dropout_matches_train_dropout(K):
         a, W, X, y, method="dropout", keep_prob=0.6, lr=0.1, num_steps=15, generator=torch.Generator().manual_seed(5)
     )
     traj = train_dropout(a, W, X, y, keep_prob=0.6, lr=0.1, num_steps=15, generator=torch.Generator().manual_seed(5))
-    torch.testing.assert_close(ens.a[0], traj.a, rtol=1e-13, atol=1e-14)
-    torch.testing.assert_close(ens.W[0], traj.W, rtol=1e-13, atol=1e-14)
-    torch.testing.assert_close(ens.train_loss[0], traj.train_loss, rtol=1e-13, atol=1e-14)
+    # train_dropout is the single-run view of simulate: the same numbers, bit for bit
+    assert torch.equal(ens.a[0], traj.a) and torch.equal(ens.W[0], traj.W)
+    assert torch.equal(ens.train_loss[0], traj.train_loss)
+
+
+def test_recorded_parameters_are_the_state_at_each_record():
+    """theta_path at the last record equals the final theta; with record_every = N the path is (θ_0, θ_N)."""
+    a, W, X, y = _problem(K=2)
+    kw = dict(method="dropout", keep_prob=0.6, lr=0.1, num_runs=3, record_parameters=True)
+    ens = simulate(a, W, X, y, num_steps=6, record_every=3, generator=1, **kw)
+    assert ens.theta_path.shape == (3, 3, ens.theta.shape[1]) and ens.steps.tolist() == [0, 3, 6]
+    assert torch.equal(ens.theta_path[:, -1], ens.theta)
+    assert torch.equal(ens.theta_path[:, 0], flatten_params(a, W).expand(3, -1))
+    short = simulate(a, W, X, y, num_steps=3, generator=1, **kw)
+    assert torch.equal(ens.theta_path[:, 1], short.theta)
 
 
 def test_gd_modified_is_gd_on_ls_and_sme_without_noise_is_gd():
@@ -132,6 +144,22 @@ def test_weak_error_order1_with_noise():
     )
     assert 0.7 < study.slope < 1.3
     assert (study.errors > 2 * study.std_errors).all()
+
+
+@pytest.mark.parametrize("method", ["dropout", "gd", "sme"])
+def test_divergence_is_reported_at_the_first_step_whatever_record_every(method):
+    """The training loss is checked at every step: recording every step or once at the end reports the same step
+    and quantity, and running one step fewer does not diverge."""
+    a, W, X, y = _problem()
+    kw = dict(method=method, keep_prob=0.7, lr=30.0, num_steps=200, generator=3)
+    errors = []
+    for every in (1, 200):
+        with pytest.raises(DivergenceError) as info:
+            simulate(a * 3, W * 3, X * 3, y, record_every=every, **kw)
+        errors.append(info.value)
+    assert errors[0].record == errors[1].record and errors[0].step >= 1
+    if errors[0].quantity == "train loss":  # the loss at step k is that of θ_k: θ_0 … θ_{k−1} were fine
+        simulate(a * 3, W * 3, X * 3, y, **{**kw, "num_steps": errors[0].step - 1})
 
 
 def test_divergence_and_bad_input():

@@ -25,11 +25,11 @@ def test_cli_quick_writes_results_and_resumes(tmp_path, capsys):
 
 
 def test_job_reports_divergence_and_rejects_bad_kind():
-    res = sme_job("bands", lr=50.0, keep_prob=0.3, width=4, n_train=20, num_steps=50, num_runs=2)
+    res = sme_job(kind="bands", lr=50.0, keep_prob=0.3, width=4, n_train=20, num_steps=50, num_runs=2)
     assert res["diverged"] is True and res["num_diverged"] == res["num_runs"] == 2
     assert all(f["step"] >= 1 for f in res["failures"])
-    ok = sme_job("test", lr=0.1, keep_prob=0.5, method="sme", width=4, n_train=30, num_steps=5, num_runs=2)
+    ok = sme_job(kind="test", lr=0.1, keep_prob=0.5, method="sme", width=4, n_train=30, num_steps=5, num_runs=2)
     assert ok["diverged"] is False and ok["num_diverged"] == 0
     assert len(ok["test_accuracy"]["mean"]) == len(ok["steps"])
     with pytest.raises(ValueError, match="kind"):
-        sme_job("nope", lr=0.1, keep_prob=0.5)
+        sme_job(kind="nope", lr=0.1, keep_prob=0.5)

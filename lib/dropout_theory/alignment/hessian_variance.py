@@ -109,7 +109,7 @@ def _flat_loss(prob: Problem, keep_prob: float, activation: str) -> Callable[[to
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
         q = theta.reshape(m, -1)
-        return kernels.modified_loss(q[:, :K], q[:, K:], prob.X, prob.y, v, act)
+        return kernels.modified_loss(q[:, :K], q[:, K:], prob.X, prob.y, v=v, act=act)
 
     return loss
 
@@ -187,22 +187,20 @@ def noise_factor_rows(
     if not 0 <= start <= stop <= S:
         raise ValueError(f"need 0 <= start <= stop <= S = {S}, got start = {start}, stop = {stop}")
     v = dropout_variance(keep_prob)
-    h, dh, Ea, Ew = kernels.plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+    h, dh, Ea, Ew = kernels.plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=get_activation(activation))
     chunk = max(1, _CHUNK_ELEMENTS // (prob.n * m + m * m))
     out = []
     for s0 in range(start, stop, chunk):
         s1 = min(stop, s0 + chunk)
         z, zeta = _unit_sources(m, s0, s1, prob.W.dtype, prob.W.device)
-        Za, Zw = kernels.noise_map(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        Za, Zw = kernels.noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=v)
         out.append(torch.cat([Za, Zw], dim=-1).reshape(s1 - s0, -1))
     if not out:
         return torch.zeros((0, m * (prob.K + prob.d)), dtype=prob.W.dtype, device=prob.W.device)
     return torch.cat(out)
 
 
-def sigma_matvec(
-    a, W, X, y, *, keep_prob: float, activation: str = "tanh"
-) -> Callable[[torch.Tensor], torch.Tensor]:
+def sigma_matvec(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> Callable[[torch.Tensor], torch.Tensor]:
     """Batched products Σ v = M(Mᵀv) through the structured noise map M and its adjoint (no D×D matrix).
 
     Returns:
@@ -211,11 +209,11 @@ def sigma_matvec(
     prob = as_problem(a, W, X, y)
     m = prob.m
     v = dropout_variance(keep_prob)
-    h, dh, Ea, Ew = kernels.plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+    h, dh, Ea, Ew = kernels.plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=get_activation(activation))
     kw = {"dtype": prob.W.dtype, "device": prob.W.device}
 
     def apply(z: torch.Tensor, zeta: torch.Tensor) -> torch.Tensor:
-        Za, Zw = kernels.noise_map(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        Za, Zw = kernels.noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=v)
         return torch.cat([Za, Zw], dim=-1).reshape(z.shape[0], -1)
 
     def matvec(V: torch.Tensor) -> torch.Tensor:

@@ -336,7 +336,7 @@ def minima_flatness(
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if X_test is not None:
-        X_test, y_test = check_examples(X_test, y_test, "X_test", "y_test")
+        X_test, y_test = check_examples(X_test, y_test, name_x="X_test", name_y="y_test")
     n = X.shape[0]
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")

@@ -4,9 +4,8 @@
 gradient data"); H is either the Hessian of the expected dropout loss E_δ L(θ; δ) (``hessian="expected"``,
 estimated from ``num_hessian_masks`` fixed masks split into two independent halves A and B: H ≈ (H_A + H_B)/2
 in Tr(HΣ), and ‖H‖_F² ≈ ⟨H_A, H_B⟩_F, which is unbiased — the plain ‖(H_A + H_B)/2‖_F² is biased upwards by
-the Monte Carlo variance of the masks, and we measured that bias to lower α from 0.64 to 0.47 with one mask
-and to 0.54 with four on the 64-50-50-10 network of the book) or the Hessian of the loss without dropout
-(``hessian="no_dropout"``, exact).
+the Monte Carlo variance of the masks, which lowers α; the appendix *Reproducing the papers* records by how much)
+or the Hessian of the loss without dropout (``hessian="no_dropout"``, exact).
 
 Masks are drawn from an explicit ``torch.Generator`` (no global random state) through
 :func:`dropout_theory.networks.controlled_dropout`: every ``nn.Dropout`` layer gets a forward hook that, while the

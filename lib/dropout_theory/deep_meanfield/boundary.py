@@ -43,14 +43,17 @@ def critical_sigma_w2(
     b, r = np.broadcast_arrays(b, r)
     if activation in HOMOGENEOUS:
         return scalar_or_array(
-            r / float(gaussian_expectation(lambda x: dphi(x) ** 2, 1.0, num_nodes, KINKS[activation])) + 0.0 * b
+            r / float(gaussian_expectation(lambda x: dphi(x) ** 2, 1.0, num_nodes=num_nodes, kinks=KINKS[activation]))
+            + 0.0 * b
         )
 
     def e_dphi2(q: np.ndarray) -> np.ndarray:
-        return gaussian_expectation(lambda x: dphi(x) ** 2, q, num_nodes, KINKS[activation])
+        return gaussian_expectation(lambda x: dphi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation])
 
     def sigma_b2_of_q(q: np.ndarray) -> np.ndarray:
-        return q - gaussian_expectation(lambda x: phi(x) ** 2, q, num_nodes, KINKS[activation]) / e_dphi2(q)
+        return q - gaussian_expectation(
+            lambda x: phi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation]
+        ) / e_dphi2(q)
 
     hi = np.full(b.shape, 1.0)
     for _ in range(60):  # grow the bracket: σ_b²(q) increases without bound for bounded φ

@@ -53,7 +53,9 @@ def chi_1(
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
     qs = fixed_point_q(activation, s, b, r, num_nodes=num_nodes) if q is None else np.asarray(q, dtype=np.float64)
     dphi = activation_deriv(activation)
-    return scalar_or_array(s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, num_nodes, KINKS[activation]))
+    return scalar_or_array(
+        s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, num_nodes=num_nodes, kinks=KINKS[activation])
+    )
 
 
 def chi_c(
@@ -65,7 +67,9 @@ def chi_c(
     qs = fixed_point_q(activation, s, b, r, num_nodes=num_nodes) if q is None else np.asarray(q, dtype=np.float64)
     cs = fixed_point_c(activation, s, b, r, num_nodes=num_nodes) if c is None else np.asarray(c, dtype=np.float64)
     dphi = activation_deriv(activation)
-    return scalar_or_array(s * bivariate_expectation(dphi, dphi, qs, qs, cs, num_nodes, KINKS[activation]))
+    return scalar_or_array(
+        s * bivariate_expectation(dphi, dphi, qs, qs, cs, num_nodes=num_nodes, kinks=KINKS[activation])
+    )
 
 
 def chi_q(
@@ -78,7 +82,7 @@ def chi_q(
     qe = np.maximum(qs, 1e-12)  # the q → 0 limit is φ'(0)² for our activations (φ(0) = 0)
     phi, dphi = activation_fn(activation), activation_deriv(activation)
     z_weighted = (
-        gaussian_expectation(lambda x: x * phi(x) * dphi(x), qe, num_nodes, KINKS[activation]) / qe
+        gaussian_expectation(lambda x: x * phi(x) * dphi(x), qe, num_nodes=num_nodes, kinks=KINKS[activation]) / qe
     )  # E[zφφ'(√q z)]/√q
     return scalar_or_array(s / r * z_weighted)
 

@@ -216,7 +216,7 @@ def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, gen) -> d
             h = phi(z)
             m = None
             if r < 1.0:
-                m = bernoulli_mask((B, n_in, width), r, gen, dtype=dt, device=dev)
+                m = bernoulli_mask((B, n_in, width), keep_prob=r, generator=gen, dtype=dt, device=dev)
                 h = h * m
             if need_back:
                 masks.append(m)

@@ -77,7 +77,11 @@ def fixed_point_q(
     s, b, r = np.broadcast_arrays(s, b, r)
     phi = activation_fn(activation)
     if activation in HOMOGENEOUS:
-        a = s / r * float(gaussian_expectation(lambda x: phi(x) ** 2, 1.0, num_nodes, KINKS[activation]))
+        a = (
+            s
+            / r
+            * float(gaussian_expectation(lambda x: phi(x) ** 2, 1.0, num_nodes=num_nodes, kinks=KINKS[activation]))
+        )
         bad = a >= 1.0 - 1e-12  # a = 1 up to quadrature rounding counts as divergent
         if np.any(bad):
             i = np.argmax(bad)
@@ -89,7 +93,9 @@ def fixed_point_q(
         return scalar_or_array(b / (1.0 - a))
 
     def g(q: np.ndarray) -> np.ndarray:
-        return s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, num_nodes, KINKS[activation]) + b - q
+        return (
+            s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation]) + b - q
+        )
 
     upper = s / r + b + 1.0  # |φ| ≤ 1 bounds the map by σ_w²/ρ + σ_b²
     slope0 = s / r * float(activation_deriv(activation)(np.zeros(1))[0]) ** 2
@@ -129,13 +135,15 @@ def fixed_point_c(
     dphi = activation_deriv(activation)
 
     def g(c: np.ndarray) -> np.ndarray:
-        return (s * bivariate_expectation(phi, phi, qs, qs, c, num_nodes, KINKS[activation]) + b) / qs - c
+        return (
+            s * bivariate_expectation(phi, phi, qs, qs, c, num_nodes=num_nodes, kinks=KINKS[activation]) + b
+        ) / qs - c
 
-    chi1 = s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, num_nodes, KINKS[activation])
+    chi1 = s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, num_nodes=num_nodes, kinks=KINKS[activation])
     at_one = (r == 1.0) & (chi1 <= 1.0 + 1e-12)
     hi = np.where(r == 1.0, 1.0 - 1e-9, 1.0)
     # σ_b² = 0, odd φ: c = 0 is a fixed point; the stable one is positive iff the slope there exceeds 1.
-    slope0 = s * bivariate_expectation(dphi, dphi, qs, qs, 0.0, num_nodes, KINKS[activation])
+    slope0 = s * bivariate_expectation(dphi, dphi, qs, qs, 0.0, num_nodes=num_nodes, kinks=KINKS[activation])
     odd = activation != "relu"
     trivial = odd & (b == 0.0) & (slope0 <= 1.0)
     lo = np.where(odd & (b == 0.0), 1e-9, 0.0)

@@ -47,7 +47,9 @@ def q_map(
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
     q = check_array(q, "q", 0.0, low_open=False)
     phi = activation_fn(activation)
-    return scalar_or_array(s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, num_nodes, KINKS[activation]) + b)
+    return scalar_or_array(
+        s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation]) + b
+    )
 
 
 def pair_map(
@@ -76,7 +78,9 @@ def pair_map(
     if np.any(np.abs(c) > 1.0 + 1e-9):
         raise ValueError(f"q_ab must satisfy |q_ab| <= sqrt(q_a q_b), got correlation {np.max(np.abs(c))!r}")
     phi = activation_fn(activation)
-    return scalar_or_array(s * bivariate_expectation(phi, phi, qa, qb, c, num_nodes, KINKS[activation]) + b)
+    return scalar_or_array(
+        s * bivariate_expectation(phi, phi, qa, qb, c, num_nodes=num_nodes, kinks=KINKS[activation]) + b
+    )
 
 
 def c_map(
@@ -105,7 +109,9 @@ def c_map(
     else:
         qs = check_array(q, "q", 0.0, low_open=True)
     phi = activation_fn(activation)
-    return scalar_or_array((s * bivariate_expectation(phi, phi, qs, qs, c, num_nodes, KINKS[activation]) + b) / qs)
+    return scalar_or_array(
+        (s * bivariate_expectation(phi, phi, qs, qs, c, num_nodes=num_nodes, kinks=KINKS[activation]) + b) / qs
+    )
 
 
 #: A length (or covariance) beyond this, or non-finite, counts as a diverged deep map.

@@ -118,7 +118,7 @@ def _safe_sqrt(q: np.ndarray) -> np.ndarray:
 
 
 def gaussian_expectation(
-    f: ArrayFn, q: np.ndarray | float, num_nodes: int = DEFAULT_NODES, kinks: tuple[float, ...] = ()
+    f: ArrayFn, q: np.ndarray | float, *, num_nodes: int = DEFAULT_NODES, kinks: tuple[float, ...] = ()
 ) -> np.ndarray:
     """E f(√q z) for z ~ N(0, 1), vectorized over the array ``q`` ≥ 0.
 
@@ -146,6 +146,7 @@ def bivariate_expectation(
     q_a: np.ndarray | float,
     q_b: np.ndarray | float,
     c: np.ndarray | float,
+    *,
     num_nodes: int = DEFAULT_NODES,
     kinks: tuple[float, ...] = (),
 ) -> np.ndarray:

@@ -29,9 +29,7 @@ def layer_mean_var(samples: np.ndarray, *, positive_only: bool = True) -> tuple[
     return m[keep], v[keep]
 
 
-def bootstrap_power_law(
-    samples: list[np.ndarray], *, num_boot: int = 200, generator: GeneratorLike = 0
-) -> Estimate:
+def bootstrap_power_law(samples: list[np.ndarray], *, num_boot: int = 200, generator: GeneratorLike = 0) -> Estimate:
     """Power p of Var ∝ Mean^p fitted to several groups jointly, with a bootstrap over networks.
 
     Each group is an (num_networks, n_layers) array; every layer of every group contributes one (mean, var)

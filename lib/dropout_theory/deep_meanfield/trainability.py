@@ -70,7 +70,7 @@ def _forward(params, x, phi, keep_prob, gen, train):
         if i > 0:
             h = phi(h)
             if train and keep_prob < 1.0:
-                h = h * bernoulli_mask(tuple(h.shape), keep_prob, gen, dtype=h.dtype)
+                h = h * bernoulli_mask(tuple(h.shape), keep_prob=keep_prob, generator=gen, dtype=h.dtype)
         h = torch.baddbmm(b, h, W.transpose(1, 2))
     return h  # (M, n, K) logits
 

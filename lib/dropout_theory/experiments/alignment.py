@@ -66,11 +66,12 @@ QUICK_SAMPLES: dict[str, int] = {
     "baseline_samples": 2,
 }
 
+
 def build_model(
     model: str,
+    *,
     keep_prob: float,
     seed: int,
-    *,
     widths: Sequence[int] | None = None,
     channels: Sequence[int] | None = None,
     hidden: int | None = None,
@@ -100,6 +101,7 @@ def _curve_dict(c: AlignmentCurve, subset_name: str) -> dict[str, list[float]]:
 
 
 def alignment_job(
+    *,
     model: str,
     lr: float,
     keep_prob: float,
@@ -152,7 +154,7 @@ def alignment_job(
     digits = load_digits_regression(generator=0, bias=False, dtype=dt)
     n = digits.X_train.shape[0] if n_train is None else check_positive_int(n_train, "n_train")
     X, Y = digits.X_train[:n], digits.y_train[:n]
-    net = build_model(model, keep_prob, seed, widths=widths, channels=channels, hidden=hidden, dtype=dt)
+    net = build_model(model, keep_prob=keep_prob, seed=seed, widths=widths, channels=channels, hidden=hidden, dtype=dt)
     subset_name = SUBSETS[model]
     idx = parameter_indices(net, subset_name)
     meas_gen = torch.Generator().manual_seed(seed + 2000)
@@ -207,10 +209,11 @@ def alignment_job(
 
 
 def build_jobs(
+    *,
     quick: bool = False,
     models: Sequence[str] = MODELS,
     seeds: int = 1,
-    steps: int | None = None,
+    num_steps: int | None = None,
     eval_every: int | None = None,
     num_masks: int | None = None,
     grid: Mapping[str, Sequence[tuple[float, float]]] | None = None,
@@ -233,7 +236,7 @@ def build_jobs(
                     "lr": float(lr),
                     "keep_prob": float(p),
                     "seed": s,
-                    "num_steps": steps or n_steps,
+                    "num_steps": num_steps or n_steps,
                     "eval_every": eval_every or every,
                     "dtype": DTYPES[model],
                 }
@@ -333,12 +336,14 @@ def run(
     progress: bool = True,
     models: Sequence[str] = MODELS,
     seeds: int = 1,
-    steps: int | None = None,
+    num_steps: int | None = None,
     eval_every: int | None = None,
     num_masks: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run (or resume) every job and return :func:`summary_table` of the results file."""
-    jobs = build_jobs(quick, models, seeds=seeds, steps=steps, eval_every=eval_every, num_masks=num_masks)
+    jobs = build_jobs(
+        quick=quick, models=models, seeds=seeds, num_steps=num_steps, eval_every=eval_every, num_masks=num_masks
+    )
     run_jobs(
         alignment_job,
         jobs,
@@ -358,7 +363,7 @@ def _cli(args: argparse.Namespace) -> None:
         max_workers=args.max_workers,
         models=args.models,
         seeds=args.seeds,
-        steps=args.steps,
+        num_steps=args.steps,
         eval_every=args.eval_every,
         num_masks=args.num_masks,
     )
@@ -378,7 +383,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models (default: fnn conv)")
     p.add_argument("--seeds", type=int, default=1, help="initializations per (model, lr, keep_prob) (default 1)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default fnn 4000, conv 2000; quick 6)")
+    p.add_argument(
+        "--steps",
+        "--num-steps",
+        dest="steps",
+        type=int,
+        default=None,
+        help="training steps (default fnn 4000, conv 2000; quick 6)",
+    )
     p.add_argument("--eval-every", type=int, default=None, help="steps between α measurements (fnn 800, conv 500)")
     p.add_argument("--num-masks", type=int, default=None, help="dropout gradient draws per α (default 2048)")
     p.set_defaults(func=_cli)

@@ -37,6 +37,7 @@ QUICK_WIDTHS: tuple[int, ...] = (64, 8, 8, 10)
 
 
 def minima_flatness_job(
+    *,
     seed: int,
     keep_prob: float,
     lr: float,
@@ -95,10 +96,11 @@ def minima_flatness_job(
 
 
 def build_jobs(
+    *,
     quick: bool = False,
     seeds: int = 5,
     lr: float = 0.1,
-    steps: int | None = None,
+    num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
 ) -> list[dict[str, Any]]:
     """The job list: one job per (keep_prob, seed). ``quick``: a tiny net on 60 images, 30 steps."""
@@ -108,9 +110,9 @@ def build_jobs(
         for s in range(seeds):
             job: dict[str, Any] = {"seed": s, "keep_prob": float(p), "lr": float(lr)}
             if quick:
-                job |= {"num_steps": steps or 30, "n_train": 60, "widths": list(QUICK_WIDTHS), "num_probes": 8}
+                job |= {"num_steps": num_steps or 30, "n_train": 60, "widths": list(QUICK_WIDTHS), "num_probes": 8}
             else:
-                job |= {"num_steps": steps or 20000}
+                job |= {"num_steps": num_steps or 20000}
             jobs.append(job)
     return jobs
 
@@ -162,11 +164,11 @@ def run(
     progress: bool = True,
     seeds: int = 5,
     lr: float = 0.1,
-    steps: int | None = None,
+    num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
 ) -> list[dict[str, Any]]:
     """Run (or resume) every job and return :func:`summary_table` of the results file."""
-    jobs = build_jobs(quick, seeds=seeds, lr=lr, steps=steps, keep_probs=keep_probs)
+    jobs = build_jobs(quick=quick, seeds=seeds, lr=lr, num_steps=num_steps, keep_probs=keep_probs)
     run_jobs(
         minima_flatness_job,
         jobs,
@@ -186,7 +188,7 @@ def _cli(args: argparse.Namespace) -> None:
         max_workers=args.max_workers,
         seeds=args.seeds,
         lr=args.lr,
-        steps=args.steps,
+        num_steps=args.steps,
         keep_probs=args.keep_probs,
     )
     rows = [
@@ -215,7 +217,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seeds", type=int, default=5, help="number of initializations per keep_prob (default 5)")
     p.add_argument("--lr", type=float, default=0.1, help="common learning rate (default 0.1)")
-    p.add_argument("--steps", type=int, default=None, help="common number of steps (default 20000; quick 30)")
+    p.add_argument(
+        "--steps",
+        "--num-steps",
+        dest="steps",
+        type=int,
+        default=None,
+        help="common number of steps (default 20000; quick 30)",
+    )
     p.add_argument("--keep-probs", type=float, nargs="+", default=[0.8, 0.5], help="keep probabilities")
     p.set_defaults(func=_cli)
 

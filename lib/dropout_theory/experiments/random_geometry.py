@@ -26,15 +26,17 @@ def teacher_student_job(*, width: int, repeat: int = 0, **params: Any) -> dict[s
     return asdict(teacher_student_run(width, generator=repeat, **params))
 
 
-def teacher_student_jobs(widths: Sequence[int] = BOOK_WIDTHS, repeats: int = 2, **kwargs: Any) -> list[dict[str, Any]]:
+def teacher_student_jobs(
+    widths: Sequence[int] = BOOK_WIDTHS, *, repeats: int = 2, **kwargs: Any
+) -> list[dict[str, Any]]:
     """Jobs of the experiment: every width × repeat, with :func:`teacher_student_run`'s keyword arguments."""
     return [{"width": int(n), "repeat": r, **kwargs} for n in widths for r in range(repeats)]
 
 
 def run_teacher_student(
     widths: Sequence[int] = BOOK_WIDTHS,
-    repeats: int = 2,
     *,
+    repeats: int = 2,
     results_path: str | None = None,
     executor: Executor | None = None,
     max_workers: int | None = None,
@@ -42,7 +44,7 @@ def run_teacher_student(
     **kwargs: Any,
 ) -> TeacherStudentSummary:
     """Run the experiment through :func:`dropout_theory.experiments.run_jobs` and average over repeats."""
-    jobs = teacher_student_jobs(widths, repeats, **kwargs)
+    jobs = teacher_student_jobs(widths, repeats=repeats, **kwargs)
     results = run_jobs(
         teacher_student_job,
         jobs,
@@ -62,7 +64,7 @@ def _cli(args: argparse.Namespace) -> None:
         widths, repeats, kwargs = PAPER_WIDTHS, 10, {"num_steps": 1000, "record_every": 10}
     kwargs["dtype"] = args.dtype
     summary = run_teacher_student(
-        widths, repeats, results_path=args.results_path, max_workers=args.max_workers, progress=True, **kwargs
+        widths, repeats=repeats, results_path=args.results_path, max_workers=args.max_workers, progress=True, **kwargs
     )
     print(summary)
     print(f"{len(load_results(args.results_path))} results in {args.results_path}")

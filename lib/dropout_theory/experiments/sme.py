@@ -59,6 +59,7 @@ def _summary(values: torch.Tensor) -> dict[str, list[float]]:
 
 
 def sme_job(
+    *,
     kind: str,
     lr: float,
     keep_prob: float,

@@ -46,7 +46,7 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.T
         model.train(was_training)
 
 
-def check_examples(X, y, name_x: str = "X", name_y: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
+def check_examples(X, y, *, name_x: str = "X", name_y: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
     """``(X, y)`` as tensors with the same number of examples (integer labels are kept as they are).
 
     Raises:

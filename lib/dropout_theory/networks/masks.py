@@ -56,7 +56,9 @@ class DropoutMasks:
             m = self.replay[self.index]
         else:
             shape = x.shape if self.per_example else x.shape[1:]
-            m = bernoulli_mask(tuple(shape), 1.0 - float(layer.p), self.generator, dtype=x.dtype, device=x.device)
+            m = bernoulli_mask(
+                tuple(shape), keep_prob=1.0 - float(layer.p), generator=self.generator, dtype=x.dtype, device=x.device
+            )
             self.masks.append(m)
         self.index += 1
         return m

@@ -99,7 +99,7 @@ def classify_phase(a: Any, b: Any) -> str:
     return "gradient_flow"
 
 
-def limit_parameters(a: Any, b: Any, tau0: float = 1.0, keep0: float = 1.0) -> dict[str, float | str]:
+def limit_parameters(a: Any, b: Any, *, tau0: float = 1.0, keep0: float = 1.0) -> dict[str, float | str]:
     """The phase and the constants of its limit for τ_n = τ₀ n^(−a), q_n = q₀ n^(−b).
 
     Args:

@@ -105,24 +105,20 @@ def simulate_limit(
     Returns:
         A :class:`~dropout_theory.phase.LimitPath`, or ``None`` for the degenerate phase.
     """
-    params = limit_parameters(a, b, tau0, keep0)
+    params = limit_parameters(a, b, tau0=tau0, keep0=keep0)
     phase = phase or params["phase"]
     kw = {"activation": activation}
     g = torch_generator(generator)
     if phase == "gradient_flow":
         return wasserstein_gradient_flow(a0, W0, X, y, t_final=t_final, dt=0.02, num_records=2, **kw)
     if phase == "penalized_flow":
-        return penalized_flow(
-            a0, W0, X, y, penalty=params["penalty"], t_final=t_final, dt=0.02, num_records=2, **kw
-        )
+        return penalized_flow(a0, W0, X, y, penalty=params["penalty"], t_final=t_final, dt=0.02, num_records=2, **kw)
     if phase == "poisson_jump":
         return poisson_jump_process(
             a0, W0, X, y, jump_size=params["jump_size"], t_final=t_final, num_records=2, generator=g, **kw
         )
     if phase == "bernoulli_jump":
-        return bernoulli_jump_process(
-            a0, W0, X, y, tau=tau0, keep_prob=keep0, num_steps=num_steps, generator=g, **kw
-        )
+        return bernoulli_jump_process(a0, W0, X, y, tau=tau0, keep_prob=keep0, num_steps=num_steps, generator=g, **kw)
     if phase == "critical":
         return critical_corner_process(
             a0,
@@ -341,7 +337,7 @@ def unmoved_fraction(a: Any, b: Any, *, tau0: float, keep0: float, t: float) -> 
     Flows move every particle (0); Poisson clocks of rate 1/c leave e^(−t/c) unmoved (also at the critical
     corner); Bernoulli clocks leave (1 − q)^(t/τ); NaN for the degenerate phase.
     """
-    p = limit_parameters(a, b, tau0, keep0)
+    p = limit_parameters(a, b, tau0=tau0, keep0=keep0)
     if p["phase"] in ("poisson_jump", "critical"):
         return math.exp(-t / p["jump_size"])
     if p["phase"] == "bernoulli_jump":

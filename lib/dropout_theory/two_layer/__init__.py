@@ -19,7 +19,6 @@ Public API:
   and its gradient, order-2 drift, the exact noise map — documented with their shapes.
 """
 
-from dropout_theory.two_layer import kernels
 from dropout_theory.two_layer.covariance import (
     MaskMoments,
     dropout_gradient_covariance,
@@ -56,7 +55,6 @@ __all__ = [
     "flatten_params",
     "forward",
     "init_params",
-    "kernels",
     "modified_loss",
     "modified_loss_gradient",
     "noise_cost_model",

@@ -119,7 +119,7 @@ def sample_dropout_gradients(
     chunk = max(1, (1 << 22) // (prob.n * max(prob.m, prob.K)))
     for start in range(0, num_samples, chunk):
         s = min(chunk, num_samples - start)
-        masks = bernoulli_mask((s, prob.m), p, generator, dtype=prob.W.dtype, device=prob.W.device)
+        masks = bernoulli_mask((s, prob.m), keep_prob=p, generator=generator, dtype=prob.W.dtype, device=prob.W.device)
         ga, gW = kernels.masked_gradient_from_parts(prob.a, h, dh, prob.X, prob.y, masks)
         out.append(torch.cat([ga, gW], dim=2).reshape(s, -1))
     return torch.cat(out)
@@ -166,7 +166,7 @@ def enumerate_mask_moments(a, W, X, y, *, keep_prob: float, activation: str = "t
     keep = torch.tensor(list(itertools.product([0.0, 1.0], repeat=prob.m)), **kw)  # (2^m, m)
     weights = (p ** keep.sum(1)) * ((1.0 - p) ** (prob.m - keep.sum(1)))
     masks = keep / p
-    h, dh, _ = kernels.forward_parts(prob.a, prob.W, prob.X, prob.y, act)
+    h, dh, _ = kernels.forward_parts(prob.a, prob.W, prob.X, prob.y, act=act)
     loss = kernels.risk_from_residual((h[None] * masks[:, None, :]) @ prob.a - prob.y)  # (B,)
     ga, gW = kernels.masked_gradient_from_parts(prob.a, h, dh, prob.X, prob.y, masks)
     g = torch.cat([ga, gW], dim=2).reshape(len(masks), -1)

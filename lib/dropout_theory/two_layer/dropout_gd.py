@@ -47,7 +47,9 @@ def sample_mask(
         Tensor of shape ``shape + (m,)``.
     """
     p = check_keep_prob(keep_prob)
-    return bernoulli_mask((*shape, m), p, torch_generator(generator, device=device), dtype=dtype, device=device)
+    return bernoulli_mask(
+        (*shape, m), keep_prob=p, generator=torch_generator(generator, device=device), dtype=dtype, device=device
+    )
 
 
 def dropout_gradient(a, W, X, y, mask, *, activation: str = "tanh") -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,7 +70,7 @@ def dropout_gradient(a, W, X, y, mask, *, activation: str = "tanh") -> tuple[tor
     mask_t = torch.as_tensor(mask, dtype=prob.W.dtype, device=prob.W.device)
     if mask_t.shape != (prob.m,):
         raise ValueError(f"mask must have shape ({prob.m},), got {tuple(mask_t.shape)}")
-    ga, gW = kernels.masked_gradient(prob.a, prob.W, prob.X, prob.y, mask_t, get_activation(activation))
+    ga, gW = kernels.masked_gradient(prob.a, prob.W, prob.X, prob.y, mask_t, act=get_activation(activation))
     return (ga[:, 0] if prob.scalar_output else ga), gW
 
 

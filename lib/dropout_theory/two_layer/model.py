@@ -87,9 +87,7 @@ def as_problem(a, W, X, y) -> Problem:
     if y2.shape[1] != a2.shape[1]:
         raise ValueError(f"y has K = {y2.shape[1]} outputs but a has K = {a2.shape[1]}")
     if X.shape[0] < 1 or W.shape[0] < 1:
-        raise ValueError(
-            f"need at least one data point and one neuron, got n = {X.shape[0]}, m = {W.shape[0]}"
-        )
+        raise ValueError(f"need at least one data point and one neuron, got n = {X.shape[0]}, m = {W.shape[0]}")
     return Problem(a2, W, X, y2, scalar)
 
 
@@ -153,7 +151,7 @@ def forward(a, W, X, *, activation: str = "tanh", mask: torch.Tensor | None = No
 def empirical_risk(a, W, X, y, *, activation: str = "tanh") -> torch.Tensor:
     """R_S = 1/(2n) Σ_i ‖f_θ(x_i) − y_i‖² (0-dim tensor)."""
     p = as_problem(a, W, X, y)
-    return risk(p.a, p.W, p.X, p.y, get_activation(activation))
+    return risk(p.a, p.W, p.X, p.y, act=get_activation(activation))
 
 
 def flatten_params(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
@@ -162,9 +160,7 @@ def flatten_params(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return torch.cat([a2, W], dim=1).reshape(-1)
 
 
-def unflatten_params(
-    theta: torch.Tensor, m: int, d: int, K: int | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def unflatten_params(theta: torch.Tensor, m: int, d: int, K: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`flatten_params`; ``K=None`` returns a scalar-output ``a`` of shape (m,)."""
     k = 1 if K is None else K
     if theta.shape[-1] != m * (k + d):

@@ -39,7 +39,7 @@ def modified_loss(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> 
     """
     prob = as_problem(a, W, X, y)
     v = dropout_variance(keep_prob)
-    return kernels.modified_loss(prob.a, prob.W, prob.X, prob.y, v, get_activation(activation))
+    return kernels.modified_loss(prob.a, prob.W, prob.X, prob.y, v=v, act=get_activation(activation))
 
 
 def modified_loss_gradient(
@@ -63,7 +63,7 @@ def modified_loss_gradient(
     """
     prob = as_problem(a, W, X, y)
     v = dropout_variance(keep_prob)
-    ga, gW = kernels.modified_loss_gradient(prob.a, prob.W, prob.X, prob.y, v, get_activation(activation))
+    ga, gW = kernels.modified_loss_gradient(prob.a, prob.W, prob.X, prob.y, v=v, act=get_activation(activation))
     return (ga[:, 0] if prob.scalar_output else ga), gW
 
 
@@ -89,5 +89,5 @@ def order2_drift(
     prob = as_problem(a, W, X, y)
     eta = check_positive(lr, "lr")
     v = dropout_variance(keep_prob)
-    ba, bW = kernels.order2_drift(prob.a, prob.W, prob.X, prob.y, v, eta, get_activation(activation))
+    ba, bW = kernels.order2_drift(prob.a, prob.W, prob.X, prob.y, v=v, lr=eta, act=get_activation(activation))
     return (ba[:, 0] if prob.scalar_output else ba), bW

@@ -63,15 +63,15 @@ def sample_dropout_noise(
     num_samples = check_positive_int(num_samples, "num_samples")
     v = dropout_variance(keep_prob)
     act = get_activation(activation)
-    h, dh, Ea, Ew = plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act)
+    h, dh, Ea, Ew = plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=act)
     generator = torch_generator(generator, device=prob.W.device)
     chunk = max(1, _CHUNK_ELEMENTS // (prob.n * prob.m + prob.m * prob.m))
     out = []
     kw = {"dtype": prob.W.dtype, "device": prob.W.device}
     for start in range(0, num_samples, chunk):
         s = min(chunk, num_samples - start)
-        z, zeta = noise_sources(s, prob.m, generator, **kw)
-        Za, Zw = noise_map(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        z, zeta = noise_sources(s, prob.m, generator=generator, **kw)
+        Za, Zw = noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=v)
         out.append(torch.cat([Za, Zw], dim=-1).reshape(s, -1))
     return torch.cat(out, dim=0)
 
@@ -97,8 +97,8 @@ def structured_noise_map(a, W, X, y, z, zeta, *, keep_prob: float, activation: s
         raise ValueError(
             f"z must be (S, {prob.m}) and zeta (S, {prob.m}, {prob.m}), got {tuple(z.shape)}, {tuple(zeta.shape)}"
         )
-    h, dh, Ea, Ew = plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
-    Za, Zw = noise_map(h, dh, prob.a, prob.X, dropout_variance(keep_prob), Ea, Ew, z, zeta)
+    h, dh, Ea, Ew = plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=get_activation(activation))
+    Za, Zw = noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=dropout_variance(keep_prob))
     return torch.cat([Za, Zw], dim=-1).reshape(z.shape[0], -1)
 
 

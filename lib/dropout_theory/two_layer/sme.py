@@ -156,9 +156,9 @@ def simulate(
 
     def drift(A_, W_):
         if order == 1:
-            ga_, gW_ = kernels.modified_loss_gradient(A_, W_, X_, y_, v, act)
+            ga_, gW_ = kernels.modified_loss_gradient(A_, W_, X_, y_, v=v, act=act)
             return -ga_, -gW_
-        return kernels.order2_drift(A_, W_, X_, y_, v, eta, act)
+        return kernels.order2_drift(A_, W_, X_, y_, v=v, lr=eta, act=act)
 
     def record(step: int, loss: torch.Tensor) -> None:
         steps.append(step)
@@ -175,7 +175,7 @@ def simulate(
     desc = f"{method}{' order ' + str(order) if method == 'sme' else ''}"
     for step in tqdm(range(num_steps + 1), disable=not progress, desc=desc):
         # the forward pass at θ_N gives the loss checked at every step and, for most methods, the step itself
-        h, dh, e = kernels.forward_parts(A, Wc, X_, y_, act)
+        h, dh, e = kernels.forward_parts(A, Wc, X_, y_, act=act)
         loss = kernels.risk_from_residual(e)
         check_finite_step(step, "train loss", loss, DIVERGENCE_LIMIT)
         if step % record_every == 0 or step == num_steps:
@@ -183,22 +183,28 @@ def simulate(
         if step == num_steps:
             break
         if method == "dropout":
-            mask = None if p == 1.0 else bernoulli_mask((R, prob.m), p, generator, dtype=A.dtype, device=A.device)
+            mask = (
+                None
+                if p == 1.0
+                else bernoulli_mask((R, prob.m), keep_prob=p, generator=generator, dtype=A.dtype, device=A.device)
+            )
             ga, gW = kernels.masked_gradient_from_parts(A, h, dh, X_, y_, mask)
             A, Wc = A - eta * ga, Wc - eta * gW
         elif method in ("gd", "gd_modified"):
-            ga, gW = kernels.modified_loss_gradient_from_parts(A, h, dh, e, X_, v if method == "gd_modified" else 0.0)
+            ga, gW = kernels.modified_loss_gradient_from_parts(A, h, dh, e, X_, v=v if method == "gd_modified" else 0.0)
             A, Wc = A - eta * ga, Wc - eta * gW
         else:
             for sub in range(substeps):
                 if v > 0 and order == 1:
                     if sub > 0:
-                        h, dh, e = kernels.forward_parts(A, Wc, X_, y_, act)
-                    ba, bW, Za, Zw = kernels.order1_drift_and_noise_from_parts(A, h, dh, e, X_, v, generator)
+                        h, dh, e = kernels.forward_parts(A, Wc, X_, y_, act=act)
+                    ba, bW, Za, Zw = kernels.order1_drift_and_noise_from_parts(
+                        A, h, dh, e, X_, v=v, generator=generator
+                    )
                     Za, Zw = noise_scale * Za, noise_scale * Zw
                 elif v > 0:
                     ba, bW = drift(A, Wc)
-                    Za, Zw = kernels.order1_drift_and_noise(A, Wc, X_, y_, v, act, generator)[2:]
+                    Za, Zw = kernels.order1_drift_and_noise(A, Wc, X_, y_, v=v, act=act, generator=generator)[2:]
                     Za, Zw = noise_scale * Za, noise_scale * Zw
                 else:
                     ba, bW = drift(A, Wc)

@@ -60,9 +60,7 @@ def dropout_training_widget(
                     y_test=split.y_test,
                 )
             except DivergenceError as err:
-                ax.text(
-                    0.02, 0.02, f"{label}: {err}", transform=ax.transAxes, fontsize=7, color="C3", wrap=True
-                )
+                ax.text(0.02, 0.02, f"{label}: {err}", transform=ax.transAxes, fontsize=7, color="C3", wrap=True)
         plot_loss_curves(runs, title=f"width {width}, learning rate {lr:.3g}", ax=ax)
         plt.show()
 

@@ -11,6 +11,8 @@ printed and a notebook over the 90 s budget makes the command fail (after writin
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 import time
@@ -28,14 +30,39 @@ CELL_TIMEOUT_S = 300
 VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
 
 
-def clean(nb: nbformat.NotebookNode) -> None:
-    """Strip execution timestamps and volatile metadata in place."""
+def clean(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Strip execution timestamps and volatile metadata; give widget models ids that do not change between runs.
+
+    Args:
+        nb: the executed notebook.
+        name: the notebook's file name (seeds the widget model ids, so two notebooks never share one).
+
+    Returns:
+        The cleaned notebook (a new object: widget ids are replaced throughout its JSON).
+    """
     for i, cell in enumerate(nb.cells):
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
         cell["id"] = f"cell-{i}"  # stable ids: diffs show only real changes
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
+    return stable_widget_ids(nb, name)
+
+
+def stable_widget_ids(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Replace the random ids of the stored widget models by ids derived from the notebook name and creation order.
+
+    ipywidgets names every model with a random uuid4, so each refresh would rewrite every widget output and the
+    whole widget state of a notebook although nothing changed. The models are created in the same order on every run,
+    so the k-th model gets md5(f"{name}:{k}") instead; the ids stay unique and the state stays self-consistent.
+    """
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    if not state:
+        return nb
+    text = json.dumps(nb)
+    for k, old in enumerate(list(state)):
+        text = text.replace(old, hashlib.md5(f"{name}:{k}".encode()).hexdigest())
+    return nbformat.from_dict(json.loads(text))
 
 
 def refresh(path: Path) -> float:
@@ -51,7 +78,7 @@ def refresh(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
-    clean(nb)
+    nb = clean(nb, path.name)
     nb.nbformat_minor = 5
     nbformat.validate(nb)
     nbformat.write(nb, path)

@@ -4,7 +4,13 @@ import numpy as np
 import torch
 
 from dropout_theory.data import standardized_digits
-from dropout_theory.deep_meanfield import DepthGrid, train_deep_ensemble, trainable_depth_bound, trainable_depth_grid
+from dropout_theory.deep_meanfield import (
+    DepthGrid,
+    depth_scales,
+    train_deep_ensemble,
+    trainable_depth_bound,
+    trainable_depth_grid,
+)
 
 
 def _small_data():
@@ -72,3 +78,13 @@ def test_depth_grid_stacks_one_training_per_depth():
     row = train_deep_ensemble("tanh", [1.0, 2.0], 0.05, 0.9, depth=3, eval_every=5, **kw)
     np.testing.assert_array_equal(grid.accuracy[1], row.train_accuracy)
     assert "keep_prob 0.9" in str(grid)
+
+
+def test_bounds_are_six_depth_scales():
+    """The factor of Schoenholz et al.'s L ≲ 6ξ_c is pinned: the chapter's legend says 6ξ_c."""
+    sw = np.array([1.2, 1.76, 2.5])
+    for r in (1.0, 0.9):
+        d = depth_scales("tanh", sw, 0.05, r)
+        b = trainable_depth_bound("tanh", sw, 0.05, r)
+        np.testing.assert_allclose(b["xi_c_bound"], 6.0 * d["xi_c"], rtol=1e-12)
+        np.testing.assert_allclose(b["combined_bound"], 6.0 * np.minimum(d["xi_c"], np.abs(d["xi_grad"])), rtol=1e-12)

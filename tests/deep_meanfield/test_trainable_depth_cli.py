@@ -14,7 +14,7 @@ def test_cli_quick_is_resumable(tmp_path, capsys):
     args = ["trainable-depth", "--quick", "--out", str(out), "--workers", "1", "--keep-probs", "0.9"]
     assert main(args) == 0
     lines = out.read_text().splitlines()
-    assert len(lines) == 3  # one job per depth of the quick grid
+    assert len(lines) == 1 + 3  # the run's header, then one job per depth of the quick grid
     assert main(args) == 0  # second run: everything already done, nothing appended
     assert out.read_text().splitlines() == lines
     assert "keep_prob 0.9" in capsys.readouterr().out

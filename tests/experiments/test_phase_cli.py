@@ -14,8 +14,9 @@ def test_phase_diagram_cli_quick_and_resume(tmp_path, capsys):
     out = tmp_path / "pd.jsonl"
     assert main(["phase-diagram", "--quick", "--out", str(out), "--workers", "1"]) == 0
     lines = out.read_text().splitlines()
-    assert len(lines) == 12  # 6 points × 2 widths
-    rec = [json.loads(x) for x in lines]
+    assert len(lines) == 1 + 12  # the run's header, then 6 points × 2 widths
+    assert json.loads(lines[0])["command"] == "phase-diagram"
+    rec = [json.loads(x) for x in lines[1:]]
     assert {r["result"]["phase"] for r in rec} == {
         "bernoulli_jump",
         "poisson_jump",
@@ -25,7 +26,7 @@ def test_phase_diagram_cli_quick_and_resume(tmp_path, capsys):
         "degenerate",
     }
     assert main(["phase-diagram", "--quick", "--out", str(out), "--workers", "1"]) == 0  # resumes: nothing new
-    assert len(out.read_text().splitlines()) == 12
+    assert len(out.read_text().splitlines()) == 1 + 12
     printed = capsys.readouterr().out
     assert "12 results" in printed and "slope: no dropout" in printed
 
@@ -33,7 +34,7 @@ def test_phase_diagram_cli_quick_and_resume(tmp_path, capsys):
 def test_random_geometry_cli_quick(tmp_path, capsys):
     out = tmp_path / "rg.jsonl"
     assert main(["random-geometry", "--quick", "--out", str(out), "--workers", "1"]) == 0
-    assert len(out.read_text().splitlines()) == 4  # 2 widths × 2 repeats
+    assert len(out.read_text().splitlines()) == 1 + 4  # the run's header, then 2 widths × 2 repeats
     assert "RMS distance of dropout at step 20" in capsys.readouterr().out
 
 

@@ -24,7 +24,32 @@ def test_offline_html_has_no_external_url_and_is_stable():
     assert 'id="my-fig"' in a
     assert "window.Plotly && document.getElementById" in a
     assert not re.search(r"https?://(?!www\.w3\.org)", a), "offline HTML must not reference external hosts"
-    assert "0.33333" in a and "0.333333" not in a  # rounded to 5 significant digits
+    assert "0.3333" in a and "0.33333" not in a  # rounded to 4 significant digits
+
+
+def test_offline_html_rounds_numpy_data_so_round_off_cannot_change_the_bytes():
+    # plotly >= 6 embeds numpy arrays as base64 typed arrays; those must be rounded too (they once were not, and
+    # the stored explorer of the SME chapter changed with the BLAS configuration).
+    rng = np.random.default_rng(0)
+    x, y, z = np.linspace(0, 1, 200), rng.normal(size=200), rng.normal(size=(20, 30))
+
+    def html(perturbation: float) -> str:
+        fig = go.Figure(go.Scatter(x=x, y=y * (1 + perturbation * rng.uniform(-1, 1, size=200))))
+        fig.add_trace(go.Heatmap(z=z * (1 + perturbation * rng.uniform(-1, 1, size=z.shape))))
+        return offline_html(fig, "typed").data
+
+    a = html(0.0)
+    assert "bdata" not in a
+    assert a == html(1e-12)
+    assert f"{y[0]:.4g}" in a and f"{y[0]:.6g}" not in a
+    assert f"[{float(f'{z[0, 0]:.4g}')!r}," in a  # 2-d data rounded row by row
+
+
+def test_offline_html_writes_non_finite_values_as_gaps():
+    a = offline_html(go.Figure(go.Scatter(x=np.arange(3.0), y=np.array([1.0, np.nan, np.inf]))), "gaps").data
+    assert '"y":[1.0,null,null]' in a
+    with pytest.raises(ValueError, match="digits"):
+        offline_html(go.Figure(), "d", digits=0)
 
 
 def test_offline_html_rejects_bad_ids():

@@ -2,26 +2,54 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from dropout_theory.experiments import load_results
+from dropout_theory.experiments import job_key, load_results
 from dropout_theory.experiments.cli import main
 from dropout_theory.experiments.sme import build_jobs, sme_job, weak_order_table
 
 
-def test_cli_quick_writes_results_and_resumes(tmp_path, capsys):
-    out = tmp_path / "sme.jsonl"
-    assert main(["sme", "--quick", "--out", str(out), "--workers", "1"]) == 0
+def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sme", "--quick", "--workers", "1"]) == 0
+    out = tmp_path / "runs" / "sme-quick.jsonl"  # the default of --quick: never the paper-scale runs/sme.jsonl
     results = load_results(out)
     assert len(results) == len(build_jobs(quick=True))
     kinds = {r["params"]["kind"] for r in results.values()}
     assert kinds == {"bands", "weak", "test"}
     table = weak_order_table(results)
     assert {(row["order"], row["keep_prob"]) for row in table} == {(1, 0.9), (2, 0.9)}
-    assert "slope" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "slope" in printed
     before = out.read_text()
-    assert main(["sme", "--quick", "--out", str(out), "--workers", "1"]) == 0  # resume: nothing rerun
+    assert main(["sme", "--quick", "--workers", "1"]) == 0  # resume: nothing rerun
     assert out.read_text() == before
+    assert capsys.readouterr().out == printed
+    # a stray weak-order record in the file (another lr, e.g. from an older job list) does not enter the summary
+    stray = {"kind": "weak", "lr": 0.05, "keep_prob": 0.9, "order": 1, "num_runs": 200, "substeps": 2}
+    stray |= {"horizon": 1.0, "seed": 3}
+    rec = {"record": "job", "key": job_key(stray), "params": stray, "status": "ok"}
+    rec["result"] = {"diverged": False, "error": 1e-9, "std_error": 1e-10}
+    with open(out, "a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+    assert main(["sme", "--quick", "--workers", "1"]) == 0
+    assert capsys.readouterr().out == printed
+    assert {tuple(row["lrs"]) for row in weak_order_table(load_results(out))} == {(0.05, 0.1, 0.2), (0.2, 0.4)}
+
+
+def test_weak_order_divergence_is_a_record_left_out_of_the_fit():
+    res = sme_job("weak", lr=5.0, keep_prob=0.5, order=1, num_runs=4, substeps=1, horizon=200.0)
+    assert res["diverged"] is True and res["method"] == "dropout" and res["step"] >= 1
+    ok = {"diverged": False, "error": 0.1, "std_error": 0.01}
+    records = {
+        str(i): {"params": {"kind": "weak", "order": 1, "keep_prob": 0.5, "lr": lr}, "result": r}
+        for i, (lr, r) in enumerate([(0.1, ok), (0.2, {**ok, "error": 0.2}), (5.0, res)])
+    }
+    (row,) = weak_order_table(records)
+    assert row["lrs"] == [0.1, 0.2] and row["num_diverged"] == 1
+    assert row["slope"] == pytest.approx(1.0)
 
 
 def test_job_reports_divergence_and_rejects_bad_kind():

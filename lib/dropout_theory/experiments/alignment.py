@@ -18,7 +18,7 @@ from ``seed``) and at the end :func:`dropout_theory.alignment.subset_baseline` (
 random-eigenvector baseline). A run that diverges is recorded (its divergence record and the curve up to there),
 not fatal. The grid, sample sizes and measured costs are in the book's appendix *Reproducing the papers*.
 
-CLI: ``dropout-experiments alignment --out results/alignment.jsonl [--workers 2] [--quick] [--models fnn conv]
+CLI: ``dropout-experiments alignment [--out runs/alignment.jsonl] [--workers 2] [--quick] [--models fnn conv]
 [--seeds 1] [--steps N] [--eval-every E] [--num-masks M]``; :func:`summary_table` summarises per
 (model, lr, keep_prob).
 """
@@ -39,8 +39,8 @@ from torch import nn
 from dropout_theory._checks import DivergenceError, check_choice, check_positive_int
 from dropout_theory.alignment import AlignmentCurve, alignment_along_training, parameter_indices, subset_baseline
 from dropout_theory.data import load_digits_regression
-from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_int
+from dropout_theory.experiments.runner import job_records, run_jobs
 from dropout_theory.networks import dropout_convnet, dropout_mlp, half_mse
 from dropout_theory.tables import Table
 
@@ -250,8 +250,9 @@ def build_jobs(
     return jobs
 
 
-def _stats(values: list[float]) -> tuple[float, float, float]:
-    t = torch.tensor(values, dtype=torch.float64)
+def _stats(values: list[float | None]) -> tuple[float, float, float]:
+    """Min, mean and max; a value stored as ``None`` (non-finite) makes them NaN."""
+    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
     return float(t.min()), float(t.mean()), float(t.max())
 
 
@@ -287,18 +288,18 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
             entry["subset_min"], entry["subset_mean"], entry["subset_max"] = _stats(
                 [a for x in c for a in x["subset_alpha"]]
             )
-            entry["max_stderr"] = max(e for x in c for e in x["alpha_stderr"] + x["subset_stderr"])
+            entry["max_stderr"] = _stats([e for x in c for e in x["alpha_stderr"] + x["subset_stderr"]])[2]
             entry["subset"] = runs[0]["subset"]
             for name, vals in (
                 ("final_subset_exact", [x["alpha_exact"] for x in f]),
                 ("baseline_expected", [x["baseline_expected"] for x in f]),
                 ("baseline_unbiased", [x["baseline_unbiased"] for x in f]),
-                ("baseline_sampled", [sum(x["baseline_samples"]) / len(x["baseline_samples"]) for x in f]),
+                ("baseline_sampled", [_stats(x["baseline_samples"])[1] for x in f]),
                 ("final_loss", [x["loss"][-1] for x in c]),
                 ("final_test_accuracy", [x["test_accuracy"][-1] for x in c]),
-                ("wall_s", [r.get("wall_s", math.nan) for r in runs]),
+                ("wall_s", [r.get("wall_s") for r in runs]),
             ):
-                entry[name] = sum(vals) / len(vals)
+                entry[name] = _stats(vals)[1]
         table.append(entry)
     return table
 
@@ -328,7 +329,7 @@ def format_table(table: Sequence[Mapping[str, Any]]) -> Table:
 
 
 def run(
-    results_path: str,
+    results_path: str | None,
     *,
     quick: bool = False,
     max_workers: int | None = None,
@@ -340,11 +341,11 @@ def run(
     eval_every: int | None = None,
     num_masks: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return :func:`summary_table` of the results file."""
+    """Run (or resume) every job and return :func:`summary_table` of this sweep's jobs."""
     jobs = build_jobs(
         quick=quick, models=models, seeds=seeds, num_steps=num_steps, eval_every=eval_every, num_masks=num_masks
     )
-    run_jobs(
+    results = run_jobs(
         alignment_job,
         jobs,
         results_path=results_path,
@@ -353,14 +354,14 @@ def run(
         progress=progress,
         desc="alignment",
     )
-    return summary_table(load_results(results_path))
+    return summary_table(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
     table = run(
-        args.results_path,
+        args.out,
         quick=args.quick,
-        max_workers=args.max_workers,
+        max_workers=args.workers,
         models=args.models,
         seeds=args.seeds,
         num_steps=args.steps,
@@ -368,7 +369,7 @@ def _cli(args: argparse.Namespace) -> None:
         num_masks=args.num_masks,
     )
     print(format_table(table))
-    print(f"results in {args.results_path}")
+    print(f"results in {args.out}")
 
 
 def register(subparsers: Any) -> None:
@@ -378,21 +379,21 @@ def register(subparsers: Any) -> None:
         "alignment",
         help="Hessian-variance alignment along dropout training, all parameters vs one layer (part I, Fig. 3)",
         description=__doc__.splitlines()[0],
-        default_out="results/alignment.jsonl",
         quick_help="tiny nets, 60 images, 6 steps (smoke test, seconds)",
     )
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models (default: fnn conv)")
-    p.add_argument("--seeds", type=int, default=1, help="initializations per (model, lr, keep_prob) (default 1)")
     p.add_argument(
-        "--steps",
-        "--num-steps",
-        dest="steps",
-        type=int,
-        default=None,
-        help="training steps (default fnn 4000, conv 2000; quick 6)",
+        "--seeds", type=positive_int, default=1, help="initializations per (model, lr, keep_prob) (default 1)"
     )
-    p.add_argument("--eval-every", type=int, default=None, help="steps between α measurements (fnn 800, conv 500)")
-    p.add_argument("--num-masks", type=int, default=None, help="dropout gradient draws per α (default 2048)")
+    p.add_argument(
+        "--steps", type=positive_int, default=None, help="training steps (default fnn 4000, conv 2000; quick 6)"
+    )
+    p.add_argument(
+        "--eval-every", type=positive_int, default=None, help="steps between α measurements (fnn 800, conv 500)"
+    )
+    p.add_argument(
+        "--num-masks", type=int_at_least(4, even=True), default=None, help="dropout gradient draws per α (default 2048)"
+    )
     p.set_defaults(func=_cli)
 
 

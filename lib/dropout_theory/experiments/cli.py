@@ -3,18 +3,89 @@
 Every module of :mod:`dropout_theory.experiments` that defines ``register(subparsers)`` contributes a
 subcommand (it adds a parser with ``set_defaults(func=...)``), so new experiments plug in without editing
 this file. Run ``dropout-experiments --help`` (or ``python -m dropout_theory.experiments``) for the list.
-Common options of every subcommand: ``--out`` (results file, resumable; ``args.results_path``), ``--workers``
-(local process pool size; ``args.max_workers``), ``--quick`` (book-scale sizes, for a smoke test).
+Common options of every subcommand: ``--out`` (results file, resumable; default ``runs/NAME.jsonl``, and
+``runs/NAME-quick.jsonl`` with ``--quick``), ``--workers`` (local process pool size), ``--quick`` (book-scale
+sizes, for a smoke test).
+
+Options are checked by argparse before anything runs (a bad value exits with status 2 and writes nothing). The
+results file records the run (command, options, scale, library version) in its first line, and a run resumes
+only into a file of the same run. SIGTERM or SIGINT stops a run cleanly: the finished jobs are saved, the
+workers are stopped, and the command exits with status 128 + the signal number (143 for SIGTERM); the same
+command resumes. Exit status 1 means some jobs raised (their tracebacks are in the results file).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import pkgutil
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import dropout_theory.experiments as _pkg
+from dropout_theory.experiments.runner import JobsFailed, RunInterrupted, check_results_path, run_identity
+
+#: Folder of the default results files (relative to the working directory; ignored by the book's git).
+RUNS_DIR = "runs"
+_NOT_OPTIONS = frozenset({"func", "out", "workers", "quick", "command", "subparser"})
+
+
+def int_at_least(minimum: int, *, even: bool = False) -> Callable[[str], int]:
+    """argparse ``type``: an integer >= ``minimum`` (and even, with ``even``)."""
+    what = f"an {'even ' if even else ''}integer >= {minimum}"
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if value < minimum or (even and value % 2):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        return value
+
+    return convert
+
+
+def float_in(low: float, high: float = math.inf, *, low_open: bool, high_open: bool = True) -> Callable[[str], float]:
+    """argparse ``type``: a finite number in the interval from ``low`` to ``high`` (open or closed ends)."""
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number in {interval}, got {text!r}") from None
+        inside = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        if not (math.isfinite(value) and inside):
+            raise argparse.ArgumentTypeError(f"must be a finite number in {interval}, got {text}")
+        return value
+
+    return convert
+
+
+positive_int = int_at_least(1)
+positive_float = float_in(0.0, low_open=True)
+nonnegative_float = float_in(0.0, low_open=False)
+probability = float_in(0.0, 1.0, low_open=True, high_open=False)
+
+
+def results_file(text: str) -> str:
+    """argparse ``type``: a results file path (not a directory, not under a file)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must be a file name, got ''")
+    try:
+        check_results_path(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def default_results_path(command: str, quick: bool) -> str:
+    """``runs/COMMAND.jsonl``, or ``runs/COMMAND-quick.jsonl`` for a ``--quick`` run (never the same file)."""
+    return str(Path(RUNS_DIR) / f"{command}{'-quick' if quick else ''}.jsonl")
 
 
 def add_experiment(
@@ -23,7 +94,6 @@ def add_experiment(
     *,
     help: str,
     description: str | None = None,
-    default_out: str | None = None,
     quick_help: str = "book-scale sizes (a smoke test)",
 ) -> argparse.ArgumentParser:
     """Add a subcommand with the options every experiment shares: --out, --workers, --quick.
@@ -33,28 +103,22 @@ def add_experiment(
         name: subcommand name.
         help: one-line help shown by ``dropout-experiments --help``.
         description: longer description (default: ``help``).
-        default_out: default results file; ``None`` makes ``--out`` required.
         quick_help: help text of ``--quick``.
 
     Returns:
         The subcommand's parser, for experiment-specific options and ``set_defaults(func=...)``.
     """
     p = subparsers.add_parser(name, help=help, description=description or help)
-    if default_out is None:
-        p.add_argument(
-            "--out", dest="results_path", required=True, help="JSON-lines results file (rerun the command to resume)"
-        )
-    else:
-        p.add_argument(
-            "--out",
-            dest="results_path",
-            default=default_out,
-            help=f"JSON-lines results file, resumable (default {default_out})",
-        )
     p.add_argument(
-        "--workers", dest="max_workers", type=int, default=None, help="local process pool size (default: all cores)"
+        "--out",
+        type=results_file,
+        default=None,
+        help=f"JSON-lines results file; rerun the same command to resume (default {default_results_path(name, False)}, "
+        f"with --quick {default_results_path(name, True)})",
     )
+    p.add_argument("--workers", type=positive_int, default=None, help="local process pool size (default: all cores)")
     p.add_argument("--quick", action="store_true", help=quick_help)
+    p.set_defaults(subparser=p)
     return p
 
 
@@ -75,12 +139,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of a parsed command that determine its results (not ``--out``, ``--workers``, ``--quick``)."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_OPTIONS}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit status."""
+    """Entry point; returns the process exit status (argparse errors exit with status 2 before anything runs)."""
+    from dropout_theory import __version__
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    args.func(args)
+    if args.out is None:
+        args.out = default_results_path(args.command, args.quick)
+    options, scale = run_options(args), "quick" if args.quick else "paper"
+    identity = {"command": args.command, "options": options, "scale": scale, "library_version": __version__}
+    try:
+        check_results_path(args.out, identity)
+    except ValueError as err:
+        args.subparser.error(f"argument --out: {err}")
+    try:
+        with run_identity(args.command, options, scale, argv=["dropout-experiments", *argv]):
+            args.func(args)
+    except RunInterrupted as stop:
+        print(f"dropout-experiments {args.command}: {stop}", file=sys.stderr)
+        return 128 + stop.signum
+    except JobsFailed as err:
+        print(f"dropout-experiments {args.command}: {err}", file=sys.stderr)
+        return 1
     return 0

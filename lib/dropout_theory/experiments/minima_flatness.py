@@ -9,7 +9,7 @@ size and σ matched so that all three noises have the same trace at the start
 the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutchinson). One job per
 (keep_prob, seed); a run that diverges is recorded (step and quantity), not fatal.
 
-CLI: ``dropout-experiments minima-flatness --out results/minima_flatness.jsonl [--workers 2] [--quick]
+CLI: ``dropout-experiments minima-flatness [--out runs/minima-flatness.jsonl] [--workers 2] [--quick]
 [--seeds 5] [--lr 0.1] [--steps 20000] [--keep-probs 0.8 0.5]``; :func:`summary_table` averages over seeds.
 """
 
@@ -26,8 +26,8 @@ import torch
 from dropout_theory._checks import DivergenceError, check_positive_int
 from dropout_theory.alignment import minima_flatness
 from dropout_theory.data import load_digits_regression
-from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
+from dropout_theory.experiments.runner import job_records, run_jobs
 from dropout_theory.networks import NOISES, dropout_mlp, half_mse
 from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table
@@ -117,8 +117,9 @@ def build_jobs(
     return jobs
 
 
-def _mean_sd(values: list[float]) -> tuple[float, float]:
-    t = torch.tensor(values, dtype=torch.float64)
+def _mean_sd(values: list[float | None]) -> tuple[float, float]:
+    """Mean and standard deviation; a value stored as ``None`` (non-finite) makes them NaN."""
+    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
     return float(t.mean()), (float(t.std()) if len(values) > 1 else math.nan)
 
 
@@ -150,13 +151,13 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
         values["top_eigenvalue"] = [r["top_eigenvalues"][0] for r in rows]
         for field, vals in values.items():
             entry[field], entry[field + "_sd"] = _mean_sd(vals)
-            entry[field + "_stderr"] = Estimate.from_samples(vals).stderr
+            entry[field + "_stderr"] = Estimate.from_samples([math.nan if v is None else v for v in vals]).stderr
         table.append(entry)
     return table
 
 
 def run(
-    results_path: str,
+    results_path: str | None,
     *,
     quick: bool = False,
     max_workers: int | None = None,
@@ -167,9 +168,9 @@ def run(
     num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return :func:`summary_table` of the results file."""
+    """Run (or resume) every job and return :func:`summary_table` of this sweep's jobs."""
     jobs = build_jobs(quick=quick, seeds=seeds, lr=lr, num_steps=num_steps, keep_probs=keep_probs)
-    run_jobs(
+    results = run_jobs(
         minima_flatness_job,
         jobs,
         results_path=results_path,
@@ -178,14 +179,14 @@ def run(
         progress=progress,
         desc="minima-flatness",
     )
-    return summary_table(load_results(results_path))
+    return summary_table(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
     table = run(
-        args.results_path,
+        args.out,
         quick=args.quick,
-        max_workers=args.max_workers,
+        max_workers=args.workers,
         seeds=args.seeds,
         lr=args.lr,
         num_steps=args.steps,
@@ -202,7 +203,7 @@ def _cli(args: argparse.Namespace) -> None:
     ]
     headers = ("keep_prob", "strategy", "train loss", "test acc", "top eig", "Hessian trace", "seeds")
     print(Table.build(headers, rows, formats=(".3g", "", "", "", "", "", "")))
-    print(f"results in {args.results_path}")
+    print(f"results in {args.out}")
 
 
 def register(subparsers: Any) -> None:
@@ -212,20 +213,12 @@ def register(subparsers: Any) -> None:
         "minima-flatness",
         help="flatness of the minima reached by dropout, SGD noise and parametric noise injection (part I)",
         description=__doc__.splitlines()[0],
-        default_out="results/minima_flatness.jsonl",
         quick_help="tiny net, 60 images, 30 steps (smoke test, seconds)",
     )
-    p.add_argument("--seeds", type=int, default=5, help="number of initializations per keep_prob (default 5)")
-    p.add_argument("--lr", type=float, default=0.1, help="common learning rate (default 0.1)")
-    p.add_argument(
-        "--steps",
-        "--num-steps",
-        dest="steps",
-        type=int,
-        default=None,
-        help="common number of steps (default 20000; quick 30)",
-    )
-    p.add_argument("--keep-probs", type=float, nargs="+", default=[0.8, 0.5], help="keep probabilities")
+    p.add_argument("--seeds", type=positive_int, default=5, help="number of initializations per keep_prob (default 5)")
+    p.add_argument("--lr", type=positive_float, default=0.1, help="common learning rate (default 0.1)")
+    p.add_argument("--steps", type=positive_int, default=None, help="common number of steps (default 20000; quick 30)")
+    p.add_argument("--keep-probs", type=probability, nargs="+", default=[0.8, 0.5], help="keep probabilities")
     p.set_defaults(func=_cli)
 
 

@@ -4,6 +4,8 @@ The science is :mod:`dropout_theory.phase.compare`; this module is the ``phase-d
 (a, b, width): :func:`phase_job`, i.e. :func:`dropout_theory.phase.phase_point` with the job's ``seed`` as its
 generator, stored as JSON. :func:`run_phase_diagram` runs the jobs through :func:`dropout_theory.experiments.run_jobs`
 (resumable, any Executor) and returns a :class:`dropout_theory.phase.PhaseDiagram`.
+
+CLI: ``dropout-experiments phase-diagram [--out runs/phase-diagram.jsonl] [--workers 2] [--quick]``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from dropout_theory._checks import Divergence
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.runner import run_jobs
 from dropout_theory.phase import BOOK_POINTS, BOOK_WIDTHS, PhaseDiagram, PhasePoint, phase_point
 
 #: Paper-scale grid: the book's points and seven more.
@@ -82,12 +84,10 @@ def _cli(args: argparse.Namespace) -> None:
     points = BOOK_POINTS if args.quick else FULL_POINTS
     widths = (20, 40) if args.quick else FULL_WIDTHS
     kwargs = {"repeats": 2 if args.quick else 8}
-    diagram = run_phase_diagram(
-        points, widths, results_path=args.results_path, max_workers=args.max_workers, progress=True, **kwargs
-    )
+    diagram = run_phase_diagram(points, widths, results_path=args.out, max_workers=args.workers, **kwargs)
     print(diagram)
     print(diagram.slopes_table())
-    print(f"{len(load_results(args.results_path))} results in {args.results_path}")
+    print(f"{len(diagram.points)} results in {args.out}")
 
 
 def register(subparsers: Any) -> None:
@@ -97,7 +97,6 @@ def register(subparsers: Any) -> None:
         "phase-diagram",
         help="finite-n dropout along tau = n^-a, q = n^-b vs its limits (part III)",
         description=__doc__.splitlines()[0],
-        default_out="results/phase_diagram.jsonl",
         quick_help="book-scale grid and small widths (smoke test)",
     )
     p.set_defaults(func=_cli)

@@ -5,6 +5,8 @@ One job per (width, repeat): :func:`teacher_student_job`, i.e. :func:`dropout_th
 with the repeat index as its generator, stored as JSON; :func:`run_teacher_student` averages them into a
 :class:`dropout_theory.phase.TeacherStudentSummary`. Paper scale: widths 200, 500, 1000, 2000, 5000, 10 repeats,
 1000 steps.
+
+CLI: ``dropout-experiments random-geometry [--out runs/random-geometry.jsonl] [--workers 2] [--quick]``.
 """
 
 from __future__ import annotations
@@ -15,15 +17,22 @@ from concurrent.futures import Executor
 from dataclasses import asdict
 from typing import Any
 
+from dropout_theory._checks import DivergenceError
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.runner import run_jobs
 from dropout_theory.phase import TeacherStudentSummary, teacher_student_run
 from dropout_theory.phase.random_geometry import BOOK_WIDTHS, DTYPES, PAPER_WIDTHS
 
 
 def teacher_student_job(*, width: int, repeat: int = 0, **params: Any) -> dict[str, Any]:
-    """One job: :func:`dropout_theory.phase.teacher_student_run` (``repeat`` → ``generator``) as a JSON record."""
-    return asdict(teacher_student_run(width, generator=repeat, **params))
+    """One job: :func:`dropout_theory.phase.teacher_student_run` (``repeat`` → ``generator``) as a JSON record,
+    ``{"diverged": False, "steps", "rms", "loss"}``, or ``{"diverged": True, "divergence": {...}}`` for a run that
+    blew up."""
+    try:
+        run = teacher_student_run(width, generator=repeat, **params)
+    except DivergenceError as err:
+        return {"diverged": True, "divergence": err.record.as_dict()}
+    return {"diverged": False, **asdict(run)}
 
 
 def teacher_student_jobs(
@@ -63,11 +72,9 @@ def _cli(args: argparse.Namespace) -> None:
     else:
         widths, repeats, kwargs = PAPER_WIDTHS, 10, {"num_steps": 1000, "record_every": 10}
     kwargs["dtype"] = args.dtype
-    summary = run_teacher_student(
-        widths, repeats=repeats, results_path=args.results_path, max_workers=args.max_workers, progress=True, **kwargs
-    )
+    summary = run_teacher_student(widths, repeats=repeats, results_path=args.out, max_workers=args.workers, **kwargs)
     print(summary)
-    print(f"{len(load_results(args.results_path))} results in {args.results_path}")
+    print(f"results in {args.out}")
 
 
 def register(subparsers: Any) -> None:
@@ -77,7 +84,6 @@ def register(subparsers: Any) -> None:
         "random-geometry",
         help="teacher-student: dropout vs random metric, propagation noise, no dropout (part III)",
         description=__doc__.splitlines()[0],
-        default_out="results/random_geometry.jsonl",
         quick_help="tiny widths and 20 steps (smoke test)",
     )
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float64", help="floating dtype of the runs")

@@ -10,10 +10,12 @@ Three kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
   (Fig. 2), same digits setting as "bands".
 
 In "bands" and "test" jobs the runs are simulated one by one, and a run that diverges is counted
-(``num_diverged``, with its step) rather than aborting the job; the summaries cover the surviving runs.
+(``num_diverged``, with its divergence record) rather than aborting the job; the summaries cover the surviving
+runs. A "weak" job whose ensemble diverges returns ``{"diverged": True, "method", "divergence"}``; the weak-order
+fit leaves it out and counts it.
 
 The science is :func:`dropout_theory.two_layer.simulate`; this module builds the jobs. CLI:
-``dropout-experiments sme --out results/sme.jsonl [--workers 2] [--quick]``. Results are JSON lines
+``dropout-experiments sme [--out runs/sme.jsonl] [--workers 2] [--quick]``. Results are JSON lines
 (:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them.
 """
 
@@ -31,7 +33,7 @@ import torch
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import load_results, run_jobs
+from dropout_theory.experiments.runner import job_records, run_jobs
 from dropout_theory.stats import fit_power_law
 from dropout_theory.tables import Table
 from dropout_theory.two_layer import init_params, simulate
@@ -81,27 +83,30 @@ def sme_job(
         N = max(1, round(horizon / lr))
         means, variances = [], []
         for name in ("dropout", "sme"):
-            ens = simulate(
-                a,
-                W,
-                X,
-                y,
-                method=name,
-                keep_prob=keep_prob,
-                lr=lr,
-                num_steps=N,
-                num_runs=num_runs,
-                order=order,
-                substeps=substeps,
-                scheme="heun",
-                generator=gen,
-                record_every=N,
-            )
+            try:
+                ens = simulate(
+                    a,
+                    W,
+                    X,
+                    y,
+                    method=name,
+                    keep_prob=keep_prob,
+                    lr=lr,
+                    num_steps=N,
+                    num_runs=num_runs,
+                    order=order,
+                    substeps=substeps,
+                    scheme="heun",
+                    generator=gen,
+                    record_every=N,
+                )
+            except DivergenceError as err:
+                return {"diverged": True, "method": name, "divergence": err.record.as_dict()}
             means.append(ens.theta.mean(0))
             variances.append(ens.theta.var(0))
         err = float(torch.linalg.vector_norm(means[0] - means[1]))
         se = float(((variances[0] + variances[1]).sum() / num_runs).sqrt())
-        return {"error": err, "std_error": se}
+        return {"diverged": False, "error": err, "std_error": se}
     X, Y, Xt, Yt, labels = _digits(n_train)
     a0, W0 = init_params(width, X.shape[1], 10, generator=torch.Generator().manual_seed(0))
     runs = 1 if method == "gd_modified" else num_runs
@@ -203,18 +208,25 @@ def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
 
 def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Fitted log–log slopes (with their standard errors, :func:`dropout_theory.stats.fit_power_law`) per
-    (order, keep_prob) from a results mapping (:func:`load_results`)."""
+    (order, keep_prob) from a results mapping (:func:`load_results`, or :func:`dropout_theory.experiments.job_records`
+    of one sweep). Diverged jobs are left out of the fit and counted (``num_diverged``); the slope is NaN with fewer
+    than two learning rates."""
     groups: dict[tuple[int, float], list[tuple[float, float, float]]] = {}
+    diverged: dict[tuple[int, float], int] = {}
     for rec in results.values():
-        prm = rec["params"]
-        if prm.get("kind") == "weak":
-            groups.setdefault((prm["order"], prm["keep_prob"]), []).append(
-                (prm["lr"], rec["result"]["error"], rec["result"]["std_error"])
-            )
+        prm, res = rec["params"], rec["result"]
+        if prm.get("kind") != "weak":
+            continue
+        key = (prm["order"], prm["keep_prob"])
+        groups.setdefault(key, [])
+        if res.get("diverged"):
+            diverged[key] = diverged.get(key, 0) + 1
+        else:
+            groups[key].append((prm["lr"], res["error"], res["std_error"]))
     table = []
     for (order, p), pts in sorted(groups.items()):
         pts.sort()
-        lrs, errs, ses = (np.asarray(c) for c in zip(*pts, strict=True))
+        lrs, errs, ses = (np.asarray(c, dtype=np.float64) for c in (list(zip(*pts, strict=True)) or [(), (), ()]))
         fit = fit_power_law(lrs, errs) if len(pts) > 1 else None
         table.append(
             {
@@ -225,22 +237,23 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
                 "std_errors": ses.tolist(),
                 "slope": math.nan if fit is None else fit.exponent,
                 "slope_stderr": math.nan if fit is None else fit.stderr,
+                "num_diverged": diverged.get((order, p), 0),
             }
         )
     return table
 
 
 def run(
-    results_path: str,
+    results_path: str | None,
     *,
     quick: bool = False,
     max_workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return the weak-order table."""
+    """Run (or resume) every job and return the weak-order table of this sweep's jobs."""
     jobs = build_jobs(quick)
-    run_jobs(
+    results = run_jobs(
         sme_job,
         jobs,
         results_path=results_path,
@@ -249,18 +262,19 @@ def run(
         progress=progress,
         desc="sme",
     )
-    return weak_order_table(load_results(results_path))
+    return weak_order_table(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
-    table = run(args.results_path, quick=args.quick, max_workers=args.max_workers)
+    table = run(args.out, quick=args.quick, max_workers=args.workers)
     rows = [
         (row["order"], row["keep_prob"], ", ".join(f"{e:.2e}" for e in row["errors"]),
-         f"{row['slope']:.2f} ± {row['slope_stderr']:.2f}")
+         f"{row['slope']:.2f} ± {row['slope_stderr']:.2f}", row["num_diverged"])
         for row in table
     ]  # fmt: skip
-    print(Table.build(("order", "keep_prob", "weak errors", "slope"), rows, formats=("d", "g", "", "")))
-    print(f"results in {args.results_path}")
+    headers = ("order", "keep_prob", "weak errors", "slope", "diverged")
+    print(Table.build(headers, rows, formats=("d", "g", "", "", "d")))
+    print(f"results in {args.out}")
 
 
 def register(subparsers: Any) -> None:
@@ -270,7 +284,6 @@ def register(subparsers: Any) -> None:
         "sme",
         help="dropout vs its SMEs at paper scale: loss bands, weak orders, test metrics (part I)",
         description=__doc__.splitlines()[0],
-        default_out="results/sme.jsonl",
         quick_help="tiny sizes (smoke test, under a minute)",
     )
     p.set_defaults(func=_cli)

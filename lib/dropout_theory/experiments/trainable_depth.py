@@ -26,12 +26,19 @@ import numpy as np
 
 from dropout_theory.data import standardized_digits, standardized_mnist1d
 from dropout_theory.deep_meanfield import (
+    ACTIVATION_NAMES,
     DepthGrid,
     TrainingSpeed,
     critical_sigma_w2,
     train_deep_ensemble,
 )
-from dropout_theory.experiments.cli import add_experiment
+from dropout_theory.experiments.cli import (
+    add_experiment,
+    int_at_least,
+    nonnegative_float,
+    positive_float,
+    probability,
+)
 from dropout_theory.experiments.runner import run_jobs
 
 DATASETS = ("digits", "mnist1d")
@@ -60,7 +67,7 @@ def train_grid_job(
     activation: str,
     depth: int,
     width: int,
-    sigma_w2: Sequence[float],
+    sigma_w2: Sequence[float] | str,
     sigma_b2: float,
     keep_prob: float,
     lr: float | Sequence[float],
@@ -72,7 +79,14 @@ def train_grid_job(
     eval_every: int = 50,
 ) -> dict[str, Any]:
     """One job: a batched :func:`dropout_theory.deep_meanfield.train_deep_ensemble` (``seed`` → ``generator``),
-    JSON-serializable (accuracies rounded to 6 decimals)."""
+    JSON-serializable (accuracies rounded to 6 decimals).
+
+    ``sigma_w2="critical"`` trains every model at σ²_w,crit(σ_b², keep_prob), computed here, so that the job is
+    declared by its inputs (its key never depends on a computed float).
+    """
+    if sigma_w2 == "critical":
+        num = len(lr) if isinstance(lr, Sequence) else 1
+        sigma_w2 = [float(critical_sigma_w2(activation, sigma_b2, keep_prob))] * num
     res = train_deep_ensemble(
         activation, list(sigma_w2), sigma_b2, keep_prob, depth=depth, width=width, lr=lr, num_steps=num_steps,
         batch_size=batch_size, data=_load(dataset, 0), threshold=threshold, eval_every=eval_every, generator=seed,
@@ -170,9 +184,8 @@ def run_training_speed(
     lr_list = [float(x) for x in lrs]
     jobs = []
     for r in keep_probs:
-        sw = float(critical_sigma_w2(activation, sigma_b2, r))
         jobs += [
-            dict(activation=activation, depth=int(L), width=int(width), sigma_w2=[sw] * len(lr_list),
+            dict(activation=activation, depth=int(L), width=int(width), sigma_w2="critical",
                  sigma_b2=float(sigma_b2), keep_prob=float(r), lr=lr_list, num_steps=int(num_steps),
                  batch_size=int(batch_size), dataset=dataset, seed=int(seed), threshold=float(threshold),
                  eval_every=int(eval_every))
@@ -185,7 +198,7 @@ def run_training_speed(
         idx = [i for i, job in enumerate(jobs) if job["keep_prob"] == float(r)]
         out[float(r)] = TrainingSpeed(
             float(r),
-            jobs[idx[0]]["sigma_w2"][0],
+            float(critical_sigma_w2(activation, sigma_b2, r)),
             np.asarray(depths),
             np.asarray(lr_list),
             np.array([results[i]["steps_to_threshold"] for i in idx]),
@@ -195,9 +208,10 @@ def run_training_speed(
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="digits")
-    p.add_argument("--activation", default="tanh")
-    p.add_argument("--sigma-b2", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--activation", choices=ACTIVATION_NAMES, default="tanh")
+    p.add_argument("--sigma-b2", type=nonnegative_float, default=0.05)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
+    p.add_argument("--keep-probs", type=probability, nargs="+", default=None)
 
 
 def _cmd_trainable_depth(args: argparse.Namespace) -> None:
@@ -205,7 +219,7 @@ def _cmd_trainable_depth(args: argparse.Namespace) -> None:
     res = run_trainable_depth(
         sizes["depths"], sizes["sigma_w2"], args.keep_probs or sizes["keep_probs"], activation=args.activation,
         width=sizes["width"], sigma_b2=args.sigma_b2, lr=args.lr, num_steps=sizes["steps"],
-        dataset=args.dataset, seed=args.seed, results_path=args.results_path, max_workers=args.max_workers,
+        dataset=args.dataset, seed=args.seed, results_path=args.out, max_workers=args.workers,
     )  # fmt: skip
     for grid in res.values():
         print(grid)
@@ -213,11 +227,12 @@ def _cmd_trainable_depth(args: argparse.Namespace) -> None:
 
 def _cmd_training_speed(args: argparse.Namespace) -> None:
     quick = args.quick
+    lrs = [float(f"{x:.3g}") for x in np.logspace(-3, -0.5, 4 if quick else 12)]  # job inputs as one writes them
     res = run_training_speed(
-        [4, 8] if quick else [10, 20, 40, 60], np.logspace(-3, -0.5, 4 if quick else 12).tolist(),
+        [4, 8] if quick else [10, 20, 40, 60], lrs,
         args.keep_probs or ([1.0, 0.9] if quick else [1.0, 0.99, 0.98]), activation=args.activation,
         width=24 if quick else 128, sigma_b2=args.sigma_b2, num_steps=60 if quick else 1000, dataset=args.dataset,
-        seed=args.seed, results_path=args.results_path, max_workers=args.max_workers, threshold=args.threshold,
+        seed=args.seed, results_path=args.out, max_workers=args.workers, threshold=args.threshold,
     )  # fmt: skip
     for grid in res.values():
         print(grid)
@@ -230,13 +245,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers, "trainable-depth", help="Fig. 7: trainable depth heatmaps over (depth, sigma_w2)", quick_help=quick
     )
     _common(p)
-    p.add_argument("--keep-probs", type=float, nargs="+", default=None)
-    p.add_argument("--lr", "--learning-rate", dest="lr", type=float, default=0.02, help="SGD learning rate")
+    p.add_argument("--lr", "--learning-rate", dest="lr", type=positive_float, default=0.02, help="SGD learning rate")
     p.set_defaults(func=_cmd_trainable_depth)
     q = add_experiment(
         subparsers, "training-speed", help="Fig. 6: steps to a threshold accuracy vs learning rate", quick_help=quick
     )
     _common(q)
-    q.add_argument("--keep-probs", type=float, nargs="+", default=None)
-    q.add_argument("--threshold", type=float, default=0.8)
+    q.add_argument("--threshold", type=probability, default=0.8)
     q.set_defaults(func=_cmd_training_speed)

@@ -114,7 +114,8 @@ class WidthSummary:
         rms_mean: variant → mean over repeats of the RMS distance to dropout at those steps.
         rms_sd: variant → standard deviation over repeats (zeros for one repeat).
         final_loss: variant → mean final loss.
-        num_repeats: number of repeats.
+        num_repeats: number of repeats averaged.
+        num_diverged: repeats that diverged and are left out.
     """
 
     steps: list[int]
@@ -122,6 +123,7 @@ class WidthSummary:
     rms_sd: dict[str, list[float]]
     final_loss: dict[str, float]
     num_repeats: int
+    num_diverged: int = 0
 
 
 @dataclass(frozen=True)
@@ -141,30 +143,40 @@ class TeacherStudentSummary(TabularResult):
     def from_runs(
         cls, widths: Sequence[int], runs: Sequence[TeacherStudentRun | dict[str, Any]]
     ) -> TeacherStudentSummary:
-        """Average runs (or their ``asdict`` records) by width; ``widths[i]`` is the width of ``runs[i]``."""
+        """Average runs (or their ``asdict`` records) by width; ``widths[i]`` is the width of ``runs[i]``. Records
+        marked ``"diverged"`` (experiment jobs whose run blew up) are left out and counted."""
         out: dict[int, WidthSummary] = {}
         records = [r if isinstance(r, dict) else vars(r) for r in runs]
         for n in sorted(set(widths)):
-            rs = [r for w, r in zip(widths, records, strict=True) if w == n]
-            mean, sd = {}, {}
-            for v in rs[0]["rms"]:
+            every = [r for w, r in zip(widths, records, strict=True) if w == n]
+            rs = [r for r in every if not r.get("diverged")]
+            mean, sd, final = {}, {}, {}
+            for v in rs[0]["rms"] if rs else ():
                 curves = torch.tensor([r["rms"][v] for r in rs], dtype=torch.float64)
                 mean[v] = curves.mean(0).tolist()
                 sd[v] = (curves.std(0) if len(rs) > 1 else torch.zeros_like(curves[0])).tolist()
-            final = {v: sum(r["loss"][v][-1] for r in rs) / len(rs) for v in rs[0]["loss"]}
-            out[int(n)] = WidthSummary(list(rs[0]["steps"]), mean, sd, final, len(rs))
+            for v in rs[0]["loss"] if rs else ():
+                final[v] = sum(r["loss"][v][-1] for r in rs) / len(rs)
+            steps = list(rs[0]["steps"]) if rs else []
+            out[int(n)] = WidthSummary(steps, mean, sd, final, len(rs), len(every) - len(rs))
         return cls(out)
 
     def table(self) -> Table:
-        first = next(iter(self.widths.values()))
-        variants = list(first.rms_mean)
-        rows = [(n, *(s.rms_mean[v][-1] for v in variants)) for n, s in self.widths.items()]
+        first = next((s for s in self.widths.values() if s.steps), None)
+        variants = [] if first is None else list(first.rms_mean)
+        rows = [
+            (n, *(s.rms_mean[v][-1] if s.rms_mean else None for v in variants), s.num_diverged)
+            for n, s in self.widths.items()
+        ]
         names = {"random_metric": "random metric", "propagation_noise_random_metric": "prop. noise + RM"}
+        title = "RMS distance of dropout to (mean over the repeats):"
+        if first is not None:
+            title = f"RMS distance of dropout at step {first.steps[-1]} to (mean over {first.num_repeats} repeats):"
         return Table.build(
-            ("width", *(names.get(v, v.replace("_", " ")) for v in variants)),
+            ("width", *(names.get(v, v.replace("_", " ")) for v in variants), "diverged"),
             rows,
-            formats=("d", *([".3f"] * len(variants))),
-            title=f"RMS distance of dropout at step {first.steps[-1]} to (mean over {first.num_repeats} repeats):",
+            formats=("d", *([".3f"] * len(variants)), "d"),
+            title=title,
         )
 
 

@@ -40,7 +40,7 @@ def dropout_training_widget(
     K = split.y_train.shape[1]
     a0, W0 = init_params(width, split.X_train.shape[1], K, generator=generator)
 
-    def run(keep_prob: float = 0.8, lr: float = 0.1) -> None:
+    def run(keep_prob: float = 0.8, lr: float = 0.05) -> None:
         _, ax = plt.subplots(figsize=(6.4, 3.8))
         runs = {}
         for label, p in ((f"dropout, keep_prob = {keep_prob:.2f}", keep_prob), ("no dropout", 1.0)):
@@ -67,5 +67,5 @@ def dropout_training_widget(
     return widgets.interactive(
         run,
         keep_prob=widgets.FloatSlider(value=0.8, min=0.1, max=1.0, step=0.05, description="keep_prob"),
-        lr=widgets.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=0.1, description="learning rate"),
+        lr=widgets.FloatLogSlider(value=0.05, base=10, min=-2, max=0, step=0.1, description="learning rate"),
     )

@@ -40,8 +40,8 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
 
 
 def test_weak_order_divergence_is_a_record_left_out_of_the_fit():
-    res = sme_job("weak", lr=5.0, keep_prob=0.5, order=1, num_runs=4, substeps=1, horizon=200.0)
-    assert res["diverged"] is True and res["method"] == "dropout" and res["step"] >= 1
+    res = sme_job(kind="weak", lr=5.0, keep_prob=0.5, order=1, num_runs=4, substeps=1, horizon=200.0)
+    assert res["diverged"] is True and res["method"] == "dropout" and res["divergence"]["step"] >= 1
     ok = {"diverged": False, "error": 0.1, "std_error": 0.01}
     records = {
         str(i): {"params": {"kind": "weak", "order": 1, "keep_prob": 0.5, "lr": lr}, "result": r}

@@ -68,7 +68,7 @@ class Table:
 
     def _numeric(self, j: int) -> bool:
         def num(s: str) -> bool:
-            head = s.split(" ")[0].replace("−", "-")
+            head = s.split(" ")[0].replace("−", "-").removesuffix("%")
             try:
                 float(head)
             except ValueError:

@@ -69,10 +69,10 @@ def main() -> None:
     m1, n1 = (20, 300) if args.quick else (50, 500)
     X, y = _digits(n1)
     a, W = init_params(m1, X.shape[1], 10, generator=g, scale_a=2.0)
-    ex, t_ex = _timed(lambda: hessian_variance_alignment(a, W, X, y, 0.8, method="exact"))
+    ex, t_ex = _timed(lambda: hessian_variance_alignment(a, W, X, y, keep_prob=0.8, method="exact"))
     mf, t_mf = _timed(
         lambda: hessian_variance_alignment(
-            a, W, X, y, 0.8, method="matrix_free", num_probes=400, generator=torch.Generator().manual_seed(1)
+            a, W, X, y, keep_prob=0.8, method="matrix_free", num_probes=400, generator=torch.Generator().manual_seed(1)
         )
     )
     rows.append((f"two-layer 64-{m1}-10, n={n1}", ex.num_params, ex.alpha, t_ex, "exact"))
@@ -91,7 +91,7 @@ def main() -> None:
             W,
             X,
             y,
-            0.8,
+            keep_prob=0.8,
             method="matrix_free",
             num_probes=200,
             num_sigma_probes=400,
@@ -116,7 +116,7 @@ def main() -> None:
             W2,
             X2,
             y2[:, :1],
-            0.8,
+            keep_prob=0.8,
             method="matrix_free",
             num_probes=128,
             num_sigma_probes=256,
@@ -128,7 +128,7 @@ def main() -> None:
         (f"two-layer {X2.shape[1]}-{m2}-1, n={n2}", big.num_params, big.alpha, t_big, f"matrix-free ±{big.stderr:.3f}")
     )
     # module path: FNN 64-50-50-10 (issue #4's benchmark) and a >= 100k-parameter MLP
-    digits = load_digits_regression(seed=0, bias=False)
+    digits = load_digits_regression(generator=0, bias=False)
     n3 = 300 if args.quick else 1000
     X3, Y3 = digits.X_train[:n3], digits.y_train[:n3]
 
@@ -136,8 +136,10 @@ def main() -> None:
         return 0.5 * ((out - target) ** 2).sum(1).mean()
 
     for widths, dense in (((64, 50, 50, 10), True), ((64, 300, 300, 10), False)):
-        net = dropout_mlp(widths, 0.8, generator=torch.Generator().manual_seed(0))
-        train_with_noise(net, half_mse, X3, Y3, "dropout", 0.05, 300, generator=torch.Generator().manual_seed(1))
+        net = dropout_mlp(widths, keep_prob=0.8, generator=torch.Generator().manual_seed(0))
+        train_with_noise(
+            net, half_mse, X3, Y3, noise="dropout", lr=0.05, num_steps=300, generator=torch.Generator().manual_seed(1)
+        )
         kw = dict(num_masks=512, num_hessian_masks=2 if args.quick else 4)
         mf_m, t_mf_m = _timed(
             lambda net=net, kw=kw: module_hessian_variance_alignment(

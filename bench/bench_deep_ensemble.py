@@ -91,11 +91,20 @@ def main(argv: list[str] | None = None) -> None:
         f"{'ens/RNG':>8} {'loop/ens':>9}"
     )
     for N in widths:
-        x = inputs_for(0.5, 0.3, N, S, B2, dtype=torch.float32)
+        x = inputs_for(0.5, 0.3, width=N, sigma_w2=S, sigma_b2=B2, dtype=torch.float32)
         t_rng = best_time(lambda B=B, N=N: rng_bound(B, L, N), args.repeats)
         for mode in ("none", "realistic"):
             t_ens = best_time(lambda mode=mode, N=N, x=x: simulate_ensemble(
-                "tanh", S, B2, RHO, depth=L, width=N, n_networks=B, inputs=x, backward=mode, seed=0,
+                "tanh",
+                S,
+                B2,
+                RHO,
+                depth=L,
+                width=N,
+                num_networks=B,
+                inputs=x,
+                backward=mode,
+                generator=0,
                 dtype=torch.float32), args.repeats)  # fmt: skip
             loop = loop_forward if mode == "none" else loop_backward
             t_loop = best_time(lambda loop=loop, N=N, x=x: loop(B, L, N, x), max(1, args.repeats - 1))

@@ -33,8 +33,8 @@ PAPER_ANCHOR_S = 30 * 60
 
 def step_time(width: int, dtype: torch.dtype, steps: int) -> float:
     """Seconds per step of 4 coupled variants at this width (one repeat), after a 2-step warm-up."""
-    data = make_teacher_student(D, N_POINTS, 15, seed=0, dtype=dtype)
-    a0, W0 = init_student(width, D, seed=0, dtype=dtype)
+    data = make_teacher_student(d=D, num_points=N_POINTS, teacher_width=15, generator=0, dtype=dtype)
+    a0, W0 = init_student(width, d=D, generator=0, dtype=dtype)
     kw = {"tau": 0.5, "keep_prob": 0.7, "variants": VARIANTS4, "generator": torch.Generator().manual_seed(1)}
     simulate_coupled(a0, W0, data.X, data.y, num_steps=2, record_every=2, **kw)
     t = time.perf_counter()
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.full_job:
         t = time.perf_counter()
-        teacher_student_run(200, 0, num_steps=STEPS, record_every=10)
+        teacher_student_run(200, generator=0, num_steps=STEPS, record_every=10)
         el = time.perf_counter() - t
         pred = step_time(200, torch.float64, steps) * STEPS
         print(
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fraction:
         t = time.perf_counter()
         for n in PAPER_WIDTHS:
-            teacher_student_run(n, 0, num_steps=STEPS, record_every=10, dtype=args.fraction)
+            teacher_student_run(n, generator=0, num_steps=STEPS, record_every=10, dtype=args.fraction)
         el = time.perf_counter() - t
         sweep = el * REPEATS / WORKERS
         print(

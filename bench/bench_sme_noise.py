@@ -23,8 +23,13 @@ import torch
 
 from dropout_theory.activations import get_activation
 from dropout_theory.data import load_digits_regression
-from dropout_theory.two_layer import dropout_gradient_covariance, init_params, noise_cost_model, sample_dropout_noise
-from dropout_theory.two_layer.sme import _dropout_step_grads, _order1_drift_and_noise, _sme_noise
+from dropout_theory.two_layer import (
+    dropout_gradient_covariance,
+    init_params,
+    kernels,
+    noise_cost_model,
+    sample_dropout_noise,
+)
 
 KEEP = 0.5
 
@@ -43,7 +48,7 @@ def timeit(fn, repeat: int, warmup: bool = True) -> float:
 
 
 def data():
-    dg = load_digits_regression(test_fraction=0.0, seed=0)
+    dg = load_digits_regression(test_fraction=0.0, generator=0)
     return dg.X_train, dg.labels_train.to(torch.float64) / 9.0
 
 
@@ -58,13 +63,15 @@ def bench_sampler(X, y, widths, dense_max_D: int) -> None:
         a, W = init_params(m, X.shape[1], generator=torch.Generator().manual_seed(0))
         D = m * (1 + X.shape[1])
         gen = torch.Generator().manual_seed(1)
-        t_s = timeit(lambda a=a, W=W, gen=gen: sample_dropout_noise(a, W, X, y, KEEP, 1, generator=gen), 7)
+        t_s = timeit(
+            lambda a=a, W=W, gen=gen: sample_dropout_noise(a, W, X, y, keep_prob=KEEP, num_samples=1, generator=gen), 7
+        )
         if D > dense_max_D:
             print(f"{m:>4} {D:>6} {t_s * 1e3:>9.2f}ms {'skipped (D > --dense-max-D)':>40}")
             continue
         rep = 3 if D <= 1500 else 1
-        t_form = timeit(lambda a=a, W=W: dropout_gradient_covariance(a, W, X, y, KEEP), rep, warmup=False)
-        sigma = dropout_gradient_covariance(a, W, X, y, KEEP)
+        t_form = timeit(lambda a=a, W=W: dropout_gradient_covariance(a, W, X, y, keep_prob=KEEP), rep, warmup=False)
+        sigma = dropout_gradient_covariance(a, W, X, y, keep_prob=KEEP)
         t_eigh = timeit(lambda sigma=sigma: torch.linalg.eigh(sigma), rep, warmup=False)
         jittered = sigma + 1e-10 * float(sigma.diagonal().max()) * torch.eye(D, dtype=sigma.dtype)
         t_chol = timeit(lambda j=jittered: torch.linalg.cholesky(j), rep, warmup=False)
@@ -84,14 +91,14 @@ def step_times(X, y, m: int, repeat: int) -> tuple[float, float, float]:
 
     def dropout_step():
         mask = (torch.rand((1, m), generator=gen, dtype=A.dtype) < KEEP).to(A.dtype) / KEEP
-        ga, gW = _dropout_step_grads(A, Wc, X, Y, mask, act)
+        ga, gW = kernels.masked_gradient(A, Wc, X, Y, mask, act=act)
         return A - 0.1 * ga, Wc - 0.1 * gW
 
     def noise():
-        return _sme_noise(A, Wc, X, Y, v, act, gen)
+        return kernels.order1_drift_and_noise(A, Wc, X, Y, v=v, act=act, generator=gen)[2:]
 
     def sme_step():  # the order-1 Euler–Maruyama step of ``simulate``
-        ba, bW, Za, Zw = _order1_drift_and_noise(A, Wc, X, Y, v, act, gen)
+        ba, bW, Za, Zw = kernels.order1_drift_and_noise(A, Wc, X, Y, v=v, act=act, generator=gen)
         return A + 0.1 * ba + 0.1 * Za, Wc + 0.1 * bW + 0.1 * Zw
 
     return timeit(dropout_step, repeat), timeit(sme_step, repeat), timeit(noise, repeat)

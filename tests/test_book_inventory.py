@@ -47,9 +47,7 @@ def test_stored_outputs_have_no_errors_or_stderr(path):
         for out in cell.outputs:
             assert out.output_type != "error", f"{path.name}: code cell {i + 1} stored an error"
             if out.output_type == "stream":
-                assert out.name != "stderr", (
-                    f"{path.name}: code cell {i + 1} wrote to stderr: {out.text[:200]!r}"
-                )
+                assert out.name != "stderr", f"{path.name}: code cell {i + 1} wrote to stderr: {out.text[:200]!r}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

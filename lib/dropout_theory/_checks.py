@@ -1,4 +1,4 @@
-"""Input validation and divergence reporting shared by every subpackage (private).
+"""Input validation and divergence reporting shared by every subpackage (the core; not for chapters).
 
 Every public function of :mod:`dropout_theory` validates its arguments with these helpers, so that bad
 input raises a :class:`ValueError` naming the argument, the value received and the valid range, and a
@@ -8,29 +8,69 @@ diverging simulation raises :class:`DivergenceError` naming the step and the qua
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """The one record of a run that blew up, used by every simulator, ensemble and experiment job.
+
+    Attributes:
+        step: index of the first step (or layer, see ``unit``) at which ``quantity`` was non-finite or above its
+            threshold.
+        quantity: name of the quantity (e.g. ``"train loss"``, ``"input weights W"``, ``"q"``).
+        value: the offending value (a float, possibly ``nan`` or ``inf``).
+        unit: what ``step`` counts: ``"step"`` (training or integration steps) or ``"layer"`` (deep maps).
+    """
+
+    step: int
+    quantity: str
+    value: float
+    unit: str = "step"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serializable form (a non-finite value becomes its string, e.g. ``"inf"``)."""
+        value = self.value if math.isfinite(self.value) else str(self.value)
+        return {"step": self.step, "quantity": self.quantity, "value": value, "unit": self.unit}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Divergence:
+        """Inverse of :meth:`as_dict`."""
+        return cls(int(record["step"]), record["quantity"], float(record["value"]), record.get("unit", "step"))
+
+    def __str__(self) -> str:
+        return f"diverged at {self.unit} {self.step}: {self.quantity} = {self.value!r}"
+
+
 class DivergenceError(RuntimeError):
     """A simulation produced a non-finite or exploding quantity.
 
     Attributes:
-        step: index of the step at which the quantity was first non-finite or above the threshold.
+        step: index of the step (or layer) at which the quantity was first non-finite or above the threshold.
         quantity: name of the quantity (e.g. ``"loss"``, ``"parameters"``).
         value: the offending value (a float, possibly ``nan`` or ``inf``).
+        unit: ``"step"`` or ``"layer"`` (what ``step`` counts).
+        record: the same as a :class:`Divergence`.
+        partial: what the run had measured before it diverged (e.g. an alignment curve), or ``None``.
     """
 
-    def __init__(self, step: int, quantity: str, value: float) -> None:
-        self.step = int(step)
+    def __init__(self, step: int, quantity: str, value: float, *, unit: str = "step", partial: Any = None) -> None:
+        self.record = Divergence(int(step), quantity, float(value), check_choice(unit, "unit", ("step", "layer")))
+        self.step = self.record.step
         self.quantity = quantity
-        self.value = float(value)
-        super().__init__(
-            f"run diverged at step {self.step}: {quantity} = {self.value!r}; "
-            "try a smaller learning rate or a larger keep_prob"
-        )
+        self.value = self.record.value
+        self.unit = unit
+        self.partial = partial
+        hint = "" if unit == "layer" else "; try a smaller learning rate or a larger keep_prob"
+        super().__init__(f"run {self.record}{hint}")
+
+    def with_partial(self, partial: Any, *, offset: int = 0) -> DivergenceError:
+        """The same divergence ``offset`` steps later, carrying ``partial`` (for runs made of segments)."""
+        return DivergenceError(self.step + offset, self.quantity, self.value, unit=self.unit, partial=partial)
 
 
 def check_keep_prob(keep_prob: Any, name: str = "keep_prob") -> float:
@@ -40,9 +80,7 @@ def check_keep_prob(keep_prob: Any, name: str = "keep_prob") -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number in (0, 1], got {keep_prob!r}") from None
     if not (0.0 < value <= 1.0) or math.isnan(value):
-        raise ValueError(
-            f"{name} must lie in (0, 1] (it is the probability of KEEPING a unit), got {value!r}"
-        )
+        raise ValueError(f"{name} must lie in (0, 1] (it is the probability of KEEPING a unit), got {value!r}")
     return value
 
 
@@ -119,8 +157,10 @@ def as_tensor(
     return t
 
 
-def check_finite_step(step: int, quantity: str, value: torch.Tensor | float, limit: float = 1e12) -> None:
+def check_finite_step(
+    step: int, quantity: str, value: torch.Tensor | float, limit: float = 1e12, *, unit: str = "step"
+) -> None:
     """Raise :class:`DivergenceError` if ``value`` is non-finite or its magnitude exceeds ``limit``."""
     v = value.detach().abs().max().item() if isinstance(value, torch.Tensor) else abs(float(value))
     if not math.isfinite(v) or v > limit:
-        raise DivergenceError(step, quantity, v)
+        raise DivergenceError(step, quantity, v, unit=unit)

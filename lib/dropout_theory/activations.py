@@ -1,7 +1,9 @@
-"""Scalar activation functions with their first two derivatives (torch, elementwise).
+"""Scalar activation functions with their first two derivatives (torch, elementwise): the one torch registry of
+the library, used by the two-layer networks, the mean-field particles and the deep dropout ensembles.
 
-The stochastic-modified-equation theorem needs a smooth activation; ReLU is provided for comparison and is
-flagged by :data:`SMOOTH` as outside the theorem.
+The stochastic-modified-equation theorem needs a smooth activation; ReLU and hard tanh are provided for
+comparison and are flagged by :data:`SMOOTH` as outside the theorem. (The mean-field theory of Part II integrates
+numpy versions of its activations by quadrature: :mod:`dropout_theory.deep_meanfield.quadrature`.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dropout_theory._checks import check_choice
 TensorFn = Callable[[torch.Tensor], torch.Tensor]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,21 @@ ACTIVATIONS: dict[str, Activation] = {
         torch.zeros_like,
         False,
     ),
+    "linear": Activation("linear", lambda z: z, torch.ones_like, torch.zeros_like, True),
+    "hard_tanh": Activation(
+        "hard_tanh",
+        lambda z: z.clamp(-1.0, 1.0),
+        lambda z: (z.abs() < 1.0).to(z.dtype),
+        torch.zeros_like,
+        False,
+    ),
+    "erf": Activation(
+        "erf",
+        torch.erf,
+        lambda z: _TWO_OVER_SQRT_PI * torch.exp(-z * z),
+        lambda z: -2.0 * z * _TWO_OVER_SQRT_PI * torch.exp(-z * z),
+        True,
+    ),
 }
 
 #: Names of activations that satisfy the smoothness assumption of the SME theorem.
@@ -93,7 +111,7 @@ SMOOTH: frozenset[str] = frozenset(k for k, v in ACTIVATIONS.items() if v.smooth
 
 
 def get_activation(name: str) -> Activation:
-    """Look up an activation by name ("tanh", "sigmoid", "softplus", "gelu", "relu").
+    """Look up an activation by name ("tanh", "sigmoid", "softplus", "gelu", "relu", "linear", "hard_tanh", "erf").
 
     Raises:
         ValueError: unknown name.

@@ -20,8 +20,8 @@ def _problem(seed=0, interpolate=True):
 def test_gauss_newton_exact_at_interpolation_without_dropout():
     """e_i = 0 and p = 1: H = (1/n) Σ J Jᵀ exactly (the residual term of the Hessian vanishes)."""
     a, W, X, y = _problem()
-    H_approx, _ = approximate_hessian_and_covariance(a, W, X, y, 1.0)
-    torch.testing.assert_close(H_approx, modified_loss_hessian(a, W, X, y, 1.0), rtol=1e-10, atol=1e-12)
+    H_approx, _ = approximate_hessian_and_covariance(a, W, X, y, keep_prob=1.0)
+    torch.testing.assert_close(H_approx, modified_loss_hessian(a, W, X, y, keep_prob=1.0), rtol=1e-10, atol=1e-12)
 
 
 def test_hessian_dropped_term_at_interpolation():
@@ -30,7 +30,7 @@ def test_hessian_dropped_term_at_interpolation():
     a, W, X, y = _problem()
     p, m, n = 0.6, 4, X.shape[0]
     v = (1 - p) / p
-    H_approx, S_approx = approximate_hessian_and_covariance(a, W, X, y, p)
+    H_approx, S_approx = approximate_hessian_and_covariance(a, W, X, y, keep_prob=p)
     c = (a * torch.tanh(X @ W.T)).detach()  # (n, m)
 
     def weighted(theta):
@@ -39,7 +39,9 @@ def test_hessian_dropped_term_at_interpolation():
 
     theta = torch.cat([a[:, None], W], dim=1).reshape(-1)
     dropped = v / n * torch.func.hessian(weighted)(theta)
-    torch.testing.assert_close(modified_loss_hessian(a, W, X, y, p) - H_approx, dropped, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(
+        modified_loss_hessian(a, W, X, y, keep_prob=p) - H_approx, dropped, rtol=1e-9, atol=1e-12
+    )
     torch.testing.assert_close(S_approx, S_approx.T)
     assert float(torch.linalg.eigvalsh(S_approx).min()) > -1e-12
 
@@ -48,4 +50,6 @@ def test_bad_input():
     g = torch.Generator().manual_seed(0)
     a, W = init_params(4, 3, 2, generator=g)
     with pytest.raises(ValueError, match="scalar output"):
-        approximate_hessian_and_covariance(a, W, torch.zeros(5, 3, dtype=torch.float64), torch.zeros(5, 2), 0.5)
+        approximate_hessian_and_covariance(
+            a, W, torch.zeros(5, 3, dtype=torch.float64), torch.zeros(5, 2), keep_prob=0.5
+        )

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from dropout_theory.alignment import (
-    Estimate,
     combine_alignment,
     deflated_frobenius_sq,
     hutchinson_frobenius_sq,
     sampled_trace_product,
 )
+from dropout_theory.stats import Estimate
 
 
 def _pair(D=12, seed=0):
@@ -27,7 +27,7 @@ def test_hutchinson_frobenius_unbiased_and_stderr_calibrated():
     reported standard error matches the spread of the repeats within 25 %."""
     H, _, _, g = _pair()
     exact = float((H * H).sum())
-    ests = [hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], 50, g) for _ in range(200)]
+    ests = [hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], num_probes=50, generator=g) for _ in range(200)]
     vals = torch.tensor([e.value for e in ests])
     spread = float(vals.std())
     assert abs(float(vals.mean()) - exact) < 4 * spread / 200**0.5
@@ -50,25 +50,34 @@ def test_deflated_frobenius_unbiased_calibrated_and_better_than_hutchinson():
     H = _decaying()
     exact = float((H * H).sum())
     g = torch.Generator().manual_seed(1)
-    ests = [deflated_frobenius_sq(lambda V: V @ H, H.shape[0], 8, 20, g) for _ in range(200)]
+    ests = [
+        deflated_frobenius_sq(lambda V: V @ H, H.shape[0], sketch_size=8, num_probes=20, generator=g)
+        for _ in range(200)
+    ]
     vals = torch.tensor([e.value for e in ests])
     spread = float(vals.std())
     assert abs(float(vals.mean()) - exact) < 4 * spread / 200**0.5
     assert abs(sum(e.stderr for e in ests) / 200 / spread - 1) < 0.25
-    plain = torch.tensor([hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], 44, g).value for _ in range(200)])
+    plain = torch.tensor(
+        [hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], num_probes=44, generator=g).value for _ in range(200)]
+    )
     assert float(plain.std()) > 5 * spread
 
 
 def test_deflated_with_empty_sketch_is_hutchinson():
     H = _decaying(D=20)
-    plain = hutchinson_frobenius_sq(lambda V: V @ H, 20, 30, torch.Generator().manual_seed(4))
-    zero = deflated_frobenius_sq(lambda V: V @ H, 20, 0, 30, torch.Generator().manual_seed(4))
+    plain = hutchinson_frobenius_sq(lambda V: V @ H, 20, num_probes=30, generator=torch.Generator().manual_seed(4))
+    zero = deflated_frobenius_sq(
+        lambda V: V @ H, 20, sketch_size=0, num_probes=30, generator=torch.Generator().manual_seed(4)
+    )
     assert zero.value == pytest.approx(plain.value, rel=1e-12) and zero.stderr == pytest.approx(plain.stderr)
 
 
 def test_deflated_frobenius_exact_when_sketch_spans_everything():
     H = _decaying(D=12)
-    est = deflated_frobenius_sq(lambda V: V @ H, 12, 12, 4, torch.Generator().manual_seed(0))
+    est = deflated_frobenius_sq(
+        lambda V: V @ H, 12, sketch_size=12, num_probes=4, generator=torch.Generator().manual_seed(0)
+    )
     assert est.value == pytest.approx(float((H * H).sum()), rel=1e-12)
     assert est.stderr < 1e-12
 
@@ -78,10 +87,20 @@ def test_deflated_inner_product_of_two_matrices():
     (sketch 6, 20 probes) the mean is within 4 standard errors and the reported standard error within 25 %."""
     H, B = _decaying(D=40, seed=0), _decaying(D=40, seed=1)
     exact = float((H * B).sum())
-    full = deflated_frobenius_sq(lambda V: V @ H, 40, 40, 4, torch.Generator().manual_seed(0), matvec_b=lambda V: V @ B)
+    full = deflated_frobenius_sq(
+        lambda V: V @ H,
+        40,
+        sketch_size=40,
+        num_probes=4,
+        generator=torch.Generator().manual_seed(0),
+        matvec_b=lambda V: V @ B,
+    )
     assert full.value == pytest.approx(exact, rel=1e-10, abs=1e-12)
     g = torch.Generator().manual_seed(2)
-    ests = [deflated_frobenius_sq(lambda V: V @ H, 40, 6, 20, g, matvec_b=lambda V: V @ B) for _ in range(200)]
+    ests = [
+        deflated_frobenius_sq(lambda V: V @ H, 40, sketch_size=6, num_probes=20, generator=g, matvec_b=lambda V: V @ B)
+        for _ in range(200)
+    ]
     vals = torch.tensor([e.value for e in ests])
     spread = float(vals.std())
     assert abs(float(vals.mean()) - exact) < 4 * spread / 200**0.5
@@ -110,11 +129,13 @@ def test_combine_alignment_exact_and_delta_method():
 def test_bad_input():
     H, _, _, g = _pair()
     with pytest.raises(ValueError, match="num_probes"):
-        hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], 1, g)
+        hutchinson_frobenius_sq(lambda V: V @ H, H.shape[0], num_probes=1, generator=g)
     with pytest.raises(ValueError, match="sketch_size"):
-        deflated_frobenius_sq(lambda V: V @ H, H.shape[0], H.shape[0] + 1, 4, g)
+        deflated_frobenius_sq(lambda V: V @ H, H.shape[0], sketch_size=H.shape[0] + 1, num_probes=4, generator=g)
     with pytest.raises(ValueError, match="power_iterations"):
-        deflated_frobenius_sq(lambda V: V @ H, H.shape[0], 2, 4, g, power_iterations=-1)
+        deflated_frobenius_sq(
+            lambda V: V @ H, H.shape[0], sketch_size=2, num_probes=4, generator=g, power_iterations=-1
+        )
     with pytest.raises(ValueError, match="samples"):
         sampled_trace_product(lambda V: V @ H, torch.zeros(1, H.shape[0], dtype=torch.float64))
     with pytest.raises(ValueError, match="alignment undefined"):

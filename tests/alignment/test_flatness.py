@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from dropout_theory.alignment import fit_power_law, loss_flatness, trajectory_pca, variance_flatness
+from dropout_theory.alignment import dropout_parameter_window, loss_flatness, trajectory_pca, variance_flatness
+from dropout_theory.two_layer import flatten_params, init_params, train_dropout
 
 LAM = torch.tensor([1.0, 3.0, 9.0, 27.0], dtype=torch.float64)
 L0, KAPPA = 0.5, 1e-3
@@ -58,12 +58,6 @@ def test_pca_and_inverse_power_law():
     assert vf.fit.r_squared > 0.99
 
 
-def test_fit_power_law_exact():
-    x = np.array([0.5, 1.0, 2.0, 7.0])
-    fit = fit_power_law(x, 3.0 * x**-1.7)
-    assert fit.exponent == pytest.approx(-1.7) and fit.prefactor == pytest.approx(3.0) and fit.r_squared > 0.999999
-
-
 def test_bad_input():
     loss, R, c, _ = _quadratic()
     with pytest.raises(ValueError, match="factor"):
@@ -76,5 +70,27 @@ def test_bad_input():
         trajectory_pca(torch.zeros(1, 4))
     with pytest.raises(ValueError, match="num_components"):
         trajectory_pca(torch.zeros(3, 4), num_components=3)
-    with pytest.raises(ValueError, match="at least 2 points"):
-        fit_power_law([1.0, -1.0], [1.0, 1.0])
+
+
+def _data(n=40, d=5, K=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.tanh(X @ torch.randn(d, K, generator=g, dtype=torch.float64))
+    return X, y
+
+
+@pytest.mark.parametrize("keep_prob", [1.0, 0.6])
+def test_parameter_window_matches_one_run(keep_prob):
+    X, y = _data()
+    a, W = init_params(4, 5, 3, generator=torch.Generator().manual_seed(2))
+    thetas = dropout_parameter_window(
+        a, W, X, y, keep_prob=keep_prob, lr=0.2, num_steps=7, generator=torch.Generator().manual_seed(3)
+    )
+    assert thetas.shape == (7, 4 * (3 + 5))
+    for k in (1, 7):
+        ref = train_dropout(
+            a, W, X, y, keep_prob=keep_prob, lr=0.2, num_steps=k, generator=torch.Generator().manual_seed(3)
+        )
+        torch.testing.assert_close(thetas[k - 1], flatten_params(ref.a, ref.W), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="num_steps"):
+        dropout_parameter_window(a, W, X, y, keep_prob=keep_prob, lr=0.2, num_steps=0)

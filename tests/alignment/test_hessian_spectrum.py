@@ -7,9 +7,8 @@ import math
 import pytest
 import torch
 
-from dropout_theory.alignment.hessian_spectrum import hessian_trace, top_hessian_eigenvalues
-from dropout_theory.alignment.hvp import flat_hvp, module_flat_loss
-from dropout_theory.alignment.training import dropout_mlp
+from dropout_theory.alignment import flat_hvp, hessian_trace, top_hessian_eigenvalues
+from dropout_theory.networks import dropout_mlp, module_flat_loss
 
 
 def _half_mse(out, target):
@@ -19,7 +18,7 @@ def _half_mse(out, target):
 def _tiny_net_hessian():
     """A 3-5-4-2 tanh net (D = 52) on 12 points: flat HVPs and the dense autograd Hessian."""
     g = torch.Generator().manual_seed(0)
-    net = dropout_mlp((3, 5, 4, 2), 0.7, generator=g)
+    net = dropout_mlp((3, 5, 4, 2), keep_prob=0.7, generator=g)
     X = torch.randn(12, 3, generator=g, dtype=torch.float64)
     y = torch.randn(12, 2, generator=g, dtype=torch.float64)
     loss, theta = module_flat_loss(net, _half_mse, X, y)
@@ -35,7 +34,7 @@ def test_top_eigenvalues_match_dense_eigvalsh():
     """Lanczos with tol 1e-10 vs eigvalsh of the autograd Hessian: relative error < 1e-8 for the top 3."""
     hvp, H, D = _tiny_net_hessian()
     dense = torch.linalg.eigvalsh(H).flip(0)[:3]
-    top = top_hessian_eigenvalues(hvp, D, 3, tol=1e-10, generator=torch.Generator().manual_seed(1))
+    top = top_hessian_eigenvalues(hvp, D, k=3, tol=1e-10, generator=torch.Generator().manual_seed(1))
     assert top.shape == (3,) and top.dtype == torch.float64
     assert bool((top[:-1] >= top[1:]).all())  # largest first
     assert torch.allclose(top, dense, rtol=1e-8, atol=1e-10)
@@ -44,14 +43,14 @@ def test_top_eigenvalues_match_dense_eigvalsh():
 def test_top_eigenvalue_is_algebraic_not_magnitude():
     """diag(1, 2, 3, -10): the largest algebraic eigenvalue is 3, not -10."""
     A = torch.diag(torch.tensor([1.0, 2.0, 3.0, -10.0, 0.5], dtype=torch.float64))
-    top = top_hessian_eigenvalues(_matvec(A), 5, 2, tol=1e-12, generator=torch.Generator().manual_seed(0))
+    top = top_hessian_eigenvalues(_matvec(A), 5, k=2, tol=1e-12, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(top, torch.tensor([3.0, 2.0], dtype=torch.float64), atol=1e-10)
 
 
 def test_same_generator_same_result():
     hvp, _, D = _tiny_net_hessian()
-    a = top_hessian_eigenvalues(hvp, D, 2, generator=torch.Generator().manual_seed(5))
-    b = top_hessian_eigenvalues(hvp, D, 2, generator=torch.Generator().manual_seed(5))
+    a = top_hessian_eigenvalues(hvp, D, k=2, generator=torch.Generator().manual_seed(5))
+    b = top_hessian_eigenvalues(hvp, D, k=2, generator=torch.Generator().manual_seed(5))
     assert torch.equal(a, b)
 
 
@@ -62,16 +61,16 @@ def test_non_convergence_is_an_error():
     lam = 1.0 - torch.logspace(-8, 0, 300, dtype=torch.float64)
     A = (Q * lam) @ Q.T
     with pytest.raises(RuntimeError, match="did not converge"):
-        top_hessian_eigenvalues(_matvec(A), 300, 6, tol=1e-15, maxiter=1, generator=torch.Generator().manual_seed(1))
+        top_hessian_eigenvalues(_matvec(A), 300, k=6, tol=1e-15, maxiter=1, generator=torch.Generator().manual_seed(1))
 
 
 def test_trace_of_tiny_net_within_four_standard_errors():
     """2,000 Rademacher probes vs Tr of the dense Hessian: |error| < 4 s.e.; the reported s.e. is within 10 % of
     the exact one, √(2 Σ_{i≠j} H_ij² / N)."""
     hvp, H, D = _tiny_net_hessian()
-    est = hessian_trace(hvp, D, 2000, torch.Generator().manual_seed(2), batch_size=500)
+    est = hessian_trace(hvp, D, num_probes=2000, generator=torch.Generator().manual_seed(2), batch_size=500)
     exact = float(H.trace())
-    assert est.num_probes == 2000
+    assert est.num_samples == 2000
     assert abs(est.value - exact) < 4 * est.stderr
     off = H - torch.diag(H.diagonal())
     assert abs(est.stderr / math.sqrt(2.0 * float((off**2).sum()) / 2000) - 1.0) < 0.1
@@ -87,7 +86,7 @@ def test_trace_unbiased_with_the_exact_variance_on_a_known_matrix():
     off = A - torch.diag(A.diagonal())
     per_probe_var = 2.0 * float((off**2).sum())
     gen = torch.Generator().manual_seed(4)
-    ests = [hessian_trace(_matvec(A), 6, 50, gen) for _ in range(400)]
+    ests = [hessian_trace(_matvec(A), 6, num_probes=50, generator=gen) for _ in range(400)]
     vals = torch.tensor([e.value for e in ests], dtype=torch.float64)
     exact_se = math.sqrt(per_probe_var / 50)
     assert abs(float(vals.mean()) - float(A.trace())) < 4 * exact_se / math.sqrt(400)
@@ -98,16 +97,16 @@ def test_trace_unbiased_with_the_exact_variance_on_a_known_matrix():
 def test_trace_of_diagonal_matrix_is_exact():
     """zᵀ diag(d) z = Σ d_i for every ±1 vector z: zero spread."""
     d = torch.tensor([3.0, -1.0, 0.25, 7.0], dtype=torch.float64)
-    est = hessian_trace(lambda V: V * d, 4, 10, torch.Generator().manual_seed(0))
+    est = hessian_trace(lambda V: V * d, 4, num_probes=10, generator=torch.Generator().manual_seed(0))
     assert est.value == pytest.approx(float(d.sum()), abs=1e-12) and est.stderr == pytest.approx(0.0, abs=1e-12)
 
 
 def test_bad_input():
     A = torch.eye(4, dtype=torch.float64)
     with pytest.raises(ValueError, match="k must lie in"):
-        top_hessian_eigenvalues(_matvec(A), 4, 4)
+        top_hessian_eigenvalues(_matvec(A), 4, k=4)
     with pytest.raises(ValueError, match="k must be an integer >= 1, got 0"):
-        top_hessian_eigenvalues(_matvec(A), 4, 0)
+        top_hessian_eigenvalues(_matvec(A), 4, k=0)
     with pytest.raises(ValueError, match="dim must be an integer >= 2"):
         top_hessian_eigenvalues(_matvec(A), 1)
     with pytest.raises(ValueError, match="tol"):
@@ -115,6 +114,6 @@ def test_bad_input():
     with pytest.raises(ValueError, match="matvec must map"):
         top_hessian_eigenvalues(lambda V: V[:, :2], 4)
     with pytest.raises(ValueError, match="num_probes must be an integer >= 2, got 1"):
-        hessian_trace(_matvec(A), 4, 1)
+        hessian_trace(_matvec(A), 4, num_probes=1)
     with pytest.raises(ValueError, match="matvec must map"):
-        hessian_trace(lambda V: V.sum(1), 4, 4)
+        hessian_trace(lambda V: V.sum(1), 4, num_probes=4)

@@ -52,24 +52,24 @@ def _enumerated_expected_loss_hessian(a, W, X, y, p):
 def test_exact_alpha_matches_independent_dense(K, p):
     a, W, X, y = _problem(K=K)
     H = _enumerated_expected_loss_hessian(a, W, X, y, p)
-    sigma = enumerate_mask_moments(a, W, X, y, p).covariance
+    sigma = enumerate_mask_moments(a, W, X, y, keep_prob=p).covariance
     ref = float((H * sigma).sum() / (H.norm() * sigma.norm()))
-    res = hessian_variance_alignment(a, W, X, y, p)
+    res = hessian_variance_alignment(a, W, X, y, keep_prob=p)
     assert res.alpha == pytest.approx(ref, rel=1e-10)
     assert res.stderr == 0.0 and float(res) == res.alpha
-    torch.testing.assert_close(modified_loss_hessian(a, W, X, y, p), H, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(modified_loss_hessian(a, W, X, y, keep_prob=p), H, rtol=1e-10, atol=1e-10)
 
 
 def test_matrix_free_pieces_are_exact_products():
     """HVPs, Σ products through the adjoint map and the factor rows reproduce the dense H and Σ."""
     a, W, X, y = _problem(m=5, K=3)
     p = 0.6
-    H = modified_loss_hessian(a, W, X, y, p)
-    sigma = enumerate_mask_moments(a, W, X, y, p).covariance
+    H = modified_loss_hessian(a, W, X, y, keep_prob=p)
+    sigma = enumerate_mask_moments(a, W, X, y, keep_prob=p).covariance
     V = torch.randn(4, H.shape[0], generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    torch.testing.assert_close(modified_loss_hvp(a, W, X, y, p)(V), V @ H, rtol=1e-10, atol=1e-10)
-    torch.testing.assert_close(sigma_matvec(a, W, X, y, p)(V), V @ sigma, rtol=1e-10, atol=1e-10)
-    U = noise_factor_rows(a, W, X, y, p)
+    torch.testing.assert_close(modified_loss_hvp(a, W, X, y, keep_prob=p)(V), V @ H, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(sigma_matvec(a, W, X, y, keep_prob=p)(V), V @ sigma, rtol=1e-10, atol=1e-10)
+    U = noise_factor_rows(a, W, X, y, keep_prob=p)
     assert U.shape == (5 + 10, H.shape[0])
     torch.testing.assert_close(U.T @ U, sigma, rtol=1e-10, atol=1e-10)
 
@@ -80,12 +80,28 @@ def test_matrix_free_source_space_vs_exact():
     all D = 36 parameters makes the matrix-free α exact."""
     a, W, X, y = _problem(m=6, d=4, n=11, K=2, seed=3)
     p = 0.5
-    ex = hessian_variance_alignment(a, W, X, y, p)
+    ex = hessian_variance_alignment(a, W, X, y, keep_prob=p)
     mf = hessian_variance_alignment(
-        a, W, X, y, p, method="matrix_free", num_probes=400, sketch_size=0, generator=torch.Generator().manual_seed(0)
+        a,
+        W,
+        X,
+        y,
+        keep_prob=p,
+        method="matrix_free",
+        num_probes=400,
+        sketch_size=0,
+        generator=torch.Generator().manual_seed(0),
     )
     full = hessian_variance_alignment(
-        a, W, X, y, p, method="matrix_free", num_probes=2, sketch_size=36, generator=torch.Generator().manual_seed(0)
+        a,
+        W,
+        X,
+        y,
+        keep_prob=p,
+        method="matrix_free",
+        num_probes=2,
+        sketch_size=36,
+        generator=torch.Generator().manual_seed(0),
     )
     assert full.alpha == pytest.approx(ex.alpha, rel=1e-10)
     assert mf.trace.value == pytest.approx(ex.trace.value, rel=1e-10)
@@ -98,13 +114,13 @@ def test_matrix_free_sampled_sigma_vs_exact():
     """Everything estimated (2,000 probes each): α within 4 reported standard errors of the exact value."""
     a, W, X, y = _problem(m=6, d=4, n=11, seed=4)
     p = 0.7
-    ex = hessian_variance_alignment(a, W, X, y, p)
+    ex = hessian_variance_alignment(a, W, X, y, keep_prob=p)
     mf = hessian_variance_alignment(
         a,
         W,
         X,
         y,
-        p,
+        keep_prob=p,
         method="matrix_free",
         num_probes=2000,
         num_sigma_probes=2000,
@@ -118,18 +134,18 @@ def test_matrix_free_sampled_sigma_vs_exact():
 def test_bad_input():
     a, W, X, y = _problem()
     with pytest.raises(ValueError, match="method"):
-        hessian_variance_alignment(a, W, X, y, 0.5, method="dense")
+        hessian_variance_alignment(a, W, X, y, keep_prob=0.5, method="dense")
     with pytest.raises(ValueError, match="keep_prob"):
-        hessian_variance_alignment(a, W, X, y, 0.0)
+        hessian_variance_alignment(a, W, X, y, keep_prob=0.0)
     with pytest.raises(ValueError, match="alignment undefined"):
-        hessian_variance_alignment(a, W, X, y, 1.0)
+        hessian_variance_alignment(a, W, X, y, keep_prob=1.0)
     with pytest.raises(ValueError, match="num_probes"):
-        hessian_variance_alignment(a, W, X, y, 0.5, method="matrix_free", num_probes=1)
+        hessian_variance_alignment(a, W, X, y, keep_prob=0.5, method="matrix_free", num_probes=1)
     with pytest.raises(ValueError, match="num_sigma_probes"):
-        hessian_variance_alignment(a, W, X, y, 0.5, method="matrix_free", num_sigma_probes=0)
+        hessian_variance_alignment(a, W, X, y, keep_prob=0.5, method="matrix_free", num_sigma_probes=0)
     with pytest.raises(ValueError, match="sketch_size"):
-        hessian_variance_alignment(a, W, X, y, 0.5, method="matrix_free", sketch_size=10_000)
+        hessian_variance_alignment(a, W, X, y, keep_prob=0.5, method="matrix_free", sketch_size=10_000)
     with pytest.raises(ValueError, match="neurons"):
-        hessian_variance_alignment(a[:-1], W, X, y, 0.5)
+        hessian_variance_alignment(a[:-1], W, X, y, keep_prob=0.5)
     with pytest.raises(ValueError, match="start"):
-        noise_factor_rows(a, W, X, y, 0.5, start=3, stop=2)
+        noise_factor_rows(a, W, X, y, keep_prob=0.5, start=3, stop=2)

@@ -3,12 +3,13 @@
 import pytest
 import torch
 
-from dropout_theory.alignment import dropout_mlp, flat_hvp, module_flat_loss
+from dropout_theory.alignment import flat_hvp
+from dropout_theory.networks import dropout_mlp, module_flat_loss
 
 
 def _net_and_loss():
     g = torch.Generator().manual_seed(0)
-    net = dropout_mlp((5, 4, 3), 0.5, generator=g)
+    net = dropout_mlp((5, 4, 3), keep_prob=0.5, generator=g)
     X = torch.randn(7, 5, generator=g, dtype=torch.float64)
     Y = torch.randn(7, 3, generator=g, dtype=torch.float64)
     return net, X, Y, lambda out, t: 0.5 * ((out - t) ** 2).sum(1).mean()

@@ -13,6 +13,7 @@ from dropout_theory.alignment import (
     module_hessian_variance_alignment,
     parameter_indices,
 )
+from dropout_theory.networks import DropoutMasks, controlled_dropout, trainable_parameters
 from dropout_theory.two_layer import dropout_gradient_covariance, init_params
 
 M, D_IN, N, K, P = 4, 3, 7, 2, 0.6
@@ -40,7 +41,7 @@ def test_exact_path_matches_two_layer_closed_form():
     """4,000 gradient draws and H averaged over 300 masks: |α − α_closed| < 0.05 (measured ≈ 0.015).
     α is invariant under the reordering of parameters between the module and the neuron-major θ."""
     a, W, X, y, net = _setup()
-    ref = hessian_variance_alignment(a, W, X, y, P).alpha
+    ref = hessian_variance_alignment(a, W, X, y, keep_prob=P).alpha
     res = module_hessian_variance_alignment(
         net, _loss, X, y, num_masks=4000, num_hessian_masks=300, generator=torch.Generator().manual_seed(1)
     )
@@ -53,8 +54,8 @@ def test_matrix_free_no_dropout_hessian_matches_closed_form():
     """H = ∇²R_S (no dropout, exact) with the closed-form Σ: matrix-free α within 4 reported standard errors
     + 0.01 (4,000 draws, 400 probes)."""
     a, W, X, y, net = _setup()
-    HR = modified_loss_hessian(a, W, X, y, 1.0)
-    S = dropout_gradient_covariance(a, W, X, y, P)
+    HR = modified_loss_hessian(a, W, X, y, keep_prob=1.0)
+    S = dropout_gradient_covariance(a, W, X, y, keep_prob=P)
     ref = float((HR * S).sum() / (HR.norm() * S.norm()))
     res = module_hessian_variance_alignment(
         net,
@@ -94,7 +95,7 @@ def test_expected_hessian_norm_unbiased_with_few_masks():
     """‖∇²L_S‖_F² (closed form, L_S the expected dropout loss) vs the exact path's ⟨H_A, H_B⟩_F with four masks per
     half: over 60 seeds the mean is within 4 standard errors of the spread."""
     a, W, X, y, net = _setup()
-    target = float((modified_loss_hessian(a, W, X, y, P) ** 2).sum())
+    target = float((modified_loss_hessian(a, W, X, y, keep_prob=P) ** 2).sum())
     vals = torch.tensor(
         [
             module_hessian_variance_alignment(
@@ -116,8 +117,8 @@ def test_subset_matches_restricted_closed_form():
     assert torch.equal(idx, torch.arange(M * D_IN, M * D_IN + K * M))
     # module order of aᵀ is (k, r) row-major; closed form is neuron-major (r, then k)
     ref_idx = torch.tensor([r * (K + D_IN) + k for k in range(K) for r in range(M)])
-    HR = modified_loss_hessian(a, W, X, y, 1.0)[ref_idx][:, ref_idx]
-    S = dropout_gradient_covariance(a, W, X, y, P)[ref_idx][:, ref_idx]
+    HR = modified_loss_hessian(a, W, X, y, keep_prob=1.0)[ref_idx][:, ref_idx]
+    S = dropout_gradient_covariance(a, W, X, y, keep_prob=P)[ref_idx][:, ref_idx]
     ref = float((HR * S).sum() / (HR.norm() * S.norm()))
     res = module_hessian_variance_alignment(
         net, _loss, X, y, num_masks=4000, hessian="no_dropout", subset=idx, generator=torch.Generator().manual_seed(3)
@@ -158,30 +159,6 @@ def test_bad_input():
         parameter_indices(net, ["3.bias"])
 
 
-@pytest.mark.parametrize("per_example", [False, True])
-def test_stacked_mask_copies_equal_a_loop_over_mask_sets(per_example):
-    """The Hessian's loss over several mask sets is evaluated as one stacked batch; it must equal the mean of
-    separate forward passes, each with its own replayed masks (value and gradient, 1e-12)."""
-    from dropout_theory.alignment.module_alignment import _controlled_dropout, _flat_loss_fn, _MaskState, _params
-
-    *_, X, y, net = _setup()
-    names, values = _params(net)
-    shapes = [v.shape for v in values]
-    theta = torch.cat([v.reshape(-1) for v in values]).requires_grad_(True)
-    state = _MaskState(torch.Generator().manual_seed(0), per_example)
-    with _controlled_dropout(net, state):
-        sets = []
-        for _ in range(3):
-            state.replay, state.masks, state.index = None, [], 0
-            net(X)
-            sets.append(list(state.masks))
-        stacked = _flat_loss_fn(net, names, shapes, X, y, _loss, state, sets)(theta)
-        looped = sum(_flat_loss_fn(net, names, shapes, X, y, _loss, state, [m])(theta) for m in sets) / 3
-        g_stacked, g_looped = (torch.autograd.grad(v, theta)[0] for v in (stacked, looped))
-    torch.testing.assert_close(stacked, looped, rtol=1e-12, atol=1e-14)
-    torch.testing.assert_close(g_stacked, g_looped, rtol=1e-12, atol=1e-14)
-
-
 def test_alignment_matrices_are_the_exact_methods_pieces():
     """Same generator seed: the dense pieces reproduce the exact method's α bit for bit; Σ̂ = DᵀD/K is PSD of rank
     <= K; the symmetrized H is symmetric; ⟨H_A, H_B⟩_F is the reported ‖H‖_F²."""
@@ -197,3 +174,46 @@ def test_alignment_matrices_are_the_exact_methods_pieces():
     assert float(eig.min()) > -1e-12 and int((eig > 1e-10).sum()) <= 6
     assert torch.equal(mats.hessian, mats.hessian.T)
     assert res.frob_h_sq.value == pytest.approx(float((mats.hessian_a * mats.hessian_b).sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("per_example", [False, True])
+def test_stacked_mask_copies_equal_the_loop_over_mask_sets(per_example):
+    """The Hessian's loss over several mask sets is evaluated as one stacked batch. Independent check: replay the
+    same draws with the public mask controller (the gradient draws first, then the Hessian's mask sets) and form
+    the Hessian of the mean of separate per-set losses with autograd; it equals the first half's H (1e-12)."""
+    *_, X, y, net = _setup()
+    num_masks, num_hessian_masks = 4, 6
+    mats = module_alignment_matrices(
+        net,
+        _loss,
+        X,
+        y,
+        num_masks=num_masks,
+        num_hessian_masks=num_hessian_masks,
+        per_example=per_example,
+        generator=torch.Generator().manual_seed(0),
+    )
+    masks = DropoutMasks(torch.Generator().manual_seed(0), per_example=per_example)
+    sets = []
+    with controlled_dropout(net, masks):
+        for i in range(num_masks + num_hessian_masks):
+            masks.start()
+            net(X)
+            if i >= num_masks:
+                sets.append(list(masks.masks))
+    names, params = trainable_parameters(net)
+    shapes = [p.shape for p in params]
+    theta = torch.cat([p.detach().reshape(-1) for p in params])
+
+    def mean_loss(t):
+        chunks = t.split([s.numel() for s in shapes])
+        parts = {k: c.reshape(s) for k, c, s in zip(names, chunks, shapes, strict=True)}
+        total = 0.0
+        with controlled_dropout(net, masks):
+            for replay in sets[: num_hessian_masks // 2]:
+                masks.start(replay)
+                total = total + _loss(torch.func.functional_call(net, parts, (X,)), y)
+        return total / (num_hessian_masks // 2)
+
+    H = torch.autograd.functional.hessian(mean_loss, theta)
+    torch.testing.assert_close(mats.hessian_a, H, rtol=1e-12, atol=1e-12)

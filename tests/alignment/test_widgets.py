@@ -37,7 +37,7 @@ def test_widget_builds_and_redraws():
     assert "keep_prob" in names and "learning rate" in names
     w.children[0].value = 0.6  # triggers a redraw through the library
     ax, res, alpha = alignment_widgets.draw_variance_flatness(
-        a, W, X, y, 0.6, 0.2, burn_in=20, window=12, num_components=5
+        a, W, X, y, keep_prob=0.6, lr=0.2, burn_in=20, window=12, num_components=5
     )
     assert res.variances.shape == (5,) and np.all(np.diff(res.variances) <= 0)
     assert -1.0 <= alpha <= 1.0
@@ -47,7 +47,9 @@ def test_widget_builds_and_redraws():
 def test_window_must_exceed_components():
     a, W, X, y = _problem()
     with pytest.raises(ValueError, match="window"):
-        alignment_widgets.draw_variance_flatness(a, W, X, y, 0.6, 0.2, burn_in=5, window=3, num_components=5)
+        alignment_widgets.draw_variance_flatness(
+            a, W, X, y, keep_prob=0.6, lr=0.2, burn_in=5, window=3, num_components=5
+        )
 
 
 def test_minima_flatness_widget_builds_and_redraws():
@@ -61,15 +63,16 @@ def test_minima_flatness_widget_builds_and_redraws():
     w = alignment_widgets.minima_flatness_widget(X, y, mse, widths=(5, 6, 3), num_steps=10)
     assert isinstance(w, ipywidgets.interactive)
     w.children[0].value = 0.7  # triggers a training + redraw through the library
-    from dropout_theory.alignment import dropout_mlp, minima_flatness
+    from dropout_theory.alignment import minima_flatness
+    from dropout_theory.networks import dropout_mlp
 
     cmp = minima_flatness(
-        dropout_mlp((5, 6, 3), 0.7, generator=torch.Generator().manual_seed(0)),
+        dropout_mlp((5, 6, 3), keep_prob=0.7, generator=torch.Generator().manual_seed(0)),
         mse,
         X,
         y,
-        0.05,
-        10,
+        lr=0.05,
+        num_steps=10,
         num_probes=4,
         generator=torch.Generator().manual_seed(1),
     )

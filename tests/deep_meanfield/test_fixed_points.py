@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from dropout_theory.deep_meanfield import c_map, fixed_point_c, fixed_point_q, q_map
+from dropout_theory import DivergenceError
+from dropout_theory.deep_meanfield import c_map, fixed_point_c, fixed_point_q, pair_trajectory, q_map, q_trajectory
 
 BOUNDED = ("tanh", "hard_tanh", "erf")
 
@@ -70,3 +71,18 @@ def test_zero_bias_ordered_has_trivial_q_and_undefined_c():
 def test_bad_input_raises_clear_error(args, match):
     with pytest.raises(ValueError, match=match):
         fixed_point_q(*args)
+
+
+def test_diverging_length_map_names_the_first_layer():
+    """Linear map q ↦ (σ_w²/ρ) q + σ_b² with slope 1e10: the first layer whose length exceeds 1e150 (found by
+    iterating the closed form) is the one reported, with the unit "layer"."""
+    s, b, r, q1 = 1e10, 0.1, 1.0, 2.0
+    q, layer = q1, 1
+    while q <= 1e150:
+        q, layer = s / r * q + b, layer + 1
+    with pytest.raises(DivergenceError) as info:
+        q_trajectory("linear", q1, s, b, r, depth=40)
+    assert info.value.step == layer and info.value.unit == "layer" and info.value.quantity == "q"
+    with pytest.raises(DivergenceError, match="at layer"):
+        pair_trajectory("linear", q1, q1, 0.5, s, b, r, depth=40)
+    assert q_trajectory("linear", q1, 0.5, b, r, depth=5).shape == (5,)

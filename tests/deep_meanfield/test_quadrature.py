@@ -87,5 +87,5 @@ def test_tanh_against_monte_carlo():
 def test_unknown_activation_and_bad_node_count():
     with pytest.raises(ValueError, match="activation"):
         activation_fn("sigmoidal")
-    with pytest.raises(ValueError, match="n_nodes"):
+    with pytest.raises(ValueError, match="num_nodes"):
         gauss_hermite(1)

@@ -15,7 +15,7 @@ import dropout_theory.experiments as experiments
 from dropout_theory import __version__
 from dropout_theory.experiments import check_results_path, load_results, read_run_header
 from dropout_theory.experiments.cli import build_parser, default_results_path, main, run_options
-from tests.experiments.test_runner import _assert_all_gone, _descendants, _env, _wait_for_records, lines_of
+from tests.experiments.test_runner import assert_all_gone, descendants, lines_of, subprocess_env, wait_for_records
 
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)
 
@@ -134,19 +134,19 @@ def test_sigterm_stops_a_real_sweep_cleanly(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "dropout_theory.experiments", "phase-diagram", "--workers", "2", "--out", str(out)],
         cwd=tmp_path,
-        env=_env(),
+        env=subprocess_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        _wait_for_records(out, proc, 1)
-        children = _descendants(proc.pid)
+        wait_for_records(out, proc, 1)
+        children = descendants(proc.pid)
         assert len(children) >= 2
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 128 + signal.SIGTERM
         err = proc.stderr.read()
-        _assert_all_gone(children, timeout=15)
+        assert_all_gone(children, timeout=15)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -23,14 +23,16 @@ def test_cli_quick_writes_results_and_resumes(tmp_path, capsys):
     assert [r["strategy"] for r in table] == ["gd", "dropout", "sgd", "parametric"]
     assert all(r["num_seeds"] == 2 and r["top_eigenvalue"] > 0 for r in table)
     printed = capsys.readouterr().out
-    assert "parametric" in printed and "2 seeds" in printed
+    assert "parametric" in printed and "2 (0 diverged)" in printed
     before = out.read_text()
     assert main(args) == 0  # resume: nothing rerun
     assert out.read_text() == before
 
 
 def test_job_records_divergence_and_bad_seeds():
-    res = minima_flatness_job(0, 0.8, 1e4, 20, n_train=20, widths=(64, 4, 4, 10), num_probes=4)
-    assert res["diverged"] is True and res["step"] >= 1
+    res = minima_flatness_job(
+        seed=0, keep_prob=0.8, lr=1e4, num_steps=20, n_train=20, widths=(64, 4, 4, 10), num_probes=4
+    )
+    assert res["diverged"] is True and res["divergence"]["step"] >= 1
     with pytest.raises(ValueError, match="seeds"):
         build_jobs(seeds=0)

@@ -218,7 +218,7 @@ def test_cli_without_command_prints_help(capsys):
     assert build_parser().prog == "dropout-experiments"
 
 
-def _wait_for_records(path: Path, proc: subprocess.Popen, count: int, timeout: float = 120.0) -> None:
+def wait_for_records(path: Path, proc: subprocess.Popen, count: int, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and sum(1 for line in path.read_text().splitlines() if '"record": "job"' in line) >= count:
@@ -229,16 +229,16 @@ def _wait_for_records(path: Path, proc: subprocess.Popen, count: int, timeout: f
     raise AssertionError(f"no {count} job record(s) in {path} after {timeout} s")
 
 
-def _descendants(pid: int) -> list[psutil.Process]:
+def descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
-def _assert_all_gone(procs: list[psutil.Process], timeout: float) -> None:
+def assert_all_gone(procs: list[psutil.Process], timeout: float) -> None:
     _, alive = psutil.wait_procs(procs, timeout=timeout)
     assert not alive, f"processes left behind: {[(p.pid, p.name()) for p in alive]}"
 
 
-def _env() -> dict[str, str]:
+def subprocess_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
 
@@ -253,21 +253,21 @@ def test_a_signalled_sweep_leaves_no_process_and_one_resume_completes_it(tmp_pat
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.experiments.gated_sweep", str(out), str(gate), str(n)],
         cwd=REPO,
-        env=_env(),
+        env=subprocess_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        _wait_for_records(out, proc, 1)
-        children = _descendants(proc.pid)
+        wait_for_records(out, proc, 1)
+        children = descendants(proc.pid)
         assert len(children) >= 2  # the two pool workers (and the resource tracker)
         proc.send_signal(signum)
         status = proc.wait(timeout=60)
         assert status == (128 + signal.SIGINT if signum == signal.SIGINT else -signal.SIGKILL)
         if signum == signal.SIGINT:
             assert "stopped by SIGINT: 1 of 6 jobs finished and saved" in proc.stderr.read()
-        _assert_all_gone(children, timeout=15)
+        assert_all_gone(children, timeout=15)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -38,7 +38,7 @@ def test_dropout_step_is_gradient_descent_with_lr_tau_times_n(activation):
     n, tau = a.shape[0], 0.3
     mask = torch.tensor([2.0, 0.0, 2.0, 2.0, 0.0], dtype=DT)  # keep_prob 0.5
     aa, WW = a.clone().requires_grad_(), W.clone().requires_grad_()
-    f = network_output(aa * mask, WW, X, activation)
+    f = network_output(aa * mask, WW, X, activation=activation)
     loss = 0.5 * ((f - y) ** 2).mean()
     ga, gW = torch.autograd.grad(loss, (aa, WW))
     va, vW = particle_velocity(a, W, X, y, forward_mask=mask, activation=activation)
@@ -58,7 +58,7 @@ def test_penalized_velocity_is_n_times_gradient_of_penalized_objective(activatio
     eps = 1e-6
 
     def F(th):
-        return penalized_objective(th[:n], th[n:].reshape(W.shape), X, y, q, activation).item()
+        return penalized_objective(th[:n], th[n:].reshape(W.shape), X, y, keep_prob=q, activation=activation).item()
 
     fd = torch.zeros_like(theta)
     for k in range(theta.numel()):
@@ -78,12 +78,12 @@ def test_penalized_objective_and_mean_update_by_exact_enumeration():
         keep = torch.tensor(bits, dtype=DT)
         prob = float(torch.prod(torch.where(keep > 0, torch.tensor(q, dtype=DT), torch.tensor(1 - q, dtype=DT))))
         mask = keep / q
-        f = network_output(a * mask, W, X, "relu")
+        f = network_output(a * mask, W, X, activation="relu")
         exp_loss += prob * 0.5 * float(((f - y) ** 2).mean())
         va, vW = particle_velocity(a, W, X, y, forward_mask=mask)
         exp_va += prob * mask * va
         exp_vW += prob * mask[:, None] * vW
-    assert exp_loss == pytest.approx(float(penalized_objective(a, W, X, y, q)), rel=1e-13)
+    assert exp_loss == pytest.approx(float(penalized_objective(a, W, X, y, keep_prob=q)), rel=1e-13)
     pa, pW = particle_velocity(a, W, X, y, penalty=penalty_coefficient(q, n))
     torch.testing.assert_close(exp_va, pa, rtol=1e-12, atol=1e-13)
     torch.testing.assert_close(exp_vW, pW, rtol=1e-12, atol=1e-13)
@@ -134,10 +134,17 @@ def test_repeats_batch_equals_separate_runs_for_deterministic_variants():
         torch.testing.assert_close(one.a[:, 0], both.a[:, r], rtol=1e-13, atol=1e-14)
 
 
-def test_divergence_is_reported():
+def test_divergence_is_reported_at_the_first_step_whatever_record_every():
+    """Losses and parameters are checked at every step, so the reported step and quantity do not depend on
+    record_every (the issue measured step 2 with record_every = 1 and step 50 with 50)."""
     a, W, X, y = small_problem(n=10, seed=6)
-    with pytest.raises(DivergenceError, match="step"):
-        simulate_coupled(100 * a, W, 30 * X, y, tau=50.0, keep_prob=0.5, num_steps=200, activation="relu")
+    records = []
+    for every in (1, 50, 200):
+        with pytest.raises(DivergenceError, match="step") as info:
+            simulate_coupled(100 * a, W, 30 * X, y, tau=50.0, keep_prob=0.5, num_steps=200, generator=0,
+                             record_every=every)  # fmt: skip
+        records.append(info.value.record)
+    assert records[0] == records[1] == records[2] and records[0].step <= 2 and "variant" in records[0].quantity
 
 
 @pytest.mark.parametrize(

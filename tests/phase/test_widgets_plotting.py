@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
+from dropout_theory.phase import DigitsCurves, PhaseDiagram, PhasePoint, TeacherStudentSummary, WidthSummary
 from dropout_theory.plotting import phase as plots
 from dropout_theory.widgets import phase as phase_widgets
 
@@ -25,34 +26,22 @@ def test_phase_map_marks_points():
 
 
 def test_distance_and_curve_figures():
-    recs = [
-        {
-            "a": a,
-            "b": "0",
-            "width": n,
-            "phase": "gradient_flow",
-            "rms": {"no_dropout": 1 / n, "random_metric": 1.0, "penalized": None},
-            "sw_to_limit": 0.1,
-        }
+    points = tuple(
+        PhasePoint(a, "0", n, "gradient_flow", 0.1, 0.5, 10, rms, dict.fromkeys(rms, 0.0), 0.1, 0.1, 0.2)
         for a in ("1", "2")
         for n in (10, 100)
-    ]
-    fig = plots.plot_distances_vs_width(recs, ncols=2)
+        for rms in [{"no_dropout": 1 / n, "random_metric": 1.0, "penalized": None}]
+    )
+    fig = plots.plot_distances_vs_width(PhaseDiagram(points), ncols=2)
     assert len(fig.axes) == 2
-    summary = {
-        n: {"steps": [0, 1], "rms_mean": {"random_metric": [0, 1.0]}, "rms_sd": {"random_metric": [0, 0.1]}}
-        for n in (10, 20)
-    }
+    summary = TeacherStudentSummary(
+        {n: WidthSummary([0, 1], {"random_metric": [0, 1.0]}, {"random_metric": [0, 0.1]}, {}, 2) for n in (10, 20)}
+    )
     assert len(plots.plot_rms_curves(summary).axes) == 1
     plots.plot_penalty_sweep({"q": [(1.0, 0.5), (10.0, 1.0)]})
     plots.plot_part_sizes({"x": (1.0, 0.0)})
     plots.plot_clouds({"a": torch.zeros((5, 3)), "b": torch.ones((5, 3))})
-    res = {
-        "steps": [0, 1],
-        "train_loss": {"d": [1, 0.5]},
-        "test_loss": {"d": [1, 0.6]},
-        "test_accuracy": {"d": [0.5, 0.7]},
-    }
+    res = DigitsCurves([0, 1], {"d": [1, 0.5]}, {"d": [1, 0.6]}, {"d": [0.5, 0.7]}, {"d": [0.0, 0.0]})
     assert len(plots.plot_digits_curves(res).axes) == 2
 
 

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from dropout_theory.experiments.phase_diagram import BOOK_POINTS
-from dropout_theory.phase import classify_phase
+from dropout_theory.phase import BOOK_POINTS, PhaseDiagram, PhasePoint, classify_phase
 from dropout_theory.plotting.phase import PHASE_COLORS, eval_fraction, plot_distances_vs_width, plot_phase_map
 
 
@@ -68,19 +67,13 @@ def test_phase_map_regions_lines_and_points_follow_classify_phase():
 
 
 def test_distances_against_width_draw_the_records():
-    records = [
-        {
-            "a": a,
-            "b": "1/4",
-            "width": n,
-            "phase": classify_phase(a, "1/4"),
-            "rms": {"no_dropout": 2.0 / n, "random_metric": 0.5, "penalized": None if a == "1" else 1.0 / n**0.5},
-            "sw_to_limit": 3.0 / n,
-        }
+    points = tuple(
+        PhasePoint(a, "1/4", n, classify_phase(a, "1/4"), 0.1, 0.5, 10, rms, dict.fromkeys(rms, 0.0), 0.1, 3.0 / n, 0.2)
         for a in ("1/4", "1")
         for n in (400, 100, 200)
-    ]
-    fig = plot_distances_vs_width(records, ncols=2)
+        for rms in [{"no_dropout": 2.0 / n, "random_metric": 0.5, "penalized": None if a == "1" else 1.0 / n**0.5}]
+    )
+    fig = plot_distances_vs_width(PhaseDiagram(points), ncols=2)
     for ax, a in zip(fig.axes, ("1/4", "1"), strict=True):
         assert ax.get_title() == f"(a, b) = ({a}, 1/4): {classify_phase(a, '1/4').replace('_', ' ')}"
         assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")

@@ -35,7 +35,7 @@ def _problem():
 def order_one_studies():
     a, W, X, y = _problem()
     return [
-        weak_error_study(a, W, X, y, p, [0.4, 0.2, 0.1], 1.0, num_runs=100, order=1, substeps=2,
+        weak_error_study(a, W, X, y, keep_prob=p, lrs=[0.4, 0.2, 0.1], time=1.0, num_runs=100, order=1, substeps=2,
                          generator=torch.Generator().manual_seed(k))
         for k, p in enumerate((0.9, 0.7))
     ]  # fmt: skip
@@ -68,10 +68,10 @@ def test_weak_error_figure_draws_the_errors_their_bars_and_the_fitted_slope(orde
 def test_band_is_the_mean_and_the_min_max_over_runs_against_time():
     a, W, X, y = _problem()
     lr = 0.1
-    ens = simulate("dropout", a, W, X, y, 0.7, lr, 40, num_runs=5, record_every=5,
+    ens = simulate(a, W, X, y, method="dropout", keep_prob=0.7, lr=lr, num_steps=40, num_runs=5, record_every=5,
                    generator=torch.Generator().manual_seed(3))  # fmt: skip
     _, ax = plt.subplots()
-    assert plot_band(ax=ax, ens=ens, lr=lr, label="dropout", color="C1") is ax
+    assert plot_band(ens, lr=lr, label="dropout", color="C1", ax=ax) is ax
     (line,) = ax.lines
     t, vals = ens.steps.numpy() * lr, ens.train_loss.numpy()
     np.testing.assert_allclose(line.get_xdata(), t, rtol=1e-15)

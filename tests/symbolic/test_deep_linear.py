@@ -29,7 +29,7 @@ def test_no_dropout_limit_and_numeric_recursion():
         t3 = induction_table(3, pair)[3].subs(rho, 1)
         assert sp.simplify(t3 - 4 * s**6) == 0
     assert np.allclose(
-        T_numeric(5, 0.7, 0.8, True), [float(closed_form_T(True).subs({s: 0.7, rho: 0.8, k: j})) for j in range(6)]
+        T_numeric(5, 0.7, 0.8, pair=True), [float(closed_form_T(True).subs({s: 0.7, rho: 0.8, k: j})) for j in range(6)]
     )
 
 
@@ -41,7 +41,7 @@ def test_theory_matches_simulation_without_gia():
     """
     sw2, sb2, r, L, N = 0.5, 0.1, 0.8, 10, 400
     qs, cs = fixed_point_q("linear", sw2, sb2, r), fixed_point_c("linear", sw2, sb2, r)
-    x = inputs_for(qs, cs, N, sw2, sb2)
+    x = inputs_for(qs, cs, width=N, sigma_w2=sw2, sigma_b2=sb2)
     res = simulate_ensemble(
         "linear",
         sw2,
@@ -49,10 +49,10 @@ def test_theory_matches_simulation_without_gia():
         r,
         depth=L,
         width=N,
-        n_networks=40,
+        num_networks=40,
         inputs=x,
         backward="realistic",
-        seed=0,
+        generator=0,
         dtype=torch.float64,
     )
     th = linear_gradient_theory(sw2, sb2, r, np.full(L, qs), np.full(L, qs * cs))

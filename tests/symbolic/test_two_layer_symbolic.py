@@ -49,4 +49,4 @@ def test_covariance_blocks_match_closed_form_and_numerics():
         subs[S["h"][r]] = float(torch.tanh(z[r]))
         subs[S["s"][r]] = float(1 - torch.tanh(z[r]) ** 2)
     num = torch.tensor(sp.matrix2numpy(der.sigma.subs(subs), dtype=float))
-    torch.testing.assert_close(num, dropout_gradient_covariance(a, W, X, y, 0.3), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(num, dropout_gradient_covariance(a, W, X, y, keep_prob=0.3), rtol=1e-12, atol=1e-14)

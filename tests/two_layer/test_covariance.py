@@ -26,7 +26,7 @@ def _loop_covariance(a, W, X, y, p, activation):
     for keep in itertools.product([0.0, 1.0], repeat=m):
         keep_t = torch.tensor(keep, dtype=torch.float64)
         weights.append(float(p ** keep_t.sum() * (1 - p) ** (m - keep_t.sum())))
-        grads.append(flatten_params(*dropout_gradient(a, W, X, y, keep_t / p, activation)))
+        grads.append(flatten_params(*dropout_gradient(a, W, X, y, keep_t / p, activation=activation)))
     G = torch.stack(grads)
     w = torch.tensor(weights, dtype=torch.float64)
     mean = w @ G
@@ -39,32 +39,34 @@ def _loop_covariance(a, W, X, y, p, activation):
 def test_covariance_equals_enumeration(K, activation, p):
     a, W, X, y = _problem(m=6, K=K)
     mean, cov = _loop_covariance(a, W, X, y, p, activation)
-    sigma = dropout_gradient_covariance(a, W, X, y, p, activation)
+    sigma = dropout_gradient_covariance(a, W, X, y, keep_prob=p, activation=activation)
     D = 6 * ((1 if K is None else K) + 3)
     assert sigma.shape == (D, D)
     scale = float(cov.abs().max())
     assert scale > 1e-3
     torch.testing.assert_close(sigma, cov, rtol=0, atol=1e-12 * scale)
     torch.testing.assert_close(sigma, sigma.T, rtol=0, atol=0)
-    torch.testing.assert_close(flatten_params(*modified_loss_gradient(a, W, X, y, p, activation)), mean)
+    torch.testing.assert_close(
+        flatten_params(*modified_loss_gradient(a, W, X, y, keep_prob=p, activation=activation)), mean
+    )
 
 
 def test_enumerate_mask_moments_matches_loop_for_m8():
     a, W, X, y = _problem(m=8, d=2, n=5, K=2, seed=3)
-    mom = enumerate_mask_moments(a, W, X, y, 0.4)
+    mom = enumerate_mask_moments(a, W, X, y, keep_prob=0.4)
     mean, cov = _loop_covariance(a, W, X, y, 0.4, "tanh")
     torch.testing.assert_close(mom.mean, mean, rtol=1e-12, atol=1e-13)
     torch.testing.assert_close(mom.covariance, cov, rtol=1e-11, atol=1e-13)
-    torch.testing.assert_close(dropout_gradient_covariance(a, W, X, y, 0.4), cov, rtol=1e-11, atol=1e-13)
+    torch.testing.assert_close(dropout_gradient_covariance(a, W, X, y, keep_prob=0.4), cov, rtol=1e-11, atol=1e-13)
 
 
 def test_keep_one_gives_zero_and_psd():
     a, W, X, y = _problem()
-    assert float(dropout_gradient_covariance(a, W, X, y, 1.0).abs().max()) == 0.0
-    eig = torch.linalg.eigvalsh(dropout_gradient_covariance(a, W, X, y, 0.5))
+    assert float(dropout_gradient_covariance(a, W, X, y, keep_prob=1.0).abs().max()) == 0.0
+    eig = torch.linalg.eigvalsh(dropout_gradient_covariance(a, W, X, y, keep_prob=0.5))
     assert float(eig.min()) > -1e-12 * float(eig.max())
     with pytest.raises(ValueError, match="m <= 16"):
-        enumerate_mask_moments(*_problem(m=17), 0.5)
+        enumerate_mask_moments(*_problem(m=17), keep_prob=0.5)
 
 
 def test_sampled_dropout_gradients_match_trainer_masks_and_sigma():
@@ -72,11 +74,13 @@ def test_sampled_dropout_gradients_match_trainer_masks_and_sigma():
     from dropout_theory.two_layer import sample_dropout_gradients
 
     a, W, X, y = _problem(m=4, K=2)
-    G = sample_dropout_gradients(a, W, X, y, 0.6, 3, generator=torch.Generator().manual_seed(0))
+    G = sample_dropout_gradients(a, W, X, y, keep_prob=0.6, num_samples=3, generator=torch.Generator().manual_seed(0))
     u = torch.rand((3, 4), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     for s in range(3):
         mask = (u[s] < 0.6).double() / 0.6
         torch.testing.assert_close(G[s], flatten_params(*dropout_gradient(a, W, X, y, mask)))
-    G = sample_dropout_gradients(a, W, X, y, 0.6, 100_000, generator=torch.Generator().manual_seed(1))
-    sigma = dropout_gradient_covariance(a, W, X, y, 0.6)
+    G = sample_dropout_gradients(
+        a, W, X, y, keep_prob=0.6, num_samples=100_000, generator=torch.Generator().manual_seed(1)
+    )
+    sigma = dropout_gradient_covariance(a, W, X, y, keep_prob=0.6)
     assert float((torch.cov(G.T) - sigma).norm() / sigma.norm()) < 0.02

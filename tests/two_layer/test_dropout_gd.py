@@ -28,10 +28,10 @@ def _problem(m=4, **kwargs):
 def test_closed_form_gradient_matches_autograd(K, activation):
     a, W, X, y = _problem(K=K)
     mask = torch.tensor([0.0, 2.0, 2.0, 0.0], dtype=torch.float64)
-    ga, gW = dropout_gradient(a, W, X, y, mask, activation)
+    ga, gW = dropout_gradient(a, W, X, y, mask, activation=activation)
     a_ = a.clone().requires_grad_()
     W_ = W.clone().requires_grad_()
-    r = forward(a_, W_, X, activation, mask=mask) - y
+    r = forward(a_, W_, X, activation=activation, mask=mask) - y
     (0.5 * (r * r).sum() / X.shape[0]).backward()
     torch.testing.assert_close(ga, a_.grad, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(gW, W_.grad, rtol=1e-12, atol=1e-12)
@@ -50,7 +50,7 @@ def test_unit_mask_gives_plain_gradient_and_loss_definition():
 def test_mask_moments_monte_carlo():
     # E δ = 1 and Var δ = (1 − p)/p; 200,000 draws, standard error of the mean ≈ sqrt(0.667/2e5) ≈ 0.0018.
     p = 0.6
-    delta = sample_mask(200_000, p, torch.Generator().manual_seed(1))
+    delta = sample_mask(200_000, keep_prob=p, generator=torch.Generator().manual_seed(1))
     assert set(delta.unique().tolist()) == {0.0, 1.0 / p}
     assert float(delta.mean()) == pytest.approx(1.0, abs=0.01)
     assert float(delta.var()) == pytest.approx((1 - p) / p, rel=0.02)
@@ -72,10 +72,10 @@ def test_flatten_is_neuron_major_and_invertible():
 
 def test_training_is_deterministic_and_keep_one_is_gradient_descent():
     a, W, X, y = _problem(n=20)
-    t1 = train_dropout(a, W, X, y, 0.7, 0.1, 30, generator=torch.Generator().manual_seed(3))
-    t2 = train_dropout(a, W, X, y, 0.7, 0.1, 30, generator=torch.Generator().manual_seed(3))
+    t1 = train_dropout(a, W, X, y, keep_prob=0.7, lr=0.1, num_steps=30, generator=torch.Generator().manual_seed(3))
+    t2 = train_dropout(a, W, X, y, keep_prob=0.7, lr=0.1, num_steps=30, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(t1.W, t2.W, rtol=0, atol=0)
-    gd = train_dropout(a, W, X, y, 1.0, 0.1, 1)
+    gd = train_dropout(a, W, X, y, keep_prob=1.0, lr=0.1, num_steps=1)
     ga, gW = dropout_gradient(a, W, X, y, torch.ones(4, dtype=torch.float64))
     torch.testing.assert_close(gd.W, W - 0.1 * gW)
     torch.testing.assert_close(gd.a, a - 0.1 * ga)
@@ -84,7 +84,7 @@ def test_training_is_deterministic_and_keep_one_is_gradient_descent():
 
 def test_plain_gd_decreases_the_loss_and_records_test_loss():
     a, W, X, y = _problem(n=30)
-    tr = train_dropout(a, W, X, y, 1.0, 0.05, 200, record_every=50, X_test=X[:5], y_test=y[:5])
+    tr = train_dropout(a, W, X, y, keep_prob=1.0, lr=0.05, num_steps=200, record_every=50, X_test=X[:5], y_test=y[:5])
     assert tr.steps.tolist() == [0, 50, 100, 150, 200]
     assert bool((tr.train_loss[1:] < tr.train_loss[:-1]).all())
     assert tr.test_loss is not None and tr.test_loss.shape == (5,)
@@ -92,14 +92,18 @@ def test_plain_gd_decreases_the_loss_and_records_test_loss():
 
 def test_numpy_inputs_are_accepted():
     a, W, X, y = _problem()
-    tr = train_dropout(a.numpy(), W.numpy(), X.numpy(), y.numpy(), 0.5, 0.01, 3, generator=torch.Generator())
+    tr = train_dropout(
+        a.numpy(), W.numpy(), X.numpy(), y.numpy(), keep_prob=0.5, lr=0.01, num_steps=3, generator=torch.Generator()
+    )
     assert tr.a.dtype == torch.float64
 
 
 def test_divergence_names_the_step():
     a, W, X, y = _problem(n=10)
     with pytest.raises(DivergenceError, match=r"diverged at step \d+") as info:
-        train_dropout(a * 100, W * 10, X, y, 0.5, 50.0, 500, generator=torch.Generator().manual_seed(0))
+        train_dropout(
+            a * 100, W * 10, X, y, keep_prob=0.5, lr=50.0, num_steps=500, generator=torch.Generator().manual_seed(0)
+        )
     assert info.value.step >= 1
 
 
@@ -124,14 +128,14 @@ def test_bad_arguments(kwargs, match):
 def test_bad_shapes_and_values():
     a, W, X, y = _problem(K=2)
     with pytest.raises(ValueError, match="X has 5 features but W expects d = 3"):
-        train_dropout(a, W, torch.ones(7, 5), y, 0.5, 0.1, 1)
+        train_dropout(a, W, torch.ones(7, 5), y, keep_prob=0.5, lr=0.1, num_steps=1)
     with pytest.raises(ValueError, match="y has 6 rows but X has 7"):
-        train_dropout(a, W, X, y[:6], 0.5, 0.1, 1)
+        train_dropout(a, W, X, y[:6], keep_prob=0.5, lr=0.1, num_steps=1)
     with pytest.raises(ValueError, match="both be 1-D"):
-        train_dropout(a, W, X, y[:, 0], 0.5, 0.1, 1)
+        train_dropout(a, W, X, y[:, 0], keep_prob=0.5, lr=0.1, num_steps=1)
     bad = X.clone()
     bad[0, 0] = float("nan")
     with pytest.raises(ValueError, match="X must contain only finite values"):
-        train_dropout(a, W, bad, y, 0.5, 0.1, 1)
+        train_dropout(a, W, bad, y, keep_prob=0.5, lr=0.1, num_steps=1)
     with pytest.raises(ValueError, match=r"mask must have shape \(4,\)"):
         dropout_gradient(a, W, X, y, torch.ones(3))

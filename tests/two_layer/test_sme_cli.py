@@ -40,8 +40,8 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
 
 
 def test_weak_order_divergence_is_a_record_left_out_of_the_fit():
-    res = sme_job("weak", lr=5.0, keep_prob=0.5, order=1, num_runs=4, substeps=1, horizon=200.0)
-    assert res["diverged"] is True and res["method"] == "dropout" and res["step"] >= 1
+    res = sme_job(kind="weak", lr=5.0, keep_prob=0.5, order=1, num_runs=4, substeps=1, horizon=200.0)
+    assert res["diverged"] is True and res["method"] == "dropout" and res["divergence"]["step"] >= 1
     ok = {"diverged": False, "error": 0.1, "std_error": 0.01}
     records = {
         str(i): {"params": {"kind": "weak", "order": 1, "keep_prob": 0.5, "lr": lr}, "result": r}
@@ -53,11 +53,11 @@ def test_weak_order_divergence_is_a_record_left_out_of_the_fit():
 
 
 def test_job_reports_divergence_and_rejects_bad_kind():
-    res = sme_job("bands", lr=50.0, keep_prob=0.3, width=4, n_train=20, num_steps=50, num_runs=2)
+    res = sme_job(kind="bands", lr=50.0, keep_prob=0.3, width=4, n_train=20, num_steps=50, num_runs=2)
     assert res["diverged"] is True and res["num_diverged"] == res["num_runs"] == 2
     assert all(f["step"] >= 1 for f in res["failures"])
-    ok = sme_job("test", lr=0.1, keep_prob=0.5, method="sme", width=4, n_train=30, num_steps=5, num_runs=2)
+    ok = sme_job(kind="test", lr=0.1, keep_prob=0.5, method="sme", width=4, n_train=30, num_steps=5, num_runs=2)
     assert ok["diverged"] is False and ok["num_diverged"] == 0
     assert len(ok["test_accuracy"]["mean"]) == len(ok["steps"])
     with pytest.raises(ValueError, match="kind"):
-        sme_job("nope", lr=0.1, keep_prob=0.5)
+        sme_job(kind="nope", lr=0.1, keep_prob=0.5)

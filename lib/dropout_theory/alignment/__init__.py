@@ -2,33 +2,36 @@
 
 Public API:
 
-* estimators: :class:`Estimate`, :func:`hutchinson_frobenius_sq` (‖H‖_F² from products),
-  :func:`deflated_frobenius_sq` (the same with the dominant eigenspace treated exactly),
-  :func:`rademacher_probe_estimate` (the probe loop they share),
+* estimators from products (each returns a :class:`dropout_theory.stats.Estimate`):
+  :func:`hutchinson_frobenius_sq` (‖H‖_F²), :func:`deflated_frobenius_sq` (the same with the dominant eigenspace
+  treated exactly), :func:`rademacher_probe_estimate` (the probe loop they share), :func:`rademacher`,
   :func:`sampled_trace_product` (Tr(HΣ) from samples with second moment Σ);
 * the two-layer alignment: :func:`hessian_variance_alignment` (exact or matrix-free),
   :class:`AlignmentResult`, :func:`modified_loss_hessian`, :func:`modified_loss_hvp`,
   :func:`noise_factor_rows` (Σ = UᵀU), :func:`sigma_matvec`, :func:`combine_alignment`;
-* Hessian-vector products of a flat-parameter loss: :func:`flat_hvp`, :func:`module_flat_loss`;
-* any ``nn.Module`` with dropout layers: :func:`module_hessian_variance_alignment` (dense or matrix-free,
-  all parameters or a subset from :func:`parameter_indices`), and its dense pieces
-  :func:`module_alignment_matrices` (:class:`AlignmentMatrices`) for spectra and baselines;
+* Hessian-vector products of a flat-parameter loss: :func:`flat_hvp`;
+* any ``nn.Module`` with dropout layers (built with :mod:`dropout_theory.networks`):
+  :func:`module_hessian_variance_alignment` (dense or matrix-free, all parameters or a subset from
+  :func:`parameter_indices`), and its dense pieces :func:`module_alignment_matrices` (:class:`AlignmentMatrices`)
+  for spectra and baselines; :func:`alignment_along_training` (:class:`AlignmentCurve`);
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
-* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`;
-* flatness: :func:`trajectory_pca`, :func:`loss_flatness`, :func:`fit_power_law`, :func:`variance_flatness`;
-* training runs: :func:`dropout_mlp`, :func:`dropout_convnet`, :func:`alignment_along_training`
-  (:class:`AlignmentCurve`, :class:`TrainingDiverged`),
-  :func:`dropout_parameter_window`;
+* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`, and the
+  dense α of a parameter subset next to it, :func:`subset_baseline` (:class:`SubsetBaseline`);
+* flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca`, :func:`loss_flatness`,
+  :func:`variance_flatness`;
 * sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
-* minima reached by dropout vs SGD vs parametric noise: :func:`train_with_noise` (:class:`LossCurve`),
-  :func:`matched_noise_levels` (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison`
-  of :class:`MinimumFlatness` rows).
+* minima reached by dropout vs SGD vs parametric noise (SME paper App. D): :func:`matched_noise_levels`
+  (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison` of :class:`MinimumFlatness` rows).
 """
 
 from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
-from dropout_theory.alignment.baseline import expected_random_alignment, random_eigenvector_alignment
+from dropout_theory.alignment.baseline import (
+    SubsetBaseline,
+    expected_random_alignment,
+    random_eigenvector_alignment,
+    subset_baseline,
+)
 from dropout_theory.alignment.estimators import (
-    Estimate,
     deflated_frobenius_sq,
     hutchinson_frobenius_sq,
     rademacher,
@@ -36,10 +39,9 @@ from dropout_theory.alignment.estimators import (
     sampled_trace_product,
 )
 from dropout_theory.alignment.flatness import (
-    PowerLaw,
     TrajectoryPCA,
     VarianceFlatness,
-    fit_power_law,
+    dropout_parameter_window,
     loss_flatness,
     trajectory_pca,
     variance_flatness,
@@ -54,15 +56,13 @@ from dropout_theory.alignment.hessian_variance import (
     noise_factor_rows,
     sigma_matvec,
 )
-from dropout_theory.alignment.hvp import flat_hvp, module_flat_loss
+from dropout_theory.alignment.hvp import flat_hvp
 from dropout_theory.alignment.minima_flatness import (
     FlatnessComparison,
-    LossCurve,
     MinimumFlatness,
     NoiseLevels,
     matched_noise_levels,
     minima_flatness,
-    train_with_noise,
 )
 from dropout_theory.alignment.module_alignment import (
     AlignmentMatrices,
@@ -70,37 +70,24 @@ from dropout_theory.alignment.module_alignment import (
     module_hessian_variance_alignment,
     parameter_indices,
 )
-from dropout_theory.alignment.training import (
-    AlignmentCurve,
-    TrainingDiverged,
-    alignment_along_training,
-    dropout_convnet,
-    dropout_mlp,
-    dropout_parameter_window,
-)
+from dropout_theory.alignment.training import AlignmentCurve, alignment_along_training
 
 __all__ = [
     "AlignmentCurve",
     "AlignmentMatrices",
     "AlignmentResult",
-    "Estimate",
     "FlatnessComparison",
-    "LossCurve",
     "MinimumFlatness",
     "NoiseLevels",
-    "PowerLaw",
-    "TrainingDiverged",
+    "SubsetBaseline",
     "TrajectoryPCA",
     "VarianceFlatness",
     "alignment_along_training",
     "approximate_hessian_and_covariance",
     "combine_alignment",
     "deflated_frobenius_sq",
-    "dropout_convnet",
-    "dropout_mlp",
     "dropout_parameter_window",
     "expected_random_alignment",
-    "fit_power_law",
     "flat_hvp",
     "hessian_trace",
     "hessian_variance_alignment",
@@ -111,7 +98,6 @@ __all__ = [
     "modified_loss_hessian",
     "modified_loss_hvp",
     "module_alignment_matrices",
-    "module_flat_loss",
     "module_hessian_variance_alignment",
     "noise_factor_rows",
     "parameter_indices",
@@ -120,8 +106,8 @@ __all__ = [
     "random_eigenvector_alignment",
     "sampled_trace_product",
     "sigma_matvec",
+    "subset_baseline",
     "top_hessian_eigenvalues",
-    "train_with_noise",
     "trajectory_pca",
     "variance_flatness",
 ]

@@ -17,12 +17,12 @@ from __future__ import annotations
 import torch
 
 from dropout_theory.activations import get_activation
+from dropout_theory.two_layer import dropout_variance
 from dropout_theory.two_layer.model import as_problem
-from dropout_theory.two_layer.modified_loss import dropout_variance
 
 
 def approximate_hessian_and_covariance(
-    a, W, X, y, keep_prob: float, activation: str = "tanh"
+    a, W, X, y, *, keep_prob: float, activation: str = "tanh"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 17's approximations (H̃, Σ̃), each (D, D), neuron-major θ = vec((a_r, w_r)_r), scalar output only.
 

@@ -4,50 +4,26 @@
 * Tr(H Σ) = E[gᵀ H g] for any random g with E[g gᵀ] = Σ (for instance g ~ N(0, Σ), or a centred dropout
   gradient).
 
-Each estimator returns an :class:`Estimate`: the sample mean of the per-probe values and its standard
-error (sample standard deviation / √N), so the Monte Carlo error is reported, not hidden.
+Each estimator returns a :class:`dropout_theory.stats.Estimate`: the sample mean of the per-probe values and its
+standard error (sample standard deviation / √N), so the Monte Carlo error is reported, not hidden.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
 from dropout_theory._checks import check_positive_int
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A Monte Carlo estimate.
-
-    Attributes:
-        value: sample mean of the per-probe values.
-        stderr: standard error of ``value`` (0 for an exact computation).
-        num_probes: number of probes used (0 for an exact computation).
-    """
-
-    value: float
-    stderr: float
-    num_probes: int
-
-    def __float__(self) -> float:
-        return self.value
-
-
-def _estimate(samples: torch.Tensor) -> Estimate:
-    n = samples.shape[0]
-    mean = float(samples.mean())
-    se = float(samples.std(correction=1)) / math.sqrt(n) if n > 1 else math.inf
-    return Estimate(mean, se, n)
+from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.stats import Estimate
 
 
 def rademacher(
-    num: int, dim: int, generator: torch.Generator | None, *, dtype: torch.dtype = torch.float64, device=None
+    num: int, dim: int, *, generator: GeneratorLike = None, dtype: torch.dtype = torch.float64, device=None
 ) -> torch.Tensor:
     """(num, dim) independent ±1 entries."""
+    generator = torch_generator(generator, device=device)
     bits = torch.randint(0, 2, (num, dim), generator=generator, device=device)
     return (2 * bits - 1).to(dtype)
 
@@ -55,9 +31,9 @@ def rademacher(
 def hutchinson_frobenius_sq(
     matvec: Callable[[torch.Tensor], torch.Tensor],
     dim: int,
-    num_probes: int,
-    generator: torch.Generator | None = None,
     *,
+    num_probes: int,
+    generator: GeneratorLike = None,
     batch_size: int = 64,
     dtype: torch.dtype = torch.float64,
     device=None,
@@ -68,7 +44,7 @@ def hutchinson_frobenius_sq(
         matvec: maps a batch of vectors (B, dim) to (B, dim) products (H v_b)_b.
         dim: dimension D of H.
         num_probes: number of probes N >= 2.
-        generator: torch generator of the probes.
+        generator: torch generator (or int seed) of the probes.
         batch_size: probes per call of ``matvec``.
         dtype: dtype of the probes.
         device: device of the probes.
@@ -80,8 +56,8 @@ def hutchinson_frobenius_sq(
         matvec,
         lambda z, hz: (hz**2).sum(-1),
         dim,
-        num_probes,
-        generator,
+        num_probes=num_probes,
+        generator=generator,
         batch_size=batch_size,
         dtype=dtype,
         device=device,
@@ -92,9 +68,9 @@ def rademacher_probe_estimate(
     matvec: Callable[[torch.Tensor], torch.Tensor],
     statistic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     dim: int,
-    num_probes: int,
-    generator: torch.Generator | None = None,
     *,
+    num_probes: int,
+    generator: GeneratorLike = None,
     batch_size: int = 64,
     dtype: torch.dtype = torch.float64,
     device=None,
@@ -107,7 +83,7 @@ def rademacher_probe_estimate(
         statistic: maps probes and products (B, dim) to (B,) per-probe values.
         dim: dimension D.
         num_probes: number of probes N >= 2.
-        generator: torch generator of the probes.
+        generator: torch generator (or int seed) of the probes.
         batch_size: probes per call of ``matvec``.
         dtype: dtype of the probes.
         device: device of the probes.
@@ -118,14 +94,15 @@ def rademacher_probe_estimate(
     dim = check_positive_int(dim, "dim")
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
     batch_size = check_positive_int(batch_size, "batch_size")
+    generator = torch_generator(generator, device=device)
     vals = []
     for start in range(0, num_probes, batch_size):
-        z = rademacher(min(batch_size, num_probes - start), dim, generator, dtype=dtype, device=device)
+        z = rademacher(min(batch_size, num_probes - start), dim, generator=generator, dtype=dtype, device=device)
         hz = matvec(z)
         if hz.shape != z.shape:
             raise ValueError(f"matvec must map (B, {dim}) to (B, {dim}), got shape {tuple(hz.shape)}")
         vals.append(statistic(z, hz).to(torch.float64))
-    return _estimate(torch.cat(vals))
+    return Estimate.from_samples(torch.cat(vals))
 
 
 def sampled_trace_product(
@@ -148,16 +125,16 @@ def sampled_trace_product(
         (samples[s : s + batch_size] * matvec(samples[s : s + batch_size])).sum(-1)
         for s in range(0, samples.shape[0], batch_size)
     ]
-    return _estimate(torch.cat(vals))
+    return Estimate.from_samples(torch.cat(vals))
 
 
 def deflated_frobenius_sq(
     matvec: Callable[[torch.Tensor], torch.Tensor],
     dim: int,
+    *,
     sketch_size: int,
     num_probes: int,
-    generator: torch.Generator | None = None,
-    *,
+    generator: GeneratorLike = None,
     matvec_b: Callable[[torch.Tensor], torch.Tensor] | None = None,
     power_iterations: int = 1,
     batch_size: int = 64,
@@ -182,7 +159,7 @@ def deflated_frobenius_sq(
         dim: dimension D.
         sketch_size: sketch width k >= 0 (at most ``dim``); 0 is plain Hutchinson.
         num_probes: Hutchinson probes N >= 2 on the deflated part.
-        generator: torch generator of the sketch and the probes.
+        generator: torch generator (or int seed) of the sketch and the probes.
         matvec_b: products with a second symmetric matrix B (``None``: B = H).
         power_iterations: extra products q >= 0 per sketch column sharpening the subspace.
         batch_size: vectors per call of ``matvec``.
@@ -201,6 +178,7 @@ def deflated_frobenius_sq(
     if int(power_iterations) != power_iterations or power_iterations < 0:
         raise ValueError(f"power_iterations must be a non-negative integer, got {power_iterations!r}")
     batch_size = check_positive_int(batch_size, "batch_size")
+    generator = torch_generator(generator, device=device)
 
     def apply(fn: Callable[[torch.Tensor], torch.Tensor], V: torch.Tensor) -> torch.Tensor:
         return torch.cat([fn(V[s : s + batch_size]) for s in range(0, V.shape[0], batch_size)])
@@ -222,8 +200,8 @@ def deflated_frobenius_sq(
         exact = float((HQ * BQ).sum())
     else:
         Q, exact = torch.zeros(dim, 0, dtype=dtype, device=device), 0.0
-    z = rademacher(num_probes, dim, generator, dtype=dtype, device=device)
+    z = rademacher(num_probes, dim, generator=generator, dtype=dtype, device=device)
     z = z - (z @ Q) @ Q.T
     Hz, Bz = both(z)
-    residual = _estimate((Hz * Bz).sum(-1))
+    residual = Estimate.from_samples((Hz * Bz).sum(-1))
     return Estimate(exact + residual.value, residual.stderr, num_probes)

@@ -5,6 +5,7 @@ For parameters θ_t sampled over a window of training, the principal directions 
 variances σ_i². Along u_i the loss-based flatness F_i is the width of the interval of s around θ̄ (here the
 last point of the window, or any centre given) on which L(θ̄ + s u_i) ≤ factor · L(θ̄). The inverse relation
 states σ_i² ∝ F_i^(−ψ) with ψ > 0: directions in which the noise spreads the parameters more are sharper.
+:func:`dropout_parameter_window` records the window θ_1, …, θ_N of dropout gradient descent on the two-layer net.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import numpy as np
 import torch
 
 from dropout_theory._checks import as_tensor, check_positive, check_positive_int
+from dropout_theory.rng import GeneratorLike
+from dropout_theory.stats import LogLinearFit, fit_power_law
+from dropout_theory.two_layer import simulate
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class TrajectoryPCA:
     variances: torch.Tensor
 
 
-def trajectory_pca(thetas, num_components: int | None = None) -> TrajectoryPCA:
+def trajectory_pca(thetas, *, num_components: int | None = None) -> TrajectoryPCA:
     """PCA of a (T, D) window of flattened parameters via the SVD of the centred window (no D×D matrix).
 
     Args:
@@ -74,6 +78,7 @@ def loss_flatness(
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
     theta,
     direction,
+    *,
     factor: float = 2.0,
     initial_step: float = 1e-3,
     max_distance: float = 1e3,
@@ -113,55 +118,25 @@ def loss_flatness(
 
 
 @dataclass(frozen=True)
-class PowerLaw:
-    """y ≈ prefactor · x^exponent fitted by least squares in log–log coordinates.
-
-    Attributes:
-        exponent: the fitted power.
-        prefactor: the fitted prefactor.
-        r_squared: coefficient of determination of the log–log fit.
-    """
-
-    exponent: float
-    prefactor: float
-    r_squared: float
-
-
-def fit_power_law(x, y) -> PowerLaw:
-    """Least-squares fit of log y = log c + k log x over points with x, y > 0 (at least 2)."""
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
-    ok = (x > 0) & (y > 0) & np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 2:
-        raise ValueError(f"need at least 2 points with finite positive x and y, got {int(ok.sum())}")
-    lx, ly = np.log(x[ok]), np.log(y[ok])
-    k, c = np.polyfit(lx, ly, 1)
-    resid = ly - (k * lx + c)
-    ss = float(((ly - ly.mean()) ** 2).sum())
-    r2 = 1.0 - float((resid**2).sum()) / ss if ss > 0 else 1.0
-    return PowerLaw(float(k), float(math.exp(c)), r2)
-
-
-@dataclass(frozen=True)
 class VarianceFlatness:
     """Variance and flatness per principal direction, and the fitted power σ² ∝ F^exponent.
 
     Attributes:
         variances: (k,) variances σ_i².
         flatness: (k,) interval widths F_i.
-        fit: :class:`PowerLaw` of variance against flatness (the inverse relation has exponent < 0).
+        fit: power law of variance against flatness (the inverse relation has exponent < 0), fitted over the
+            directions with finite flatness (``fit.num_dropped`` counts the others).
     """
 
     variances: np.ndarray
     flatness: np.ndarray
-    fit: PowerLaw
+    fit: LogLinearFit
 
 
 def variance_flatness(
     thetas,
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    *,
     num_components: int | None = None,
     factor: float = 2.0,
     center=None,
@@ -178,8 +153,51 @@ def variance_flatness(
     Returns:
         :class:`VarianceFlatness`.
     """
-    pca = trajectory_pca(thetas, num_components)
+    pca = trajectory_pca(thetas, num_components=num_components)
     c = pca.mean if center is None else as_tensor(center, "center", ndim=1, dtype=pca.mean.dtype)
-    flat = np.array([loss_flatness(loss_fn, c, u, factor) for u in pca.directions])
+    flat = np.array([loss_flatness(loss_fn, c, u, factor=factor) for u in pca.directions])
     var = pca.variances.detach().cpu().numpy()
-    return VarianceFlatness(var, flat, fit_power_law(flat, var))
+    return VarianceFlatness(var, flat, fit_power_law(flat, var, drop_invalid=True))
+
+
+def dropout_parameter_window(
+    a,
+    W,
+    X,
+    y,
+    *,
+    keep_prob: float,
+    lr: float,
+    num_steps: int,
+    generator: GeneratorLike = None,
+    activation: str = "tanh",
+) -> torch.Tensor:
+    """θ_1, …, θ_N of dropout GD on the two-layer net from (a, W), flattened neuron-major (one
+    :func:`dropout_theory.two_layer.simulate` run recording its parameters at every step).
+
+    Args:
+        a: (m,) or (m, K) starting output weights; W: (m, d) starting input weights.
+        X: (n, d) inputs; y: targets.
+        keep_prob: keep probability p in (0, 1].
+        lr: learning rate η > 0.
+        num_steps: window length N >= 1.
+        generator: torch generator (or int seed) of the masks.
+        activation: activation name.
+
+    Returns:
+        (N, D) parameters after each step.
+    """
+    ens = simulate(
+        a,
+        W,
+        X,
+        y,
+        method="dropout",
+        keep_prob=keep_prob,
+        lr=lr,
+        num_steps=check_positive_int(num_steps, "num_steps"),
+        generator=generator,
+        activation=activation,
+        record_parameters=True,
+    )
+    return ens.theta_path[0, 1:]

@@ -19,16 +19,18 @@ import torch
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from dropout_theory._checks import check_positive, check_positive_int
-from dropout_theory.alignment.estimators import Estimate, rademacher_probe_estimate
+from dropout_theory.alignment.estimators import rademacher_probe_estimate
+from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.stats import Estimate
 
 
 def top_hessian_eigenvalues(
     matvec: Callable[[torch.Tensor], torch.Tensor],
     dim: int,
-    k: int = 1,
     *,
+    k: int = 1,
     tol: float = 1e-6,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
     maxiter: int | None = None,
@@ -43,7 +45,7 @@ def top_hessian_eigenvalues(
         dim: dimension D >= 2.
         k: number of eigenvalues, 1 <= k < D.
         tol: relative accuracy asked of ARPACK (> 0).
-        generator: torch generator of the starting vector (on ``device``).
+        generator: torch generator (on ``device``) or int seed of the starting vector.
         dtype: dtype of the vectors passed to ``matvec`` (float64 recommended).
         device: device of the vectors passed to ``matvec``.
         maxiter: maximal number of Arnoldi restarts (``None``: ARPACK's default 10·D).
@@ -77,7 +79,11 @@ def top_hessian_eigenvalues(
         rmatvec=lambda x: apply(x).reshape(-1),
         dtype=np.float64,
     )
-    v0 = torch.randn(dim, generator=generator, dtype=torch.float64, device=device).cpu().numpy()
+    v0 = (
+        torch.randn(dim, generator=torch_generator(generator, device=device), dtype=torch.float64, device=device)
+        .cpu()
+        .numpy()
+    )
     try:
         vals = eigsh(op, k=k, which="LA", v0=v0, tol=tol, maxiter=maxiter, return_eigenvectors=False)
     except ArpackNoConvergence as err:
@@ -91,9 +97,9 @@ def top_hessian_eigenvalues(
 def hessian_trace(
     matvec: Callable[[torch.Tensor], torch.Tensor],
     dim: int,
-    num_probes: int,
-    generator: torch.Generator | None = None,
     *,
+    num_probes: int,
+    generator: GeneratorLike = None,
     batch_size: int = 64,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
@@ -104,21 +110,21 @@ def hessian_trace(
         matvec: maps V (B, D) to (B, D) rows H v_b.
         dim: dimension D >= 1.
         num_probes: number of probes N >= 2.
-        generator: torch generator of the probes.
+        generator: torch generator (or int seed) of the probes.
         batch_size: probes per call of ``matvec``.
         dtype: dtype of the probes.
         device: device of the probes.
 
     Returns:
-        :class:`dropout_theory.alignment.Estimate`: mean of zᵀHz over the probes and its standard error
+        :class:`dropout_theory.stats.Estimate`: mean of zᵀHz over the probes and its standard error
         (sample standard deviation / √N; the exact per-probe variance is 2 Σ_{i≠j} H_ij²).
     """
     return rademacher_probe_estimate(
         matvec,
         lambda z, hz: (z * hz).sum(-1),
         dim,
-        num_probes,
-        generator,
+        num_probes=num_probes,
+        generator=generator,
         batch_size=batch_size,
         dtype=dtype,
         device=device,

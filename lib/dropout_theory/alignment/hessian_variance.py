@@ -30,23 +30,25 @@ from torch.func import grad, hessian, jvp, vjp, vmap
 
 from dropout_theory._checks import check_choice, check_positive_int
 from dropout_theory.activations import get_activation
-from dropout_theory.alignment.estimators import (
-    Estimate,
-    deflated_frobenius_sq,
-    hutchinson_frobenius_sq,
-    sampled_trace_product,
+from dropout_theory.alignment.estimators import deflated_frobenius_sq, hutchinson_frobenius_sq, sampled_trace_product
+from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.stats import Estimate
+from dropout_theory.tables import Table, TabularResult
+from dropout_theory.two_layer import (
+    dropout_gradient_covariance,
+    dropout_variance,
+    flatten_params,
+    kernels,
+    sample_dropout_noise,
 )
-from dropout_theory.two_layer.covariance import dropout_gradient_covariance
-from dropout_theory.two_layer.model import Problem, as_problem, flatten_params
-from dropout_theory.two_layer.modified_loss import _modified_loss_batched, dropout_variance
-from dropout_theory.two_layer.noise import _plain_parts, _structured_noise, sample_dropout_noise
+from dropout_theory.two_layer.model import Problem, as_problem
 
 #: Work arrays of the structured map are chunked to at most this many numbers.
 _CHUNK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
-class AlignmentResult:
+class AlignmentResult(TabularResult):
     """α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) with its pieces.
 
     Attributes:
@@ -69,6 +71,15 @@ class AlignmentResult:
 
     def __float__(self) -> float:
         return self.alpha
+
+    def table(self) -> Table:
+        rows = [
+            ("alpha", Estimate(self.alpha, self.stderr)),
+            ("Tr(H Sigma)", self.trace),
+            ("|H|_F^2", self.frob_h_sq),
+            ("|Sigma|_F^2", self.frob_sigma_sq),
+        ]
+        return Table.build(("quantity", "value"), rows, title=f"{self.method} alignment over D = {self.num_params}")
 
 
 def combine_alignment(trace: Estimate, frob_h_sq: Estimate, frob_sigma_sq: Estimate) -> tuple[float, float]:
@@ -98,12 +109,14 @@ def _flat_loss(prob: Problem, keep_prob: float, activation: str) -> Callable[[to
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
         q = theta.reshape(m, -1)
-        return _modified_loss_batched(q[:, :K], q[:, K:], prob.X, prob.y, v, act)
+        return kernels.modified_loss(q[:, :K], q[:, K:], prob.X, prob.y, v=v, act=act)
 
     return loss
 
 
-def modified_loss_hvp(a, W, X, y, keep_prob: float, activation: str = "tanh") -> Callable[[torch.Tensor], torch.Tensor]:
+def modified_loss_hvp(
+    a, W, X, y, *, keep_prob: float, activation: str = "tanh"
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """Batched Hessian-vector products of L_S at θ, without forming H (forward-over-reverse, torch.func).
 
     Args:
@@ -129,7 +142,7 @@ def modified_loss_hvp(a, W, X, y, keep_prob: float, activation: str = "tanh") ->
     return matvec
 
 
-def modified_loss_hessian(a, W, X, y, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
+def modified_loss_hessian(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
     """Dense Hessian ∇²L_S (D, D) at θ (torch.func.hessian), neuron-major."""
     prob = as_problem(a, W, X, y)
     theta = flatten_params(prob.a, prob.W).detach()
@@ -154,7 +167,7 @@ def _unit_sources(m: int, start: int, stop: int, dtype, device) -> tuple[torch.T
 
 
 def noise_factor_rows(
-    a, W, X, y, keep_prob: float, activation: str = "tanh", start: int = 0, stop: int | None = None
+    a, W, X, y, *, keep_prob: float, activation: str = "tanh", start: int = 0, stop: int | None = None
 ) -> torch.Tensor:
     """Rows u_s of U with Σ = UᵀU: the images of the unit noise sources (singles first, then pairs k < r).
 
@@ -174,20 +187,20 @@ def noise_factor_rows(
     if not 0 <= start <= stop <= S:
         raise ValueError(f"need 0 <= start <= stop <= S = {S}, got start = {start}, stop = {stop}")
     v = dropout_variance(keep_prob)
-    h, dh, Ea, Ew = _plain_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+    h, dh, Ea, Ew = kernels.plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=get_activation(activation))
     chunk = max(1, _CHUNK_ELEMENTS // (prob.n * m + m * m))
     out = []
     for s0 in range(start, stop, chunk):
         s1 = min(stop, s0 + chunk)
         z, zeta = _unit_sources(m, s0, s1, prob.W.dtype, prob.W.device)
-        Za, Zw = _structured_noise(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        Za, Zw = kernels.noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=v)
         out.append(torch.cat([Za, Zw], dim=-1).reshape(s1 - s0, -1))
     if not out:
         return torch.zeros((0, m * (prob.K + prob.d)), dtype=prob.W.dtype, device=prob.W.device)
     return torch.cat(out)
 
 
-def sigma_matvec(a, W, X, y, keep_prob: float, activation: str = "tanh") -> Callable[[torch.Tensor], torch.Tensor]:
+def sigma_matvec(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> Callable[[torch.Tensor], torch.Tensor]:
     """Batched products Σ v = M(Mᵀv) through the structured noise map M and its adjoint (no D×D matrix).
 
     Returns:
@@ -196,11 +209,11 @@ def sigma_matvec(a, W, X, y, keep_prob: float, activation: str = "tanh") -> Call
     prob = as_problem(a, W, X, y)
     m = prob.m
     v = dropout_variance(keep_prob)
-    h, dh, Ea, Ew = _plain_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+    h, dh, Ea, Ew = kernels.plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=get_activation(activation))
     kw = {"dtype": prob.W.dtype, "device": prob.W.device}
 
     def apply(z: torch.Tensor, zeta: torch.Tensor) -> torch.Tensor:
-        Za, Zw = _structured_noise(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        Za, Zw = kernels.noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=v)
         return torch.cat([Za, Zw], dim=-1).reshape(z.shape[0], -1)
 
     def matvec(V: torch.Tensor) -> torch.Tensor:
@@ -222,12 +235,13 @@ def hessian_variance_alignment(
     W,
     X,
     y,
+    *,
     keep_prob: float,
     activation: str = "tanh",
     method: str = "exact",
     num_probes: int = 64,
     num_sigma_probes: int | None = None,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     batch_size: int = 32,
     sketch_size: int | None = None,
 ) -> AlignmentResult:
@@ -244,7 +258,7 @@ def hessian_variance_alignment(
         num_probes: Rademacher probes for (the deflated part of) ‖H‖_F² (matrix-free), >= 2.
         num_sigma_probes: ``None`` computes Tr(HΣ) and ‖Σ‖_F² exactly over the S = m + m(m−1)/2 noise
             sources (S HVPs); an integer >= 2 estimates both with that many probes instead (for large m).
-        generator: torch generator of the probes.
+        generator: torch generator (or int seed) of the probes.
         batch_size: HVPs per vectorized call.
         sketch_size: columns of the sketch whose span enters ‖H‖_F² exactly
             (:func:`dropout_theory.alignment.deflated_frobenius_sq`); 0 = plain Hutchinson; ``None`` = min(32, D).
@@ -260,34 +274,43 @@ def hessian_variance_alignment(
     prob = as_problem(a, W, X, y)
     dropout_variance(keep_prob)  # validates keep_prob
     D = prob.m * (prob.K + prob.d)
-    args = (prob.a, prob.W, prob.X, prob.y, keep_prob, activation)
+    generator = torch_generator(generator, device=prob.W.device)
+    data = (prob.a, prob.W, prob.X, prob.y)
+    opts = {"keep_prob": keep_prob, "activation": activation}
     if method == "exact":
-        H = modified_loss_hessian(*args)
-        sigma = dropout_gradient_covariance(*args)
-        trace = Estimate(float((H * sigma).sum()), 0.0, 0)
-        fh = Estimate(float((H * H).sum()), 0.0, 0)
-        fs = Estimate(float((sigma * sigma).sum()), 0.0, 0)
+        H = modified_loss_hessian(*data, **opts)
+        sigma = dropout_gradient_covariance(*data, **opts)
+        trace = Estimate.exact(float((H * sigma).sum()))
+        fh = Estimate.exact(float((H * H).sum()))
+        fs = Estimate.exact(float((sigma * sigma).sum()))
     else:
-        hvp = modified_loss_hvp(*args)
+        hvp = modified_loss_hvp(*data, **opts)
         kw = {"dtype": prob.W.dtype, "device": prob.W.device}
         k = min(32, D) if sketch_size is None else sketch_size
-        fh = deflated_frobenius_sq(hvp, D, k, num_probes, generator, batch_size=batch_size, **kw)
+        fh = deflated_frobenius_sq(
+            hvp, D, sketch_size=k, num_probes=num_probes, generator=generator, batch_size=batch_size, **kw
+        )
         if num_sigma_probes is None:
             S = prob.m + prob.m * (prob.m - 1) // 2
             tr, rows = 0.0, []
             for s0 in range(0, S, batch_size):
-                U = noise_factor_rows(*args, start=s0, stop=min(S, s0 + batch_size))
+                U = noise_factor_rows(*data, **opts, start=s0, stop=min(S, s0 + batch_size))
                 tr += float((U * hvp(U)).sum())
                 rows.append(U)
             U = torch.cat(rows)
             gram = U @ U.T  # ‖Σ‖_F² = ‖UᵀU‖_F² = ‖UUᵀ‖_F² (S×S)
-            trace = Estimate(tr, 0.0, 0)
-            fs = Estimate(float((gram * gram).sum()), 0.0, 0)
+            trace = Estimate.exact(tr)
+            fs = Estimate.exact(float((gram * gram).sum()))
         else:
-            samples = sample_dropout_noise(*args[:5], num_sigma_probes, generator=generator, activation=activation)
+            samples = sample_dropout_noise(*data, **opts, num_samples=num_sigma_probes, generator=generator)
             trace = sampled_trace_product(hvp, samples, batch_size=batch_size)
             fs = hutchinson_frobenius_sq(
-                sigma_matvec(*args), D, num_sigma_probes, generator, batch_size=batch_size, **kw
+                sigma_matvec(*data, **opts),
+                D,
+                num_probes=num_sigma_probes,
+                generator=generator,
+                batch_size=batch_size,
+                **kw,
             )
     alpha, se = combine_alignment(trace, fh, fs)
     return AlignmentResult(alpha, se, trace, fh, fs, method, D)

@@ -1,15 +1,9 @@
 """Which minima do noisy trainings reach? Dropout vs SGD noise vs parametric noise injection (SME paper App. D).
 
-Four ways to train the same network from the same start, all with the same learning rate η and step count:
-
-* ``"gd"``: full-batch gradient descent with dropout switched off (the noise-free reference);
-* ``"dropout"``: full-batch dropout GD, θ ← θ − η ∇L(θ; δ), one fresh mask per unit shared by the whole batch
-  (the convention of :func:`dropout_theory.alignment.alignment_along_training`), keep probabilities taken
-  from the model's ``nn.Dropout`` layers;
-* ``"sgd"``: mini-batch SGD with dropout off; each epoch is a fresh random permutation cut into
-  ⌊n/B⌋ batches of B examples (sampling without replacement; the n mod B examples left over sit that epoch out);
-* ``"parametric"``: perturbed GD (Orvieto, Raj, Kersting and Bach, 2023), θ ← θ − η ∇L(θ + σε), ε ~ N(0, I),
-  dropout off. Its mean step is the gradient of the smoothed loss E_ε L(θ + σε) = L(θ) + (σ²/2) Tr H + O(σ⁴).
+The same network is trained from the same start, with the same learning rate η and step count, by the four
+strategies of :func:`dropout_theory.networks.train_with_noise`: full-batch GD (dropout off), full-batch dropout GD,
+mini-batch SGD and perturbed GD θ ← θ − η ∇L(θ + σε), whose mean step is the gradient of the smoothed loss
+E_ε L(θ + σε) = L(θ) + (σ²/2) Tr H + O(σ⁴).
 
 **How the noise levels are matched** (:func:`matched_noise_levels`): at the common starting point θ₀ we
 measure the size of dropout's gradient noise, T = Tr Σ_drop(θ₀) = E‖∇L(θ₀; δ) − E_δ∇L(θ₀; δ)‖², and choose
@@ -28,7 +22,7 @@ At each end point :func:`minima_flatness` measures the training loss (dropout of
 the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutchinson
 (:mod:`dropout_theory.alignment.hessian_spectrum`, with :func:`dropout_theory.alignment.flat_hvp`).
 
-``loss_fn(output, target)`` must be the MEAN of per-example losses (e.g. ``0.5 * ((out - y) ** 2).sum(1).mean()``)
+``loss_fn(output, target)`` must be the MEAN of per-example losses (e.g. :func:`dropout_theory.networks.half_mse`)
 so that a mini-batch gradient is an unbiased estimate of the full-batch one.
 """
 
@@ -36,188 +30,36 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from dropout_theory._checks import (
-    as_tensor,
-    check_choice,
-    check_finite_step,
-    check_positive,
-    check_positive_int,
-)
-from dropout_theory.alignment.estimators import Estimate, _estimate, hutchinson_frobenius_sq
+from dropout_theory._checks import check_choice, check_positive, check_positive_int
+from dropout_theory.alignment.estimators import hutchinson_frobenius_sq
 from dropout_theory.alignment.hessian_spectrum import hessian_trace, top_hessian_eigenvalues
-from dropout_theory.alignment.hvp import flat_hvp, module_flat_loss
-from dropout_theory.alignment.module_alignment import _controlled_dropout, _MaskState
-
-NOISES: tuple[str, ...] = ("gd", "dropout", "sgd", "parametric")
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class LossCurve:
-    """Training loss (dropout off, full batch) along a run.
-
-    Attributes:
-        steps: (T,) steps at which the loss was recorded (0 = start, last = ``num_steps``).
-        loss: (T,) float64 losses.
-    """
-
-    steps: torch.Tensor
-    loss: torch.Tensor
-
-
-def _trainable(model: nn.Module) -> tuple[list[str], list[nn.Parameter]]:
-    named = [(k, v) for k, v in model.named_parameters() if v.requires_grad]
-    if not named:
-        raise ValueError("model has no trainable parameters")
-    return [k for k, _ in named], [v for _, v in named]
-
-
-def _keep_probs(model: nn.Module) -> tuple[float, ...]:
-    """Keep probabilities 1 − p of the model's ``nn.Dropout`` layers, in module order (empty if none)."""
-    return tuple(1.0 - float(m.p) for m in model.modules() if isinstance(m, nn.Dropout))
-
-
-def _eval_loss(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor) -> float:
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return float(loss_fn(model(X), y))
-    finally:
-        model.train(was_training)
-
-
-def _check_data(X, y, name_x: str = "X", name_y: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
-    X = as_tensor(X, name_x)
-    y = as_tensor(y, name_y) if not (isinstance(y, torch.Tensor) and not y.is_floating_point()) else y
-    if X.dim() < 1 or y.dim() < 1 or X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"{name_x} and {name_y} must have the same number of examples, got shapes "
-            f"{tuple(X.shape)} and {tuple(y.shape)}"
-        )
-    return X, y
-
-
-def _noise_options(noise: str, n: int, batch_size, sigma) -> tuple[int | None, float | None]:
-    if noise == "sgd":
-        if batch_size is None:
-            raise ValueError("noise='sgd' needs batch_size (an integer in [1, n])")
-        batch_size = check_positive_int(batch_size, "batch_size")
-        if batch_size > n:
-            raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
-    elif batch_size is not None:
-        raise ValueError(f"batch_size is only used with noise='sgd', got batch_size={batch_size!r} for {noise!r}")
-    if noise == "parametric":
-        if sigma is None:
-            raise ValueError("noise='parametric' needs sigma (a number >= 0)")
-        sigma = check_positive(sigma, "sigma", allow_zero=True)
-    elif sigma is not None:
-        raise ValueError(f"sigma is only used with noise='parametric', got sigma={sigma!r} for {noise!r}")
-    return batch_size, sigma
-
-
-def train_with_noise(
-    model: nn.Module,
-    loss_fn: LossFn,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    noise: str,
-    lr: float,
-    num_steps: int,
-    *,
-    batch_size: int | None = None,
-    sigma: float | None = None,
-    generator: torch.Generator | None = None,
-    record_every: int | None = None,
-) -> LossCurve:
-    """Train ``model`` in place with one of the four noise types (see the module docstring).
-
-    Args:
-        model: the network; for ``"dropout"`` it must contain ``nn.Dropout`` layers (their ``p`` is the DROP
-            probability, keep_prob = 1 − p). Its train/eval mode is restored at the end.
-        loss_fn: ``loss_fn(model(X), y)`` → scalar, the mean of per-example losses.
-        X: (n, …) training inputs; y: (n, …) targets.
-        noise: ``"gd"``, ``"dropout"``, ``"sgd"`` or ``"parametric"``.
-        lr: learning rate η > 0.
-        num_steps: number of parameter updates N >= 1.
-        batch_size: mini-batch size B in [1, n]; required for (and only for) ``"sgd"``.
-        sigma: perturbation scale σ >= 0; required for (and only for) ``"parametric"``.
-        generator: torch generator of the masks, permutations or perturbations.
-        record_every: loss recording period (default max(1, N // 100)); step N is always recorded.
-
-    Returns:
-        :class:`LossCurve` of the full-batch training loss with dropout off.
-
-    Raises:
-        ValueError: bad argument (names it, its value and the valid range).
-        DivergenceError: the loss became non-finite or exploded (names the step and the quantity).
-    """
-    noise = check_choice(noise, "noise", NOISES)
-    eta = check_positive(lr, "lr")
-    num_steps = check_positive_int(num_steps, "num_steps")
-    X, y = _check_data(X, y)
-    n = X.shape[0]
-    batch_size, sigma = _noise_options(noise, n, batch_size, sigma)
-    if record_every is None:
-        record_every = max(1, num_steps // 100)
-    record_every = check_positive_int(record_every, "record_every")
-    if noise == "dropout" and not _keep_probs(model):
-        raise ValueError("noise='dropout' needs a model with nn.Dropout layers")
-    names, params = _trainable(model)
-    was_training = model.training
-    steps, losses = [], []
-    perm, pos = None, n
-    try:
-        for step in range(num_steps + 1):
-            if step % record_every == 0 or step == num_steps:
-                value = _eval_loss(model, loss_fn, X, y)
-                check_finite_step(step, "training loss", value)
-                steps.append(step)
-                losses.append(value)
-            if step == num_steps:
-                break
-            if noise == "dropout":
-                with _controlled_dropout(model, _MaskState(generator, per_example=False)):
-                    loss = loss_fn(model(X), y)
-                    grads = torch.autograd.grad(loss, params)
-            else:
-                model.eval()
-                if noise == "gd":
-                    loss = loss_fn(model(X), y)
-                    grads = torch.autograd.grad(loss, params)
-                elif noise == "sgd":
-                    if pos + batch_size > n:
-                        perm, pos = torch.randperm(n, generator=generator, device=X.device), 0
-                    idx = perm[pos : pos + batch_size].sort().values
-                    pos += batch_size
-                    loss = loss_fn(model(X[idx]), y[idx])
-                    grads = torch.autograd.grad(loss, params)
-                else:
-                    shifted = {
-                        k: p + sigma * torch.randn(p.shape, generator=generator, dtype=p.dtype, device=p.device)
-                        for k, p in zip(names, params, strict=True)
-                    }
-                    loss = loss_fn(functional_call(model, shifted, (X,)), y)
-                    grads = torch.autograd.grad(loss, list(shifted.values()))
-            check_finite_step(step, f"{noise} loss", loss.detach())
-            with torch.no_grad():
-                for p, g in zip(params, grads, strict=True):
-                    p.sub_(eta * g)
-    finally:
-        model.train(was_training)
-    return LossCurve(torch.tensor(steps), torch.tensor(losses, dtype=torch.float64))
+from dropout_theory.alignment.hvp import flat_hvp
+from dropout_theory.networks import (
+    NOISES,
+    DropoutMasks,
+    LossCurve,
+    check_examples,
+    controlled_dropout,
+    keep_probs,
+    module_flat_loss,
+    train_with_noise,
+    trainable_parameters,
+)
+from dropout_theory.networks.functional import LossFn
+from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.stats import Estimate
+from dropout_theory.tables import Table, TabularResult
 
 
 @dataclass(frozen=True)
-class NoiseLevels:
+class NoiseLevels(TabularResult):
     """Noise strengths matched at the starting point θ₀ (rule in the module docstring).
 
     Attributes:
@@ -240,15 +82,23 @@ class NoiseLevels:
     sigma: float
     parametric_trace: Estimate
 
+    def table(self) -> Table:
+        rows = [
+            ("dropout", "keep_prob " + "/".join(f"{p:.3g}" for p in self.keep_probs), self.dropout_trace),
+            ("sgd", f"batch {self.batch_size}", self.sgd_trace),
+            ("parametric", f"sigma {self.sigma:.3g}", self.parametric_trace),
+        ]
+        return Table.build(("noise", "setting", "trace at the start"), rows, title="noise levels matched at θ₀")
+
 
 def _paired_trace(draws: torch.Tensor) -> Estimate:
     """Tr Cov(g) from independent draws (2K, D): ‖(g_{2k} − g_{2k+1})‖²/2 has mean Tr Cov(g)."""
     d = (draws[0::2] - draws[1::2]) / math.sqrt(2.0)
-    return _estimate((d * d).sum(-1))
+    return Estimate.from_samples((d * d).sum(-1))
 
 
 def _per_example_grads(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    names, params = _trainable(model)
+    names, params = trainable_parameters(model)
     values = {k: p.detach() for k, p in zip(names, params, strict=True)}
 
     def one(prm, x, t):
@@ -270,7 +120,7 @@ def matched_noise_levels(
     y: torch.Tensor,
     *,
     num_samples: int = 64,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
 ) -> NoiseLevels:
     """Batch size and σ giving SGD and parametric noise the trace of dropout's noise at the current θ.
 
@@ -279,7 +129,7 @@ def matched_noise_levels(
         loss_fn: ``loss_fn(model(X), y)``, a mean of per-example losses.
         X: (n, …) training inputs; y: (n, …) targets.
         num_samples: dropout gradients, Hutchinson probes and perturbed gradients used (even, >= 4).
-        generator: torch generator of masks, probes and perturbations.
+        generator: torch generator (or int seed) of masks, probes and perturbations.
 
     Returns:
         :class:`NoiseLevels`.
@@ -287,16 +137,19 @@ def matched_noise_levels(
     num_samples = check_positive_int(num_samples, "num_samples", minimum=4)
     if num_samples % 2:
         raise ValueError(f"num_samples must be even (draws are paired), got {num_samples}")
-    X, y = _check_data(X, y)
-    kp = _keep_probs(model)
+    X, y = check_examples(X, y)
+    kp = keep_probs(model)
     if not kp:
         raise ValueError("matching noise levels needs a model with nn.Dropout layers (give batch_size and sigma)")
     n = X.shape[0]
-    _, params = _trainable(model)
+    _, params = trainable_parameters(model)
+    generator = torch_generator(generator)
+    masks = DropoutMasks(generator, per_example=False)
     # dropout noise at θ₀
     draws = []
     for _ in range(num_samples):
-        with _controlled_dropout(model, _MaskState(generator, per_example=False)):
+        with controlled_dropout(model, masks):
+            masks.start()
             g = torch.autograd.grad(loss_fn(model(X), y), params)
         draws.append(torch.cat([gi.reshape(-1) for gi in g]))
     target = _paired_trace(torch.stack(draws))
@@ -313,7 +166,7 @@ def matched_noise_levels(
     loss, theta = module_flat_loss(model, loss_fn, X, y)
     D = theta.numel()
     fh = hutchinson_frobenius_sq(
-        flat_hvp(loss, theta), D, num_samples, generator, dtype=theta.dtype, device=theta.device
+        flat_hvp(loss, theta), D, num_probes=num_samples, generator=generator, dtype=theta.dtype, device=theta.device
     )
     sigma = math.sqrt(T / fh.value) if fh.value > 0 else 0.0
     pert = []
@@ -366,12 +219,8 @@ class MinimumFlatness:
         }
 
 
-def _g(x: float) -> str:
-    return "-" if math.isnan(x) else f"{x:.4g}"
-
-
 @dataclass(frozen=True)
-class FlatnessComparison:
+class FlatnessComparison(TabularResult):
     """End points of several noisy trainings from one start (one :class:`MinimumFlatness` row per strategy).
 
     Attributes:
@@ -398,19 +247,25 @@ class FlatnessComparison:
         """One JSON-serializable dict per strategy (see :meth:`MinimumFlatness.as_dict`)."""
         return [row.as_dict() for row in self.rows]
 
-    def __str__(self) -> str:
-        head = (
-            f"{'strategy':<11}{'setting':<16}{'noise tr':>10}{'train loss':>12}{'test loss':>11}{'test acc':>10}"
-            f"{'top eig':>10}{'Hessian trace':>22}"
-        )
-        lines = [f"lr {self.lr:g}, {self.num_steps} steps, D = {self.num_params}", head]
-        for r in self.rows:
-            tr = f"{r.trace.value:.4g} +- {r.trace.stderr:.2g}"
-            lines.append(
-                f"{r.strategy:<11}{r.setting:<16}{_g(r.noise_trace):>10}{_g(r.train_loss):>12}{_g(r.test_loss):>11}"
-                f"{_g(r.test_accuracy):>10}{_g(r.top_eigenvalues[0]):>10}{tr:>22}"
+    def table(self) -> Table:
+        rows = [
+            (
+                r.strategy,
+                r.setting,
+                r.noise_trace,
+                r.train_loss,
+                r.test_loss,
+                r.test_accuracy,
+                r.top_eigenvalues[0],
+                r.trace,
             )
-        return "\n".join(lines)
+            for r in self.rows
+        ]
+        return Table.build(
+            ("strategy", "setting", "noise tr", "train loss", "test loss", "test acc", "top eig", "Hessian trace"),
+            rows,
+            title=f"lr {self.lr:g}, {self.num_steps} steps, D = {self.num_params}",
+        )
 
 
 def _labels(y: torch.Tensor) -> torch.Tensor | None:
@@ -426,9 +281,9 @@ def minima_flatness(
     loss_fn: LossFn,
     X: torch.Tensor,
     y: torch.Tensor,
+    *,
     lr: float,
     num_steps: int,
-    *,
     strategies: Sequence[str] = NOISES,
     batch_size: int | None = None,
     sigma: float | None = None,
@@ -439,7 +294,7 @@ def minima_flatness(
     num_match_samples: int = 64,
     tol: float = 1e-6,
     record_every: int | None = None,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
 ) -> FlatnessComparison:
     """Train copies of one model with each strategy and measure the flatness of the end points.
 
@@ -459,7 +314,7 @@ def minima_flatness(
         num_match_samples: samples used by the matching (even, >= 4).
         tol: Lanczos tolerance.
         record_every: loss recording period of the training curves.
-        generator: torch generator of everything random, used in a fixed order (matching, then each
+        generator: torch generator (or int seed) of everything random, used in a fixed order (matching, then each
             strategy's training and measurements in the order of ``strategies``).
 
     Returns:
@@ -477,11 +332,11 @@ def minima_flatness(
     num_steps = check_positive_int(num_steps, "num_steps")
     num_eigenvalues = check_positive_int(num_eigenvalues, "num_eigenvalues")
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
-    X, y = _check_data(X, y)
+    X, y = check_examples(X, y)
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if X_test is not None:
-        X_test, y_test = _check_data(X_test, y_test, "X_test", "y_test")
+        X_test, y_test = check_examples(X_test, y_test, name_x="X_test", name_y="y_test")
     n = X.shape[0]
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -489,7 +344,8 @@ def minima_flatness(
             raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
     if sigma is not None:
         sigma = check_positive(sigma, "sigma", allow_zero=True)
-    kp = _keep_probs(model)
+    generator = torch_generator(generator)
+    kp = keep_probs(model)
     if "dropout" in strategies and not kp:
         raise ValueError("strategy 'dropout' needs a model with nn.Dropout layers")
     levels = None
@@ -520,15 +376,24 @@ def minima_flatness(
             if levels is not None and sigma == levels.sigma:
                 trace0 = levels.parametric_trace.value
         curve = train_with_noise(
-            net, loss_fn, X, y, strategy, eta, num_steps, generator=generator, record_every=record_every, **opts
+            net,
+            loss_fn,
+            X,
+            y,
+            noise=strategy,
+            lr=eta,
+            num_steps=num_steps,
+            generator=generator,
+            record_every=record_every,
+            **opts,
         )
         loss, theta = module_flat_loss(net, loss_fn, X, y)
         hvp = flat_hvp(loss, theta)
         D = theta.numel()
         eig = top_hessian_eigenvalues(
-            hvp, D, num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype, device=theta.device
+            hvp, D, k=num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype, device=theta.device
         )
-        tr = hessian_trace(hvp, D, num_probes, generator, dtype=theta.dtype, device=theta.device)
+        tr = hessian_trace(hvp, D, num_probes=num_probes, generator=generator, dtype=theta.dtype, device=theta.device)
         test_loss = test_acc = math.nan
         if X_test is not None:
             net.eval()
@@ -551,4 +416,5 @@ def minima_flatness(
                 curve,
             )
         )
-    return FlatnessComparison(tuple(rows), eta, num_steps, sum(p.numel() for p in _trainable(model)[1]), levels)
+    num_params = sum(p.numel() for p in trainable_parameters(model)[1])
+    return FlatnessComparison(tuple(rows), eta, num_steps, num_params, levels)

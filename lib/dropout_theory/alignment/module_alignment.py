@@ -4,15 +4,15 @@
 gradient data"); H is either the Hessian of the expected dropout loss E_δ L(θ; δ) (``hessian="expected"``,
 estimated from ``num_hessian_masks`` fixed masks split into two independent halves A and B: H ≈ (H_A + H_B)/2
 in Tr(HΣ), and ‖H‖_F² ≈ ⟨H_A, H_B⟩_F, which is unbiased — the plain ‖(H_A + H_B)/2‖_F² is biased upwards by
-the Monte Carlo variance of the masks, and we measured that bias to lower α from 0.64 to 0.47 with one mask
-and to 0.54 with four on the 64-50-50-10 network of the book) or the Hessian of the loss without dropout
-(``hessian="no_dropout"``, exact).
+the Monte Carlo variance of the masks, which lowers α; the appendix *Reproducing the papers* records by how much)
+or the Hessian of the loss without dropout (``hessian="no_dropout"``, exact).
 
-Masks are drawn by this module from an explicit ``torch.Generator`` (no global random state): every
-``nn.Dropout`` layer gets a forward hook that, while the model is in eval mode, multiplies its input by a
-Bernoulli(keep_prob)/keep_prob mask, keep_prob = 1 − layer.p. With ``per_example=False`` (default) one mask
-per unit is shared by the whole batch, as in full-batch dropout GD of the two-layer chapters; with
-``per_example=True`` each example has its own mask, as ``nn.Dropout`` does in training mode.
+Masks are drawn from an explicit ``torch.Generator`` (no global random state) through
+:func:`dropout_theory.networks.controlled_dropout`: every ``nn.Dropout`` layer gets a forward hook that, while the
+model is in eval mode, multiplies its input by a Bernoulli(keep_prob)/keep_prob mask, keep_prob = 1 − layer.p.
+With ``per_example=False`` (default) one mask per unit is shared by the whole batch, as in full-batch dropout GD of
+the two-layer chapters; with ``per_example=True`` each example has its own mask, as ``nn.Dropout`` does in
+training mode.
 
 Gradient draws are paired, d_k = (g_{2k} − g_{2k+1})/√2, so that E[d dᵀ] = Σ exactly with independent d_k.
 Then Tr(HΣ) = mean_k d_kᵀ H d_k and ‖Σ‖_F² = mean_{k≠l} (d_kᵀ d_l)² are unbiased and need only K×K
@@ -33,51 +33,17 @@ from torch import nn
 from torch.func import functional_call
 
 from dropout_theory._checks import check_choice, check_positive_int
-from dropout_theory.alignment.estimators import Estimate, deflated_frobenius_sq
+from dropout_theory.alignment.estimators import deflated_frobenius_sq
 from dropout_theory.alignment.hessian_variance import AlignmentResult, combine_alignment
 from dropout_theory.alignment.hvp import flat_hvp
-
-
-class _MaskState:
-    def __init__(self, generator: torch.Generator | None, per_example: bool) -> None:
-        self.generator = generator
-        self.per_example = per_example
-        self.masks: list[torch.Tensor] = []
-        self.replay: list[torch.Tensor] | None = None
-        self.index = 0
-
-    def mask(self, layer: nn.Dropout, x: torch.Tensor) -> torch.Tensor:
-        if self.replay is not None:
-            m = self.replay[self.index]
-        else:
-            p = 1.0 - float(layer.p)
-            shape = x.shape if self.per_example else x.shape[1:]
-            u = torch.rand(shape, generator=self.generator, dtype=x.dtype, device=x.device)
-            m = (u < p).to(x.dtype) / p if p > 0 else torch.zeros(shape, dtype=x.dtype, device=x.device)
-            self.masks.append(m)
-        self.index += 1
-        return m
-
-
-@contextmanager
-def _controlled_dropout(model: nn.Module, state: _MaskState):
-    layers = [mod for mod in model.modules() if isinstance(mod, nn.Dropout)]
-    if not layers:
-        raise ValueError("model has no nn.Dropout layer: the dropout gradient covariance is zero")
-    was_training = model.training
-    handles = [layer.register_forward_hook(lambda mod, inp, out: inp[0] * state.mask(mod, inp[0])) for layer in layers]
-    model.eval()
-    try:
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
+from dropout_theory.networks import DropoutMasks, controlled_dropout, trainable_parameters
+from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.stats import Estimate
 
 
 def _params(model: nn.Module) -> tuple[list[str], list[torch.Tensor]]:
-    named = [(k, v.detach()) for k, v in model.named_parameters() if v.requires_grad]
-    return [k for k, _ in named], [v for _, v in named]
+    names, values = trainable_parameters(model)
+    return names, [v.detach() for v in values]
 
 
 def parameter_indices(model: nn.Module, names: str | list[str] | tuple[str, ...]) -> torch.Tensor:
@@ -141,7 +107,7 @@ def _flat_loss_fn(model, names, shapes, X, y, loss_fn, state, mask_sets):
     def loss(theta: torch.Tensor) -> torch.Tensor:
         parts = torch.split(theta, sizes)
         params = {k: p.reshape(s) for k, p, s in zip(names, parts, shapes, strict=True)}
-        state.replay, state.index = replay, 0
+        state.start(replay)
         out = functional_call(model, params, (stacked_X,))
         if copies == 1:
             return loss_fn(out, y)
@@ -170,11 +136,11 @@ def _noise_and_curvature(model, loss_fn, X, y, num_masks, hessian, num_hessian_m
     shapes = [v.shape for v in values]
     theta = torch.cat([v.reshape(-1) for v in values])
     D = theta.numel()
-    state = _MaskState(generator, per_example)
-    with _controlled_dropout(model, state):
+    state = DropoutMasks(generator, per_example=per_example)
+    with controlled_dropout(model, state):
         grads = []
         for _ in range(num_masks):
-            state.replay, state.masks, state.index = None, [], 0
+            state.start()
             params = {k: v.clone().requires_grad_(True) for k, v in zip(names, values, strict=True)}
             loss = loss_fn(functional_call(model, params, (X,)), y)
             g = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
@@ -187,7 +153,7 @@ def _noise_and_curvature(model, loss_fn, X, y, num_masks, hessian, num_hessian_m
         # two independent halves of the mask sets defining H (unbiased ‖E_δ H_δ‖_F² = E⟨H_A, H_B⟩_F)
         mask_sets = []
         for _ in range(num_hessian_masks if hessian == "expected" else 1):
-            state.replay, state.masks, state.index = None, [], 0
+            state.start()
             with torch.no_grad():
                 functional_call(model, dict(zip(names, values, strict=True)), (X,))
             mask_sets.append(list(state.masks))
@@ -217,8 +183,7 @@ def _apply(fn: Callable[[torch.Tensor], torch.Tensor], V: torch.Tensor, batch: i
 
 
 def _pieces(Dd: torch.Tensor, quad: torch.Tensor, fh: Estimate, method: str) -> AlignmentResult:
-    K = Dd.shape[0]
-    trace = Estimate(float(quad.mean()), float(quad.std()) / math.sqrt(K), K)
+    trace = Estimate.from_samples(quad)
     fs = _frob_sq_ustat(Dd)
     alpha, se = combine_alignment(trace, fh, fs)
     return AlignmentResult(alpha, se, trace, fh, fs, method, Dd.shape[1])
@@ -253,7 +218,7 @@ class AlignmentMatrices:
         """α with the unbiased pieces: Tr(HΣ) = mean d_kᵀ H d_k, ‖H‖_F² = ⟨H_A, H_B⟩_F, ‖Σ‖_F² a U-statistic."""
         Dd = self.differences
         quad = ((Dd @ (0.5 * (self.hessian_a + self.hessian_b))) * Dd).sum(-1)
-        fh = Estimate(float((self.hessian_a * self.hessian_b).sum()), 0.0, 0)
+        fh = Estimate.exact(float((self.hessian_a * self.hessian_b).sum()))
         return _pieces(Dd, quad, fh, "exact")
 
 
@@ -262,12 +227,13 @@ def module_alignment_matrices(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     X: torch.Tensor,
     y: torch.Tensor,
+    *,
     num_masks: int = 1000,
     hessian: str = "expected",
     num_hessian_masks: int = 64,
     per_example: bool = False,
     subset: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
 ) -> AlignmentMatrices:
     """The dense H estimates and the gradient differences behind ``module_hessian_variance_alignment(...,
     method="exact")`` (same arguments, same random draws in the same order), for spectra and baselines.
@@ -276,6 +242,7 @@ def module_alignment_matrices(
         :class:`AlignmentMatrices`; ``.alignment()`` equals the exact method's result for the same generator state.
     """
     num_masks, hessian, num_hessian_masks = _check_draws(num_masks, hessian, num_hessian_masks)
+    generator = torch_generator(generator)
     D = sum(v.numel() for v in _params(model)[1])
     idx = _subset_indices(subset, D)
     with _noise_and_curvature(
@@ -292,6 +259,7 @@ def module_hessian_variance_alignment(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     X: torch.Tensor,
     y: torch.Tensor,
+    *,
     num_masks: int = 1000,
     method: str = "exact",
     hessian: str = "expected",
@@ -300,7 +268,7 @@ def module_hessian_variance_alignment(
     sketch_size: int | None = None,
     per_example: bool = False,
     subset: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
 ) -> AlignmentResult:
     """α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) over the trainable parameters of ``model`` (or a subset) at their current values.
 
@@ -327,7 +295,7 @@ def module_hessian_variance_alignment(
         per_example: independent masks per example (as nn.Dropout) instead of one mask per unit.
         subset: restrict H and Σ to these coordinates of θ (an index tensor, e.g. from :func:`parameter_indices`,
             or a (D,) boolean mask), as the SME paper does for lack of compute; ``None`` = all parameters.
-        generator: torch generator of masks, sketch and probes.
+        generator: torch generator (or int seed) of masks, sketch and probes.
 
     Returns:
         :class:`dropout_theory.alignment.AlignmentResult` with ``num_params`` the number of measured
@@ -338,6 +306,7 @@ def module_hessian_variance_alignment(
     method = check_choice(method, "method", ("exact", "matrix_free"))
     num_masks, hessian, num_hessian_masks = _check_draws(num_masks, hessian, num_hessian_masks)
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
+    generator = torch_generator(generator)
     kw = dict(num_masks=num_masks, hessian=hessian, num_hessian_masks=num_hessian_masks, per_example=per_example)
     if method == "exact":
         return module_alignment_matrices(model, loss_fn, X, y, subset=subset, generator=generator, **kw).alignment()
@@ -354,7 +323,14 @@ def module_hessian_variance_alignment(
         if hvp_b is not None:
             quad = 0.5 * (quad + (Dd * _apply(hvp_b, Dd)).sum(-1))
         fh = deflated_frobenius_sq(
-            hvp_a, S, sketch_size, num_probes, generator, matvec_b=hvp_b, dtype=Dd.dtype, device=Dd.device
+            hvp_a,
+            S,
+            sketch_size=sketch_size,
+            num_probes=num_probes,
+            generator=generator,
+            matvec_b=hvp_b,
+            dtype=Dd.dtype,
+            device=Dd.device,
         )
     return _pieces(Dd, quad, fh, "matrix_free")
 

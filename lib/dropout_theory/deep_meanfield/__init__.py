@@ -5,10 +5,15 @@ Theory (numpy/scipy, Gauss–Hermite quadrature, vectorized over parameter grids
 :func:`fixed_point_c`, :func:`chi_1`, :func:`chi_c`, :func:`chi_q`, :func:`depth_scale`, :func:`depth_scales`,
 :func:`critical_sigma_w2`, :func:`order_chaos_boundary`.
 Simulation (torch, batched over networks): :func:`inputs_for`, :func:`simulate_ensemble`,
-:class:`EnsembleResult`; statistics: :func:`fit_decay_length`, :func:`fit_power_law`,
-:func:`layer_mean_var`, :func:`bootstrap_power_law`.
-Trainability (batched training of deep dropout networks): :func:`train_deep_ensemble`,
+:class:`EnsembleResult`; statistics: :func:`layer_mean_var`, :func:`bootstrap_power_law` (fits of decay lengths
+and power laws: :mod:`dropout_theory.stats`).
+Trainability (batched training of deep dropout networks): :func:`train_deep_ensemble` (:class:`TrainingResult`),
+:func:`trainable_depth_grid` (:class:`DepthGrid`), :func:`training_speed` (:class:`TrainingSpeed`),
 :func:`trainable_depth_bound`.
+
+Data arguments: these functions are evaluated on a parameter point or grid — the activation, σ_w², σ_b² and the
+keep probability (and the lengths/correlations a map acts on) — which they take positionally, in the order of the
+formulas; every other argument is keyword-only.
 """
 
 from dropout_theory.deep_meanfield._validate import ACTIVATION_NAMES
@@ -24,22 +29,23 @@ from dropout_theory.deep_meanfield.quadrature import (
     gauss_hermite,
     gaussian_expectation,
 )
-from dropout_theory.deep_meanfield.statistics import (
-    bootstrap_power_law,
-    fit_decay_length,
-    fit_power_law,
-    layer_mean_var,
-)
+from dropout_theory.deep_meanfield.statistics import bootstrap_power_law, layer_mean_var
 from dropout_theory.deep_meanfield.trainability import (
+    DepthGrid,
     TrainingResult,
+    TrainingSpeed,
     train_deep_ensemble,
     trainable_depth_bound,
+    trainable_depth_grid,
+    training_speed,
 )
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "DepthGrid",
     "EnsembleResult",
     "TrainingResult",
+    "TrainingSpeed",
     "activation_deriv",
     "activation_fn",
     "bivariate_expectation",
@@ -51,8 +57,6 @@ __all__ = [
     "critical_sigma_w2",
     "depth_scale",
     "depth_scales",
-    "fit_decay_length",
-    "fit_power_law",
     "fixed_point_c",
     "fixed_point_q",
     "gauss_hermite",
@@ -67,4 +71,6 @@ __all__ = [
     "simulate_ensemble",
     "train_deep_ensemble",
     "trainable_depth_bound",
+    "trainable_depth_grid",
+    "training_speed",
 ]

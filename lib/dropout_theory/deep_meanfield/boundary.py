@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dropout_theory.deep_meanfield._validate import check_activation, check_array, scalar_or_array
-from dropout_theory.deep_meanfield.fixed_points import HOMOGENEOUS, _bisect
+from dropout_theory.deep_meanfield.fixed_points import HOMOGENEOUS, bisect
 from dropout_theory.deep_meanfield.quadrature import (
     DEFAULT_NODES,
     KINKS,
@@ -27,7 +27,7 @@ def critical_sigma_w2(
     sigma_b2: np.ndarray | float,
     keep_prob: np.ndarray | float = 1.0,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> float | np.ndarray:
     """σ_w² on the order–chaos line χ₁ = 1 (broadcast over σ_b² and keep_prob).
 
@@ -43,14 +43,17 @@ def critical_sigma_w2(
     b, r = np.broadcast_arrays(b, r)
     if activation in HOMOGENEOUS:
         return scalar_or_array(
-            r / float(gaussian_expectation(lambda x: dphi(x) ** 2, 1.0, n_nodes, KINKS[activation])) + 0.0 * b
+            r / float(gaussian_expectation(lambda x: dphi(x) ** 2, 1.0, num_nodes=num_nodes, kinks=KINKS[activation]))
+            + 0.0 * b
         )
 
     def e_dphi2(q: np.ndarray) -> np.ndarray:
-        return gaussian_expectation(lambda x: dphi(x) ** 2, q, n_nodes, KINKS[activation])
+        return gaussian_expectation(lambda x: dphi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation])
 
     def sigma_b2_of_q(q: np.ndarray) -> np.ndarray:
-        return q - gaussian_expectation(lambda x: phi(x) ** 2, q, n_nodes, KINKS[activation]) / e_dphi2(q)
+        return q - gaussian_expectation(
+            lambda x: phi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation]
+        ) / e_dphi2(q)
 
     hi = np.full(b.shape, 1.0)
     for _ in range(60):  # grow the bracket: σ_b²(q) increases without bound for bounded φ
@@ -58,7 +61,7 @@ def critical_sigma_w2(
         if not short.any():
             break
         hi = np.where(short, 2.0 * hi, hi)
-    q = _bisect(lambda q: b - sigma_b2_of_q(q), np.zeros(b.shape), hi)
+    q = bisect(lambda q: b - sigma_b2_of_q(q), np.zeros(b.shape), hi)
     q = np.where(b == 0.0, 0.0, q)
     return scalar_or_array(r / e_dphi2(q))
 
@@ -68,7 +71,7 @@ def order_chaos_boundary(
     sigma_b2_grid: np.ndarray,
     keep_probs: tuple[float, ...] | list[float] | np.ndarray,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> np.ndarray:
     """The critical σ_w² on a grid of σ_b² for several keep_probs.
 
@@ -77,4 +80,4 @@ def order_chaos_boundary(
     """
     sb = np.asarray(sigma_b2_grid, dtype=np.float64).ravel()
     kp = np.asarray(keep_probs, dtype=np.float64).ravel()
-    return np.asarray(critical_sigma_w2(activation, sb[None, :], kp[:, None], n_nodes=n_nodes))
+    return np.asarray(critical_sigma_w2(activation, sb[None, :], kp[:, None], num_nodes=num_nodes))

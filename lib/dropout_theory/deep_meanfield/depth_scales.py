@@ -46,39 +46,43 @@ def chi_1(
     keep_prob,
     *,
     q: np.ndarray | float | None = None,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> float | np.ndarray:
     """χ₁ = (σ_w²/ρ) ∫Dz φ'(√q z)² at q = q* (default) or at the given q."""
     check_activation(activation)
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
-    qs = fixed_point_q(activation, s, b, r, n_nodes=n_nodes) if q is None else np.asarray(q, dtype=np.float64)
+    qs = fixed_point_q(activation, s, b, r, num_nodes=num_nodes) if q is None else np.asarray(q, dtype=np.float64)
     dphi = activation_deriv(activation)
-    return scalar_or_array(s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, n_nodes, KINKS[activation]))
+    return scalar_or_array(
+        s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, num_nodes=num_nodes, kinks=KINKS[activation])
+    )
 
 
 def chi_c(
-    activation: str, sigma_w2, sigma_b2, keep_prob, *, q=None, c=None, n_nodes: int = DEFAULT_NODES
+    activation: str, sigma_w2, sigma_b2, keep_prob, *, q=None, c=None, num_nodes: int = DEFAULT_NODES
 ) -> float | np.ndarray:
     """χ_c = σ_w² E[φ'(u_a)φ'(u_b)] at (q*, c*) (defaults) or at the given (q, c)."""
     check_activation(activation)
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
-    qs = fixed_point_q(activation, s, b, r, n_nodes=n_nodes) if q is None else np.asarray(q, dtype=np.float64)
-    cs = fixed_point_c(activation, s, b, r, n_nodes=n_nodes) if c is None else np.asarray(c, dtype=np.float64)
+    qs = fixed_point_q(activation, s, b, r, num_nodes=num_nodes) if q is None else np.asarray(q, dtype=np.float64)
+    cs = fixed_point_c(activation, s, b, r, num_nodes=num_nodes) if c is None else np.asarray(c, dtype=np.float64)
     dphi = activation_deriv(activation)
-    return scalar_or_array(s * bivariate_expectation(dphi, dphi, qs, qs, cs, n_nodes, KINKS[activation]))
+    return scalar_or_array(
+        s * bivariate_expectation(dphi, dphi, qs, qs, cs, num_nodes=num_nodes, kinks=KINKS[activation])
+    )
 
 
 def chi_q(
-    activation: str, sigma_w2, sigma_b2, keep_prob, *, q=None, n_nodes: int = DEFAULT_NODES
+    activation: str, sigma_w2, sigma_b2, keep_prob, *, q=None, num_nodes: int = DEFAULT_NODES
 ) -> float | np.ndarray:
     """χ_q = slope of the q-map at q* (default) or at the given q."""
     check_activation(activation)
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
-    qs = fixed_point_q(activation, s, b, r, n_nodes=n_nodes) if q is None else np.asarray(q, dtype=np.float64)
+    qs = fixed_point_q(activation, s, b, r, num_nodes=num_nodes) if q is None else np.asarray(q, dtype=np.float64)
     qe = np.maximum(qs, 1e-12)  # the q → 0 limit is φ'(0)² for our activations (φ(0) = 0)
     phi, dphi = activation_fn(activation), activation_deriv(activation)
     z_weighted = (
-        gaussian_expectation(lambda x: x * phi(x) * dphi(x), qe, n_nodes, KINKS[activation]) / qe
+        gaussian_expectation(lambda x: x * phi(x) * dphi(x), qe, num_nodes=num_nodes, kinks=KINKS[activation]) / qe
     )  # E[zφφ'(√q z)]/√q
     return scalar_or_array(s / r * z_weighted)
 
@@ -89,7 +93,7 @@ def depth_scales(
     sigma_b2: np.ndarray | float,
     keep_prob: np.ndarray | float,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> dict[str, float | np.ndarray]:
     """All slopes and depth scales at the fixed points (broadcast over array arguments).
 
@@ -102,11 +106,11 @@ def depth_scales(
     """
     check_activation(activation)
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
-    qs = fixed_point_q(activation, s, b, r, n_nodes=n_nodes)
-    cs = fixed_point_c(activation, s, b, r, n_nodes=n_nodes)
-    c1 = chi_1(activation, s, b, r, q=qs, n_nodes=n_nodes)
-    cc = chi_c(activation, s, b, r, q=qs, c=cs, n_nodes=n_nodes)
-    cq = chi_q(activation, s, b, r, q=qs, n_nodes=n_nodes)
+    qs = fixed_point_q(activation, s, b, r, num_nodes=num_nodes)
+    cs = fixed_point_c(activation, s, b, r, num_nodes=num_nodes)
+    c1 = chi_1(activation, s, b, r, q=qs, num_nodes=num_nodes)
+    cc = chi_c(activation, s, b, r, q=qs, c=cs, num_nodes=num_nodes)
+    cq = chi_q(activation, s, b, r, q=qs, num_nodes=num_nodes)
     return {
         "chi_1": c1,
         "chi_c": cc,

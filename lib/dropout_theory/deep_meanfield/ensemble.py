@@ -18,29 +18,24 @@ over layers and over chunks of networks (to bound the memory of the stored weigh
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from dropout_theory._checks import check_choice, check_finite_step, check_positive_int
+from dropout_theory.activations import get_activation
 from dropout_theory.deep_meanfield._validate import check_activation, check_params
+from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
 
 BACKWARD_MODES = ("none", "realistic", "gia")
 
 
-def torch_activation(name: str):
-    """(φ, φ') as torch functions for the activations of part II."""
-    check_activation(name)
-    if name == "linear":
-        return (lambda x: x), torch.ones_like
-    if name == "relu":
-        return torch.relu, (lambda x: (x > 0).to(x.dtype))
-    if name == "tanh":
-        return torch.tanh, (lambda x: 1.0 - torch.tanh(x) ** 2)
-    if name == "hard_tanh":
-        return (lambda x: x.clamp(-1.0, 1.0)), (lambda x: (x.abs() < 1.0).to(x.dtype))
-    return torch.erf, (lambda x: (2.0 / math.sqrt(math.pi)) * torch.exp(-x * x))
+def torch_activation(name: str) -> tuple[Callable, Callable]:
+    """(φ, φ') as torch functions for the activations of part II (from :mod:`dropout_theory.activations`)."""
+    act = get_activation(check_activation(name))
+    return act.f, act.df
 
 
 @dataclass(frozen=True)
@@ -48,13 +43,13 @@ class EnsembleResult:
     """Per-network, per-layer statistics of an ensemble (all float64 numpy arrays; layer index 0 ↔ l = 1).
 
     Attributes:
-        q: (n_networks, depth, n_inputs) lengths q^l = ‖z^l‖²/N of each input.
-        q_ab: (n_networks, depth) covariance z_a^l·z_b^l/N of inputs 0 and 1 (None for one input).
-        c: (n_networks, depth) correlation q_ab/√(q_a q_b) (None for one input).
-        grad_single: (n_networks, depth, n_inputs) q̃^l = ‖δ^l‖²/N per input (None without backward pass).
-        grad_pair: (n_networks, depth) q̃_ab^l = δ_a^l·δ_b^l/N (None without backward pass or for one input).
-        weight_grad_single: (n_networks, depth, n_inputs) ‖∂E_a/∂W^l‖²_F / N² (None without backward pass).
-        weight_grad_pair: (n_networks, depth) ⟨∂E_a/∂W^l, ∂E_b/∂W^l⟩_F / N² (None as for grad_pair).
+        q: (num_networks, depth, n_inputs) lengths q^l = ‖z^l‖²/N of each input.
+        q_ab: (num_networks, depth) covariance z_a^l·z_b^l/N of inputs 0 and 1 (None for one input).
+        c: (num_networks, depth) correlation q_ab/√(q_a q_b) (None for one input).
+        grad_single: (num_networks, depth, n_inputs) q̃^l = ‖δ^l‖²/N per input (None without backward pass).
+        grad_pair: (num_networks, depth) q̃_ab^l = δ_a^l·δ_b^l/N (None without backward pass or for one input).
+        weight_grad_single: (num_networks, depth, n_inputs) ‖∂E_a/∂W^l‖²_F / N² (None without backward pass).
+        weight_grad_pair: (num_networks, depth) ⟨∂E_a/∂W^l, ∂E_b/∂W^l⟩_F / N² (None as for grad_pair).
     """
 
     q: np.ndarray
@@ -69,17 +64,25 @@ class EnsembleResult:
 def inputs_for(
     q1: float,
     c1: float | None,
+    *,
     width: int,
     sigma_w2: float,
     sigma_b2: float,
-    *,
-    seed: int = 0,
+    generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """Inputs whose first-layer statistics have ensemble mean q^1 = q1 (and correlation c^1 = c1).
 
     Since E‖z^1‖²/N = σ_w² ‖x‖²/N + σ_b², the inputs get ‖x‖²/N = (q1 − σ_b²)/σ_w² and, for a pair,
     x_a·x_b/N = (c1 q1 − σ_b²)/σ_w².
+
+    Args:
+        q1: target length q^1.
+        c1: target correlation c^1 of a pair of inputs, or ``None`` for one input.
+        width: input dimension N >= 2.
+        sigma_w2, sigma_b2: weight and bias variances of the first layer.
+        generator: torch generator or int seed of the random directions (default: seed 0).
+        dtype: floating dtype.
 
     Returns:
         (1, width) or (2, width) tensor.
@@ -93,8 +96,7 @@ def inputs_for(
     if not q1 > b:
         raise ValueError(f"q1 must exceed sigma_b2 = {b!r} (the bias alone gives q^1 = sigma_b2), got {q1!r}")
     q_in = (q1 - b) / s
-    gen = torch.Generator().manual_seed(seed)
-    g = torch.randn(2, width, generator=gen, dtype=torch.float64)
+    g = torch.randn(2, width, generator=torch_generator(generator), dtype=torch.float64)
     u = g[0] / g[0].norm()
     v = g[1] - (g[1] @ u) * u
     v = v / v.norm()
@@ -115,26 +117,27 @@ def simulate_ensemble(
     *,
     depth: int,
     width: int,
-    n_networks: int,
+    num_networks: int,
     inputs: torch.Tensor,
     backward: str = "none",
-    seed: int = 0,
+    generator: GeneratorLike = 0,
     chunk_size: int | None = None,
     max_chunk_bytes: float = 2.0**28,
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float64,
 ) -> EnsembleResult:
-    """Propagate inputs through ``n_networks`` random dropout networks (and errors back, if asked).
+    """Propagate inputs through ``num_networks`` random dropout networks (and errors back, if asked).
 
     Args:
         activation: "linear", "relu", "tanh", "hard_tanh" or "erf".
         sigma_w2, sigma_b2, keep_prob: weight/bias variances and keep probability ρ.
         depth: number of layers L ≥ 1 (weight matrices).
         width: hidden width N (all layers).
-        n_networks: number of independent networks.
+        num_networks: number of independent networks.
         inputs: (n_inputs, d) inputs shared by all networks (d = input dimension).
         backward: "none" (forward only), "realistic" (same weights backward) or "gia" (independent copy).
-        seed: seed of the torch.Generator that draws weights, biases and masks.
+        generator: torch generator (on ``device``) or int seed that draws weights, biases and masks (default:
+            seed 0).
         chunk_size: networks per batch; default from ``max_chunk_bytes`` (the stored weights of a chunk).
         max_chunk_bytes: memory budget of the stored weights of one chunk.
         device, dtype: where and in which precision to simulate (statistics are returned in float64).
@@ -144,14 +147,15 @@ def simulate_ensemble(
 
     Raises:
         ValueError: invalid arguments.
-        DivergenceError: a non-finite pre-activation or error signal.
+        DivergenceError: a non-finite or exploding (> 1e150) pre-activation or error signal; the error names the
+            first such layer (``unit="layer"``).
     """
     check_activation(activation)
     check_params(sigma_w2, sigma_b2, keep_prob)
     check_choice(backward, "backward", BACKWARD_MODES)
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
-    n_networks = check_positive_int(n_networks, "n_networks")
+    num_networks = check_positive_int(num_networks, "num_networks")
     x = torch.as_tensor(inputs)
     if x.dim() != 2 or not torch.isfinite(x).all():
         raise ValueError(f"inputs must be a finite (n_inputs, d) array, got shape {tuple(x.shape)}")
@@ -160,9 +164,9 @@ def simulate_ensemble(
     itemsize = torch.empty((), dtype=dtype).element_size()
     if chunk_size is None:
         per_net = (depth * width * width + width * d) * itemsize if backward != "none" else width * width * itemsize
-        chunk_size = max(1, min(n_networks, int(max_chunk_bytes // per_net)))
+        chunk_size = max(1, min(num_networks, int(max_chunk_bytes // per_net)))
     chunk_size = check_positive_int(chunk_size, "chunk_size")
-    gen = torch.Generator(device=device or "cpu").manual_seed(int(seed))
+    gen = torch_generator(generator, device=device)
     parts = [
         _simulate_chunk(
             activation,
@@ -171,12 +175,12 @@ def simulate_ensemble(
             float(keep_prob),
             depth,
             width,
-            min(chunk_size, n_networks - start),
+            min(chunk_size, num_networks - start),
             x,
             backward,
             gen,
         )
-        for start in range(0, n_networks, chunk_size)
+        for start in range(0, num_networks, chunk_size)
     ]
     cat = {k: (None if parts[0][k] is None else np.concatenate([p[k] for p in parts])) for k in parts[0]}
     return EnsembleResult(**cat)
@@ -199,7 +203,7 @@ def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, gen) -> d
         W = torch.randn(B, width, fan_in, generator=gen, device=dev, dtype=dt).mul_(sw / math.sqrt(fan_in))
         bias = torch.randn(B, 1, width, generator=gen, device=dev, dtype=dt).mul_(sb)
         z = torch.baddbmm(bias, h, W.transpose(1, 2))  # (B, n_in, N)
-        check_finite_step(l + 1, "pre-activation z", z, limit=1e150)
+        check_finite_step(l + 1, "pre-activation z", z, limit=1e150, unit="layer")
         q[:, l] = (z * z).mean(-1).double()
         if n_in >= 2:
             qab[:, l] = (z[:, 0] * z[:, 1]).mean(-1).double()
@@ -212,7 +216,7 @@ def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, gen) -> d
             h = phi(z)
             m = None
             if r < 1.0:
-                m = (torch.rand(B, n_in, width, generator=gen, device=dev, dtype=dt) < r).to(dt).div_(r)
+                m = bernoulli_mask((B, n_in, width), keep_prob=r, generator=gen, dtype=dt, device=dev)
                 h = h * m
             if need_back:
                 masks.append(m)
@@ -238,7 +242,7 @@ def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, gen) -> d
     finite = torch.isfinite(deltas).flatten(1).all(1) & (deltas.abs().flatten(1).amax(1) <= 1e150)
     if not bool(finite.all()):
         bad = int(torch.nonzero(~finite).max())  # the first layer reached going backwards
-        check_finite_step(bad + 1, "error signal delta", deltas[bad], limit=1e150)
+        check_finite_step(bad + 1, "error signal delta", deltas[bad], limit=1e150, unit="layer")
     d2 = (deltas * deltas).sum(-1).double().permute(1, 0, 2)  # (B, depth, n_in)
     x2 = torch.stack([(h * h).sum(-1).double() for h in xs], 1)  # (B, depth, n_in); layer 1 input has dim d
     out["grad_single"] = (d2 / N).cpu().numpy()

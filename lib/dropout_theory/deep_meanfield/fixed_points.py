@@ -33,7 +33,7 @@ HOMOGENEOUS = ("linear", "relu")
 BISECTION_STEPS = 200
 
 
-def _bisect(g: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def bisect(g: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Vectorized bisection for g(lo) ≥ 0 ≥ g(hi) (or the reverse orientation, fixed per entry)."""
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
     lo, hi = lo.copy(), hi.copy()
@@ -53,7 +53,7 @@ def fixed_point_q(
     sigma_b2: np.ndarray | float,
     keep_prob: np.ndarray | float,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> float | np.ndarray:
     """The stable fixed point q* of the length map (broadcast over array arguments).
 
@@ -62,7 +62,7 @@ def fixed_point_q(
         sigma_w2: weight variance σ_w² > 0 (weights are N(0, σ_w²/N)).
         sigma_b2: bias variance σ_b² ≥ 0.
         keep_prob: probability ρ ∈ (0, 1] of keeping a unit.
-        n_nodes: Gauss–Hermite nodes.
+        num_nodes: Gauss–Hermite nodes.
 
     Returns:
         q* (a float for scalar input, else an array of the broadcast shape). For σ_b² = 0 in the ordered
@@ -77,7 +77,11 @@ def fixed_point_q(
     s, b, r = np.broadcast_arrays(s, b, r)
     phi = activation_fn(activation)
     if activation in HOMOGENEOUS:
-        a = s / r * float(gaussian_expectation(lambda x: phi(x) ** 2, 1.0, n_nodes, KINKS[activation]))
+        a = (
+            s
+            / r
+            * float(gaussian_expectation(lambda x: phi(x) ** 2, 1.0, num_nodes=num_nodes, kinks=KINKS[activation]))
+        )
         bad = a >= 1.0 - 1e-12  # a = 1 up to quadrature rounding counts as divergent
         if np.any(bad):
             i = np.argmax(bad)
@@ -89,13 +93,15 @@ def fixed_point_q(
         return scalar_or_array(b / (1.0 - a))
 
     def g(q: np.ndarray) -> np.ndarray:
-        return s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, n_nodes, KINKS[activation]) + b - q
+        return (
+            s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation]) + b - q
+        )
 
     upper = s / r + b + 1.0  # |φ| ≤ 1 bounds the map by σ_w²/ρ + σ_b²
     slope0 = s / r * float(activation_deriv(activation)(np.zeros(1))[0]) ** 2
     # With σ_b² = 0, q = 0 is a fixed point; the non-trivial one exists iff the slope at 0 exceeds 1.
     lower = np.where((b == 0.0) & (slope0 > 1.0), 1e-12, 0.0)
-    q = _bisect(g, lower, upper)
+    q = bisect(g, lower, upper)
     q = np.where((b == 0.0) & (slope0 <= 1.0), 0.0, q)
     return scalar_or_array(q)
 
@@ -106,7 +112,7 @@ def fixed_point_c(
     sigma_b2: np.ndarray | float,
     keep_prob: np.ndarray | float,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> float | np.ndarray:
     """The stable fixed point c* ∈ [0, 1] of the correlation map of two inputs at length q*.
 
@@ -119,7 +125,7 @@ def fixed_point_c(
     """
     check_activation(activation)
     s, b, r = np.broadcast_arrays(*check_params(sigma_w2, sigma_b2, keep_prob))
-    qs = np.asarray(fixed_point_q(activation, s, b, r, n_nodes=n_nodes))
+    qs = np.asarray(fixed_point_q(activation, s, b, r, num_nodes=num_nodes))
     if np.any(qs <= 0.0):
         raise ValueError(
             "q* = 0 (sigma_b2 = 0 in the ordered phase): the correlation map is degenerate and c* is "
@@ -129,17 +135,19 @@ def fixed_point_c(
     dphi = activation_deriv(activation)
 
     def g(c: np.ndarray) -> np.ndarray:
-        return (s * bivariate_expectation(phi, phi, qs, qs, c, n_nodes, KINKS[activation]) + b) / qs - c
+        return (
+            s * bivariate_expectation(phi, phi, qs, qs, c, num_nodes=num_nodes, kinks=KINKS[activation]) + b
+        ) / qs - c
 
-    chi1 = s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, n_nodes, KINKS[activation])
+    chi1 = s / r * gaussian_expectation(lambda x: dphi(x) ** 2, qs, num_nodes=num_nodes, kinks=KINKS[activation])
     at_one = (r == 1.0) & (chi1 <= 1.0 + 1e-12)
     hi = np.where(r == 1.0, 1.0 - 1e-9, 1.0)
     # σ_b² = 0, odd φ: c = 0 is a fixed point; the stable one is positive iff the slope there exceeds 1.
-    slope0 = s * bivariate_expectation(dphi, dphi, qs, qs, 0.0, n_nodes, KINKS[activation])
+    slope0 = s * bivariate_expectation(dphi, dphi, qs, qs, 0.0, num_nodes=num_nodes, kinks=KINKS[activation])
     odd = activation != "relu"
     trivial = odd & (b == 0.0) & (slope0 <= 1.0)
     lo = np.where(odd & (b == 0.0), 1e-9, 0.0)
-    c = _bisect(g, lo, hi)
+    c = bisect(g, lo, hi)
     c = np.where(trivial, 0.0, c)
     c = np.where(at_one, 1.0, c)
     return scalar_or_array(c)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dropout_theory._checks import check_positive_int
+from dropout_theory._checks import check_finite_step, check_positive_int
 from dropout_theory.deep_meanfield._validate import (
     check_activation,
     check_array,
@@ -40,14 +40,16 @@ def q_map(
     sigma_b2: np.ndarray | float,
     keep_prob: np.ndarray | float,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> float | np.ndarray:
     """One step of the length map q ↦ (σ_w²/ρ) ∫Dz φ(√q z)² + σ_b² (all arguments broadcast)."""
     check_activation(activation)
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
     q = check_array(q, "q", 0.0, low_open=False)
     phi = activation_fn(activation)
-    return scalar_or_array(s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, n_nodes, KINKS[activation]) + b)
+    return scalar_or_array(
+        s / r * gaussian_expectation(lambda x: phi(x) ** 2, q, num_nodes=num_nodes, kinks=KINKS[activation]) + b
+    )
 
 
 def pair_map(
@@ -58,7 +60,7 @@ def pair_map(
     sigma_w2: np.ndarray | float,
     sigma_b2: np.ndarray | float,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> float | np.ndarray:
     """One step of the covariance map q_ab ↦ σ_w² E[φ(u_a)φ(u_b)] + σ_b² (independent masks: no 1/ρ).
 
@@ -76,7 +78,9 @@ def pair_map(
     if np.any(np.abs(c) > 1.0 + 1e-9):
         raise ValueError(f"q_ab must satisfy |q_ab| <= sqrt(q_a q_b), got correlation {np.max(np.abs(c))!r}")
     phi = activation_fn(activation)
-    return scalar_or_array(s * bivariate_expectation(phi, phi, qa, qb, c, n_nodes, KINKS[activation]) + b)
+    return scalar_or_array(
+        s * bivariate_expectation(phi, phi, qa, qb, c, num_nodes=num_nodes, kinks=KINKS[activation]) + b
+    )
 
 
 def c_map(
@@ -87,7 +91,7 @@ def c_map(
     keep_prob: np.ndarray | float,
     *,
     q: np.ndarray | float | None = None,
-    n_nodes: int = DEFAULT_NODES,
+    num_nodes: int = DEFAULT_NODES,
 ) -> float | np.ndarray:
     """The correlation map at fixed length: c ↦ (σ_w² E[φ(u_a)φ(u_b)] + σ_b²) / q*.
 
@@ -100,31 +104,44 @@ def c_map(
     check_activation(activation)
     s, b, r = check_params(sigma_w2, sigma_b2, keep_prob)
     c = check_array(c, "c", -1.0, 1.0, low_open=False, high_open=False)
-    qs = fixed_point_q(activation, s, b, r, n_nodes=n_nodes) if q is None else check_array(q, "q", 0.0, low_open=True)
+    if q is None:
+        qs = fixed_point_q(activation, s, b, r, num_nodes=num_nodes)
+    else:
+        qs = check_array(q, "q", 0.0, low_open=True)
     phi = activation_fn(activation)
-    return scalar_or_array((s * bivariate_expectation(phi, phi, qs, qs, c, n_nodes, KINKS[activation]) + b) / qs)
+    return scalar_or_array(
+        (s * bivariate_expectation(phi, phi, qs, qs, c, num_nodes=num_nodes, kinks=KINKS[activation]) + b) / qs
+    )
+
+
+#: A length (or covariance) beyond this, or non-finite, counts as a diverged deep map.
+DIVERGENCE_LIMIT = 1e150
 
 
 def q_trajectory(
     activation: str,
     q1: float,
-    depth: int,
     sigma_w2: float,
     sigma_b2: float,
     keep_prob: float,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    depth: int,
+    num_nodes: int = DEFAULT_NODES,
 ) -> np.ndarray:
     """The lengths q^1, …, q^depth obtained by iterating :func:`q_map` from q^1.
 
     Returns:
         Array of shape (depth,).
+
+    Raises:
+        DivergenceError: q^l became non-finite or exceeded :data:`DIVERGENCE_LIMIT`; names the first such layer l.
     """
     check_positive_int(depth, "depth")
     out = np.empty(depth)
     out[0] = float(check_array(q1, "q1", 0.0, low_open=False))
     for l in range(1, depth):
-        out[l] = q_map(activation, out[l - 1], sigma_w2, sigma_b2, keep_prob, n_nodes=n_nodes)
+        out[l] = q_map(activation, out[l - 1], sigma_w2, sigma_b2, keep_prob, num_nodes=num_nodes)
+        check_finite_step(l + 1, "q", out[l], DIVERGENCE_LIMIT, unit="layer")
     return out
 
 
@@ -133,23 +150,29 @@ def pair_trajectory(
     q_a1: float,
     q_b1: float,
     q_ab1: float,
-    depth: int,
     sigma_w2: float,
     sigma_b2: float,
     keep_prob: float,
     *,
-    n_nodes: int = DEFAULT_NODES,
+    depth: int,
+    num_nodes: int = DEFAULT_NODES,
 ) -> dict[str, np.ndarray]:
     """Iterate the joint maps of two inputs from layer 1 to ``depth``.
 
     Returns:
         Dict with arrays of shape (depth,): ``"q_a"``, ``"q_b"``, ``"q_ab"`` and ``"c"`` = q_ab/√(q_a q_b).
+
+    Raises:
+        DivergenceError: a length or the covariance became non-finite or exceeded :data:`DIVERGENCE_LIMIT`; names
+            the first such layer.
     """
     check_positive_int(depth, "depth")
     qa, qb, qab = np.empty(depth), np.empty(depth), np.empty(depth)
     qa[0], qb[0], qab[0] = float(q_a1), float(q_b1), float(q_ab1)
     for l in range(1, depth):
-        qab[l] = pair_map(activation, qa[l - 1], qb[l - 1], qab[l - 1], sigma_w2, sigma_b2, n_nodes=n_nodes)
-        qa[l] = q_map(activation, qa[l - 1], sigma_w2, sigma_b2, keep_prob, n_nodes=n_nodes)
-        qb[l] = q_map(activation, qb[l - 1], sigma_w2, sigma_b2, keep_prob, n_nodes=n_nodes)
+        qab[l] = pair_map(activation, qa[l - 1], qb[l - 1], qab[l - 1], sigma_w2, sigma_b2, num_nodes=num_nodes)
+        qa[l] = q_map(activation, qa[l - 1], sigma_w2, sigma_b2, keep_prob, num_nodes=num_nodes)
+        qb[l] = q_map(activation, qb[l - 1], sigma_w2, sigma_b2, keep_prob, num_nodes=num_nodes)
+        for name, value in (("q_a", qa[l]), ("q_b", qb[l]), ("q_ab", qab[l])):
+            check_finite_step(l + 1, name, value, DIVERGENCE_LIMIT, unit="layer")
     return {"q_a": qa, "q_b": qb, "q_ab": qab, "c": qab / np.sqrt(qa * qb)}

@@ -31,15 +31,15 @@ _TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
 
 
 @lru_cache(maxsize=16)
-def gauss_hermite(n_nodes: int = DEFAULT_NODES) -> tuple[np.ndarray, np.ndarray]:
+def gauss_hermite(num_nodes: int = DEFAULT_NODES) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of the n-point rule for the standard normal measure Dz.
 
     Returns:
-        ``(z, w)``, both of shape (n_nodes,), with Σ_i w_i f(z_i) ≈ ∫ f(z) e^{−z²/2} dz / √(2π).
+        ``(z, w)``, both of shape (num_nodes,), with Σ_i w_i f(z_i) ≈ ∫ f(z) e^{−z²/2} dz / √(2π).
     """
-    if not isinstance(n_nodes, int) or n_nodes < 2:
-        raise ValueError(f"n_nodes must be an integer >= 2, got {n_nodes!r}")
-    z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    if not isinstance(num_nodes, int) or num_nodes < 2:
+        raise ValueError(f"num_nodes must be an integer >= 2, got {num_nodes!r}")
+    z, w = np.polynomial.hermite_e.hermegauss(num_nodes)
     w = w / np.sqrt(2.0 * np.pi)
     z.setflags(write=False)
     w.setflags(write=False)
@@ -118,14 +118,14 @@ def _safe_sqrt(q: np.ndarray) -> np.ndarray:
 
 
 def gaussian_expectation(
-    f: ArrayFn, q: np.ndarray | float, n_nodes: int = DEFAULT_NODES, kinks: tuple[float, ...] = ()
+    f: ArrayFn, q: np.ndarray | float, *, num_nodes: int = DEFAULT_NODES, kinks: tuple[float, ...] = ()
 ) -> np.ndarray:
     """E f(√q z) for z ~ N(0, 1), vectorized over the array ``q`` ≥ 0.
 
     Args:
         f: elementwise numpy function.
         q: variances, any shape.
-        n_nodes: Gauss–Hermite nodes (smooth f).
+        num_nodes: Gauss–Hermite nodes (smooth f).
         kinks: points u where f(u) is not smooth; if any, the composite rule split at z = u/√q is used.
 
     Returns:
@@ -134,7 +134,7 @@ def gaussian_expectation(
     q = np.asarray(q, dtype=np.float64)
     sq = np.sqrt(q)[..., None]
     if not kinks:
-        z, w = gauss_hermite(n_nodes)
+        z, w = gauss_hermite(num_nodes)
         return f(sq * z) @ w
     z, w = _piecewise_rule(np.asarray(kinks, dtype=np.float64) / _safe_sqrt(q)[..., None])
     return np.sum(f(sq * z) * w, axis=-1)
@@ -146,13 +146,14 @@ def bivariate_expectation(
     q_a: np.ndarray | float,
     q_b: np.ndarray | float,
     c: np.ndarray | float,
-    n_nodes: int = DEFAULT_NODES,
+    *,
+    num_nodes: int = DEFAULT_NODES,
     kinks: tuple[float, ...] = (),
 ) -> np.ndarray:
     """E f(u_a) g(u_b) for a centred Gaussian pair with variances q_a, q_b and correlation c.
 
     Uses u_a = √q_a z₁, u_b = √q_b (c z₁ + √(1−c²) z₂) with independent standard normals z₁, z₂: the
-    tensor-product Gauss–Hermite rule (n_nodes² points) for smooth f, g, or, when ``kinks`` (the kink points
+    tensor-product Gauss–Hermite rule (num_nodes² points) for smooth f, g, or, when ``kinks`` (the kink points
     shared by f and g) are given, nested composite Gauss–Legendre rules whose inner breakpoints
     z₂ = (u/√q_b − c z₁)/√(1−c²) follow each outer node. All parameters broadcast together.
 
@@ -163,7 +164,7 @@ def bivariate_expectation(
     cc = np.clip(cc, -1.0, 1.0)
     sc = np.sqrt(1.0 - cc * cc)
     if not kinks:
-        z, w = gauss_hermite(n_nodes)
+        z, w = gauss_hermite(num_nodes)
         sa = np.sqrt(qa)[..., None, None]
         sb = np.sqrt(qb)[..., None, None]
         c4 = cc[..., None, None]

@@ -24,21 +24,20 @@ from typing import Any
 import torch
 
 from dropout_theory._checks import DivergenceError, check_positive_int
-from dropout_theory.alignment.minima_flatness import NOISES, minima_flatness
-from dropout_theory.alignment.training import dropout_mlp
+from dropout_theory.alignment import minima_flatness
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
 from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.networks import NOISES, dropout_mlp, half_mse
+from dropout_theory.stats import Estimate
+from dropout_theory.tables import Table
 
 PAPER_WIDTHS: tuple[int, ...] = (64, 50, 50, 10)
 QUICK_WIDTHS: tuple[int, ...] = (64, 8, 8, 10)
 
 
-def _half_mse(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return 0.5 * ((out - target) ** 2).sum(1).mean()
-
-
 def minima_flatness_job(
+    *,
     seed: int,
     keep_prob: float,
     lr: float,
@@ -62,28 +61,28 @@ def minima_flatness_job(
 
     Returns:
         ``{"diverged": False, "num_params", "noise": {...}, "rows": [...], "curves": {...}}`` or
-        ``{"diverged": True, "step", "quantity"}``.
+        ``{"diverged": True, "divergence": {...}}``.
     """
-    digits = load_digits_regression(seed=0, bias=False)
+    digits = load_digits_regression(generator=0, bias=False)
     n = digits.X_train.shape[0] if n_train is None else n_train
     X, Y = digits.X_train[:n], digits.y_train[:n]
-    net = dropout_mlp(tuple(widths), keep_prob, generator=torch.Generator().manual_seed(seed))
+    net = dropout_mlp(tuple(widths), keep_prob=keep_prob, generator=seed)
     try:
         res = minima_flatness(
             net,
-            _half_mse,
+            half_mse,
             X,
             Y,
-            lr,
-            num_steps,
+            lr=lr,
+            num_steps=num_steps,
             X_test=digits.X_test,
             y_test=digits.y_test,
             num_eigenvalues=num_eigenvalues,
             num_probes=num_probes,
-            generator=torch.Generator().manual_seed(seed + 1000),
+            generator=seed + 1000,
         )
     except DivergenceError as err:
-        return {"diverged": True, "step": err.step, "quantity": err.quantity}
+        return {"diverged": True, "divergence": err.record.as_dict()}
     lv = res.noise
     noise = {
         "dropout_trace": lv.dropout_trace.value,
@@ -97,10 +96,11 @@ def minima_flatness_job(
 
 
 def build_jobs(
+    *,
     quick: bool = False,
     seeds: int = 5,
     lr: float = 0.1,
-    steps: int | None = None,
+    num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
 ) -> list[dict[str, Any]]:
     """The job list: one job per (keep_prob, seed). ``quick``: a tiny net on 60 images, 30 steps."""
@@ -110,9 +110,9 @@ def build_jobs(
         for s in range(seeds):
             job: dict[str, Any] = {"seed": s, "keep_prob": float(p), "lr": float(lr)}
             if quick:
-                job |= {"num_steps": steps or 30, "n_train": 60, "widths": list(QUICK_WIDTHS), "num_probes": 8}
+                job |= {"num_steps": num_steps or 30, "n_train": 60, "widths": list(QUICK_WIDTHS), "num_probes": 8}
             else:
-                job |= {"num_steps": steps or 20000}
+                job |= {"num_steps": num_steps or 20000}
             jobs.append(job)
     return jobs
 
@@ -124,7 +124,8 @@ def _mean_sd(values: list[float | None]) -> tuple[float, float]:
 
 
 def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and standard deviation over seeds per (keep_prob, strategy), from :func:`load_results`'s mapping."""
+    """Mean, standard deviation and standard error (``_stderr``, a :class:`dropout_theory.stats.Estimate` of the
+    mean) over seeds per (keep_prob, strategy), from :func:`load_results`'s mapping."""
     groups: dict[tuple[float, float, int, str], list[dict[str, Any]]] = {}
     diverged: dict[tuple[float, float, int], int] = {}
     for rec in results.values():
@@ -146,32 +147,35 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
             "num_seeds": len(rows),
             "num_diverged": diverged.get((p, lr, steps), 0),
         }
-        for field in ("train_loss", "test_accuracy", "trace"):
-            entry[field], entry[field + "_sd"] = _mean_sd([r[field] for r in rows])
-        entry["top_eigenvalue"], entry["top_eigenvalue_sd"] = _mean_sd([r["top_eigenvalues"][0] for r in rows])
+        values = {f: [r[f] for r in rows] for f in ("train_loss", "test_accuracy", "trace")}
+        values["top_eigenvalue"] = [r["top_eigenvalues"][0] for r in rows]
+        for field, vals in values.items():
+            entry[field], entry[field + "_sd"] = _mean_sd(vals)
+            entry[field + "_stderr"] = Estimate.from_samples([math.nan if v is None else v for v in vals]).stderr
         table.append(entry)
     return table
 
 
 def run(
-    out: str,
+    results_path: str | None,
+    *,
     quick: bool = False,
-    workers: int | None = None,
+    max_workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
     seeds: int = 5,
     lr: float = 0.1,
-    steps: int | None = None,
+    num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
 ) -> list[dict[str, Any]]:
     """Run (or resume) every job and return :func:`summary_table` of this sweep's jobs."""
-    jobs = build_jobs(quick, seeds=seeds, lr=lr, steps=steps, keep_probs=keep_probs)
+    jobs = build_jobs(quick=quick, seeds=seeds, lr=lr, num_steps=num_steps, keep_probs=keep_probs)
     results = run_jobs(
         minima_flatness_job,
         jobs,
-        results_path=out,
+        results_path=results_path,
         executor=executor,
-        max_workers=workers,
+        max_workers=max_workers,
         progress=progress,
         desc="minima-flatness",
     )
@@ -182,19 +186,23 @@ def _cli(args: argparse.Namespace) -> None:
     table = run(
         args.out,
         quick=args.quick,
-        workers=args.workers,
+        max_workers=args.workers,
         seeds=args.seeds,
         lr=args.lr,
-        steps=args.steps,
+        num_steps=args.steps,
         keep_probs=args.keep_probs,
     )
-    print(f"{'keep_prob':>9} {'strategy':<11}{'train loss':>12}{'test acc':>10}{'top eig':>16}{'Hessian trace':>18}")
-    for r in table:
-        print(
-            f"{r['keep_prob']:>9.3g} {r['strategy']:<11}{r['train_loss']:>12.4g}{r['test_accuracy']:>10.4g}"
-            f"{r['top_eigenvalue']:>9.4g} +- {r['top_eigenvalue_sd']:<4.2g}{r['trace']:>10.4g} +- {r['trace_sd']:.2g}"
-            f"  ({r['num_seeds']} seeds, {r['num_diverged']} diverged)"
+    rows = [
+        (
+            r["keep_prob"],
+            r["strategy"],
+            *(Estimate(r[f], r[f + "_stderr"]) for f in ("train_loss", "test_accuracy", "top_eigenvalue", "trace")),
+            f"{r['num_seeds']} ({r['num_diverged']} diverged)",
         )
+        for r in table
+    ]
+    headers = ("keep_prob", "strategy", "train loss", "test acc", "top eig", "Hessian trace", "seeds")
+    print(Table.build(headers, rows, formats=(".3g", "", "", "", "", "", "")))
     print(f"results in {args.out}")
 
 

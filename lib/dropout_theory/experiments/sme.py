@@ -10,11 +10,12 @@ Three kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
   (Fig. 2), same digits setting as "bands".
 
 In "bands" and "test" jobs the runs are simulated one by one, and a run that diverges is counted
-(``num_diverged``, with its step) rather than aborting the job; the summaries cover the surviving runs. A
-"weak" job whose ensemble diverges returns ``{"diverged": True, "method", "step", "quantity"}``; the weak-order
+(``num_diverged``, with its divergence record) rather than aborting the job; the summaries cover the surviving
+runs. A "weak" job whose ensemble diverges returns ``{"diverged": True, "method", "divergence"}``; the weak-order
 fit leaves it out and counts it.
 
-CLI: ``dropout-experiments sme [--out runs/sme.jsonl] [--workers 2] [--quick]``. Results are JSON lines
+The science is :func:`dropout_theory.two_layer.simulate`; this module builds the jobs. CLI:
+``dropout-experiments sme [--out runs/sme.jsonl] [--workers 2] [--quick]``. Results are JSON lines
 (:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them.
 """
 
@@ -33,17 +34,18 @@ from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
 from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.stats import fit_power_law
+from dropout_theory.tables import Table
 from dropout_theory.two_layer import init_params, simulate
 
 FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
 FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 8))
 
 
-def _digits(n_train: int | None, seed: int = 0):
-    dg = load_digits_regression(seed=seed)
-    scale = 0.5 / float(dg.X_train.norm(dim=1).mean())
+def _digits(n_train: int | None):
+    dg = load_digits_regression(input_norm=0.5, generator=0)
     n = dg.X_train.shape[0] if n_train is None else n_train
-    return scale * dg.X_train[:n], dg.y_train[:n], scale * dg.X_test, dg.y_test, dg.labels_test
+    return dg.X_train[:n], dg.y_train[:n], dg.X_test, dg.y_test, dg.labels_test
 
 
 def _teacher_student():
@@ -59,6 +61,7 @@ def _summary(values: torch.Tensor) -> dict[str, list[float]]:
 
 
 def sme_job(
+    *,
     kind: str,
     lr: float,
     keep_prob: float,
@@ -82,14 +85,14 @@ def sme_job(
         for name in ("dropout", "sme"):
             try:
                 ens = simulate(
-                    name,
                     a,
                     W,
                     X,
                     y,
-                    keep_prob,
-                    lr,
-                    N,
+                    method=name,
+                    keep_prob=keep_prob,
+                    lr=lr,
+                    num_steps=N,
                     num_runs=num_runs,
                     order=order,
                     substeps=substeps,
@@ -98,7 +101,7 @@ def sme_job(
                     record_every=N,
                 )
             except DivergenceError as err:
-                return {"diverged": True, "method": name, "step": err.step, "quantity": err.quantity}
+                return {"diverged": True, "method": name, "divergence": err.record.as_dict()}
             means.append(ens.theta.mean(0))
             variances.append(ens.theta.var(0))
         err = float(torch.linalg.vector_norm(means[0] - means[1]))
@@ -113,14 +116,14 @@ def sme_job(
         try:
             kept.append(
                 simulate(
-                    method,
                     a0,
                     W0,
                     X,
                     Y,
-                    keep_prob,
-                    lr,
-                    num_steps,
+                    method=method,
+                    keep_prob=keep_prob,
+                    lr=lr,
+                    num_steps=num_steps,
                     substeps=substeps,
                     generator=torch.Generator().manual_seed(1000 * seed + r),
                     record_every=max(1, num_steps // 100),
@@ -130,7 +133,7 @@ def sme_job(
                 )
             )
         except DivergenceError as err:
-            failures.append({"run": r, "step": err.step, "quantity": err.quantity})
+            failures.append({"run": r, **err.record.as_dict()})
     out: dict[str, Any] = {"diverged": not kept, "num_runs": runs, "num_diverged": len(failures), "failures": failures}
     if not kept:
         return out
@@ -204,9 +207,10 @@ def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
 
 
 def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Fitted log–log slopes per (order, keep_prob) from a results mapping (:func:`load_results`, or
-    :func:`dropout_theory.experiments.job_records` of one sweep). Diverged jobs are left out of the fit and
-    counted (``num_diverged``); the slope is NaN with fewer than two learning rates."""
+    """Fitted log–log slopes (with their standard errors, :func:`dropout_theory.stats.fit_power_law`) per
+    (order, keep_prob) from a results mapping (:func:`load_results`, or :func:`dropout_theory.experiments.job_records`
+    of one sweep). Diverged jobs are left out of the fit and counted (``num_diverged``); the slope is NaN with fewer
+    than two learning rates."""
     groups: dict[tuple[int, float], list[tuple[float, float, float]]] = {}
     diverged: dict[tuple[int, float], int] = {}
     for rec in results.values():
@@ -223,7 +227,7 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
     for (order, p), pts in sorted(groups.items()):
         pts.sort()
         lrs, errs, ses = (np.asarray(c, dtype=np.float64) for c in (list(zip(*pts, strict=True)) or [(), (), ()]))
-        slope = float(np.polyfit(np.log(lrs), np.log(errs), 1)[0]) if len(pts) > 1 else math.nan
+        fit = fit_power_law(lrs, errs) if len(pts) > 1 else None
         table.append(
             {
                 "order": order,
@@ -231,7 +235,8 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
                 "lrs": lrs.tolist(),
                 "errors": errs.tolist(),
                 "std_errors": ses.tolist(),
-                "slope": slope,
+                "slope": math.nan if fit is None else fit.exponent,
+                "slope_stderr": math.nan if fit is None else fit.stderr,
                 "num_diverged": diverged.get((order, p), 0),
             }
         )
@@ -239,26 +244,36 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
 
 
 def run(
-    out: str | None,
+    results_path: str | None,
+    *,
     quick: bool = False,
-    workers: int | None = None,
+    max_workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Run (or resume) every job and return the weak-order table of this sweep's jobs."""
     jobs = build_jobs(quick)
     results = run_jobs(
-        sme_job, jobs, results_path=out, executor=executor, max_workers=workers, progress=progress, desc="sme"
+        sme_job,
+        jobs,
+        results_path=results_path,
+        executor=executor,
+        max_workers=max_workers,
+        progress=progress,
+        desc="sme",
     )
     return weak_order_table(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
-    table = run(args.out, quick=args.quick, workers=args.workers)
-    for row in table:
-        errs = ", ".join(f"{e:.2e}" for e in row["errors"])
-        lost = f" ({row['num_diverged']} diverged)" if row["num_diverged"] else ""
-        print(f"order {row['order']}, keep_prob {row['keep_prob']}: errors {errs}; slope {row['slope']:.2f}{lost}")
+    table = run(args.out, quick=args.quick, max_workers=args.workers)
+    rows = [
+        (row["order"], row["keep_prob"], ", ".join(f"{e:.2e}" for e in row["errors"]),
+         f"{row['slope']:.2f} ± {row['slope_stderr']:.2f}", row["num_diverged"])
+        for row in table
+    ]  # fmt: skip
+    headers = ("order", "keep_prob", "weak errors", "slope", "diverged")
+    print(Table.build(headers, rows, formats=("d", "g", "", "", "d")))
     print(f"results in {args.out}")
 
 

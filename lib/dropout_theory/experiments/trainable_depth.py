@@ -1,16 +1,17 @@
-"""How deep can a dropout network train? Trainable-depth heatmaps and training speed (part II, paper scale).
+"""How deep can a dropout network train? Trainable-depth heatmaps and training speed at paper scale (part II).
 
-Subcommands of ``dropout-experiments``:
+The science is :mod:`dropout_theory.deep_meanfield.trainability`; this module adds two subcommands:
 
 * ``trainable-depth``: training accuracy after a fixed number of SGD steps over a (depth × σ_w²) grid for each
-  keep_prob (the deep-dropout paper's Fig. 7). One job = one (keep_prob, depth) pair, trained as a batched ensemble
-  over the σ_w² grid by :func:`dropout_theory.deep_meanfield.train_deep_ensemble`.
+  keep_prob (the deep-dropout paper's Fig. 7), the jobs of :func:`dropout_theory.deep_meanfield.trainable_depth_grid`;
 * ``training-speed``: steps to reach a training-accuracy threshold against the learning rate, at the critical σ_w²
-  of each keep_prob (the paper's Fig. 6). One job = one (keep_prob, depth) pair, batched over learning rates.
+  of each keep_prob (the paper's Fig. 6), the jobs of :func:`dropout_theory.deep_meanfield.training_speed`.
 
-Jobs run through :func:`dropout_theory.experiments.run_jobs` (any ``concurrent.futures.Executor``; resumable
-JSON-lines results; tqdm progress bar). The Python API (:func:`run_trainable_depth`, :func:`run_training_speed`)
-takes the same ``executor`` argument, so a Dask or Ray executor runs the same sweep on a cluster.
+One job = one (keep_prob, depth) pair, a batched :func:`dropout_theory.deep_meanfield.train_deep_ensemble` over the
+σ_w² grid (or the learning rates). Jobs run through :func:`dropout_theory.experiments.run_jobs` (any
+``concurrent.futures.Executor``; resumable JSON-lines results; tqdm progress bar); :func:`run_trainable_depth` and
+:func:`run_training_speed` take the same ``executor`` argument, so a Dask or Ray executor runs the same sweep on a
+cluster.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from dropout_theory.data import standardized_digits, standardized_mnist1d
+from dropout_theory.deep_meanfield import (
+    ACTIVATION_NAMES,
+    DepthGrid,
+    TrainingSpeed,
+    critical_sigma_w2,
+    train_deep_ensemble,
+)
 from dropout_theory.experiments.cli import (
     add_experiment,
     int_at_least,
@@ -34,7 +43,7 @@ from dropout_theory.experiments.runner import run_jobs
 
 DATASETS = ("digits", "mnist1d")
 
-#: Paper-scale defaults (about 1 h with 2 worker processes: 3.8 ms per layer and SGD step of one job).
+#: Paper-scale defaults.
 PAPER = {
     "depths": [10, 20, 30, 40, 50, 60, 80, 100],
     "sigma_w2": [round(x, 3) for x in np.linspace(0.5, 4.0, 15)],
@@ -48,21 +57,9 @@ QUICK = {"depths": [6, 12, 24], "sigma_w2": [0.8, 1.6, 3.2], "keep_probs": [1.0,
 
 @lru_cache(maxsize=2)
 def _load(dataset: str, seed: int):
-    import torch
-
     if dataset == "digits":
-        from dropout_theory.deep_meanfield.trainability import standardized_digits
-
-        return standardized_digits(seed=seed)
-    import mnist1d.data
-
-    args = mnist1d.data.get_dataset_args()
-    args.seed = seed
-    d = mnist1d.data.make_dataset(args)  # generated locally; never downloads
-    X, Xt = (torch.as_tensor(np.asarray(a), dtype=torch.float64) for a in (d["x"], d["x_test"]))
-    mu, sd = X.mean(0), X.std(0).clamp_min(1e-8)
-    y, yt = (torch.as_tensor(np.asarray(a), dtype=torch.int64) for a in (d["y"], d["y_test"]))
-    return ((X - mu) / sd).float(), y, ((Xt - mu) / sd).float(), yt
+        return standardized_digits(generator=seed)
+    return standardized_mnist1d(generator=seed)
 
 
 def train_grid_job(
@@ -73,34 +70,32 @@ def train_grid_job(
     sigma_w2: Sequence[float] | str,
     sigma_b2: float,
     keep_prob: float,
-    learning_rate: float | Sequence[float],
-    steps: int,
+    lr: float | Sequence[float],
+    num_steps: int,
     batch_size: int,
     dataset: str,
     seed: int,
     threshold: float | None = None,
     eval_every: int = 50,
 ) -> dict[str, Any]:
-    """One job: train a batched ensemble (one model per σ_w² / learning-rate entry); JSON-serializable result.
+    """One job: a batched :func:`dropout_theory.deep_meanfield.train_deep_ensemble` (``seed`` → ``generator``),
+    JSON-serializable (accuracies rounded to 6 decimals).
 
     ``sigma_w2="critical"`` trains every model at σ²_w,crit(σ_b², keep_prob), computed here, so that the job is
     declared by its inputs (its key never depends on a computed float).
     """
-    from dropout_theory.deep_meanfield import critical_sigma_w2, train_deep_ensemble
-
     if sigma_w2 == "critical":
-        num = len(learning_rate) if isinstance(learning_rate, Sequence) else 1
+        num = len(lr) if isinstance(lr, Sequence) else 1
         sigma_w2 = [float(critical_sigma_w2(activation, sigma_b2, keep_prob))] * num
     res = train_deep_ensemble(
-        activation, depth, width, list(sigma_w2), sigma_b2, keep_prob, learning_rate,
-        steps=steps, batch_size=batch_size, data=_load(dataset, 0), threshold=threshold,
-        eval_every=eval_every, seed=seed,
+        activation, list(sigma_w2), sigma_b2, keep_prob, depth=depth, width=width, lr=lr, num_steps=num_steps,
+        batch_size=batch_size, data=_load(dataset, 0), threshold=threshold, eval_every=eval_every, generator=seed,
     )  # fmt: skip
     return {
         "train_accuracy": [round(float(a), 6) for a in res.train_accuracy],
         "test_accuracy": [round(float(a), 6) for a in res.test_accuracy],
         "steps_to_threshold": [int(s) for s in res.steps_to_threshold],
-        "diverged": [bool(d) for d in res.diverged],
+        "diverged_at": [int(s) for s in res.diverged_at],
     }
 
 
@@ -112,8 +107,8 @@ def run_trainable_depth(
     activation: str = "tanh",
     width: int = 48,
     sigma_b2: float = 0.05,
-    learning_rate: float = 0.02,
-    steps: int = 200,
+    lr: float = 0.02,
+    num_steps: int = 200,
     batch_size: int = 64,
     dataset: str = "digits",
     seed: int = 0,
@@ -121,12 +116,12 @@ def run_trainable_depth(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
-) -> dict[float, dict[str, np.ndarray]]:
-    """Training accuracy over a (depth × σ_w²) grid for each keep_prob.
+) -> dict[float, DepthGrid]:
+    """:func:`dropout_theory.deep_meanfield.trainable_depth_grid` as resumable jobs through any Executor.
 
     Args:
         depths, sigma_w2, keep_probs: the grid.
-        activation, width, sigma_b2, learning_rate, steps, batch_size: network and SGD settings.
+        activation, width, sigma_b2, lr, num_steps, batch_size: network and SGD settings.
         dataset: "digits" (scikit-learn 8×8) or "mnist1d" (generated locally).
         seed: seed of initialization, minibatches and masks (shared by all jobs).
         results_path: JSON-lines file (resumable); None keeps results in memory.
@@ -136,41 +131,42 @@ def run_trainable_depth(
         progress: tqdm progress bar.
 
     Returns:
-        keep_prob → {"depths": (D,), "sigma_w2": (S,), "accuracy": (D, S), "test_accuracy": (D, S)}.
+        keep_prob → :class:`dropout_theory.deep_meanfield.DepthGrid`.
     """
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     sw = [float(s) for s in sigma_w2]
     jobs = [
         dict(activation=activation, depth=int(L), width=int(width), sigma_w2=sw, sigma_b2=float(sigma_b2),
-             keep_prob=float(r), learning_rate=float(learning_rate), steps=int(steps), batch_size=int(batch_size),
-             dataset=dataset, seed=int(seed), eval_every=int(steps))
+             keep_prob=float(r), lr=float(lr), num_steps=int(num_steps), batch_size=int(batch_size),
+             dataset=dataset, seed=int(seed), eval_every=int(num_steps))
         for r in keep_probs for L in depths
     ]  # fmt: skip
     results = run_jobs(train_grid_job, jobs, results_path=results_path, executor=executor,
                        max_workers=max_workers, progress=progress, desc="trainable depth")  # fmt: skip
-    out: dict[float, dict[str, np.ndarray]] = {}
+    out: dict[float, DepthGrid] = {}
     for r in keep_probs:
         rows = [res for job, res in zip(jobs, results, strict=True) if job["keep_prob"] == float(r)]
-        out[float(r)] = {
-            "depths": np.asarray(depths, dtype=np.float64),
-            "sigma_w2": np.asarray(sw),
-            "accuracy": np.array([row["train_accuracy"] for row in rows]),
-            "test_accuracy": np.array([row["test_accuracy"] for row in rows]),
-        }
+        out[float(r)] = DepthGrid(
+            float(r),
+            np.asarray(depths, dtype=np.float64),
+            np.asarray(sw),
+            np.array([row["train_accuracy"] for row in rows]),
+            np.array([row["test_accuracy"] for row in rows]),
+        )
     return out
 
 
 def run_training_speed(
     depths: Sequence[int],
-    learning_rates: Sequence[float],
+    lrs: Sequence[float],
     keep_probs: Sequence[float],
     *,
     threshold: float = 0.8,
     activation: str = "tanh",
     width: int = 48,
     sigma_b2: float = 0.05,
-    steps: int = 300,
+    num_steps: int = 300,
     batch_size: int = 64,
     eval_every: int = 10,
     dataset: str = "digits",
@@ -179,41 +175,38 @@ def run_training_speed(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
-) -> dict[float, dict[str, np.ndarray]]:
-    """Steps to reach ``threshold`` training accuracy against the learning rate, at σ_w² = σ²_w,crit(σ_b², ρ).
+) -> dict[float, TrainingSpeed]:
+    """:func:`dropout_theory.deep_meanfield.training_speed` as resumable jobs through any Executor.
 
     Returns:
-        keep_prob → {"depths": (D,), "learning_rates": (R,), "steps": (D, R) (−1: never), "sigma_w2": float}.
+        keep_prob → :class:`dropout_theory.deep_meanfield.TrainingSpeed`.
     """
-    from dropout_theory.deep_meanfield import critical_sigma_w2
-
-    lrs = [float(x) for x in learning_rates]
+    lr_list = [float(x) for x in lrs]
     jobs = []
     for r in keep_probs:
         jobs += [
             dict(activation=activation, depth=int(L), width=int(width), sigma_w2="critical",
-                 sigma_b2=float(sigma_b2), keep_prob=float(r), learning_rate=lrs, steps=int(steps),
+                 sigma_b2=float(sigma_b2), keep_prob=float(r), lr=lr_list, num_steps=int(num_steps),
                  batch_size=int(batch_size), dataset=dataset, seed=int(seed), threshold=float(threshold),
                  eval_every=int(eval_every))
             for L in depths
         ]  # fmt: skip
     results = run_jobs(train_grid_job, jobs, results_path=results_path, executor=executor,
                        max_workers=max_workers, progress=progress, desc="training speed")  # fmt: skip
-    out: dict[float, dict[str, np.ndarray]] = {}
+    out: dict[float, TrainingSpeed] = {}
     for r in keep_probs:
         idx = [i for i, job in enumerate(jobs) if job["keep_prob"] == float(r)]
-        out[float(r)] = {
-            "depths": np.asarray(depths),
-            "learning_rates": np.asarray(lrs),
-            "steps": np.array([results[i]["steps_to_threshold"] for i in idx]),
-            "sigma_w2": float(critical_sigma_w2(activation, sigma_b2, r)),
-        }
+        out[float(r)] = TrainingSpeed(
+            float(r),
+            float(critical_sigma_w2(activation, sigma_b2, r)),
+            np.asarray(depths),
+            np.asarray(lr_list),
+            np.array([results[i]["steps_to_threshold"] for i in idx]),
+        )
     return out
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    from dropout_theory.deep_meanfield import ACTIVATION_NAMES
-
     p.add_argument("--dataset", choices=DATASETS, default="digits")
     p.add_argument("--activation", choices=ACTIVATION_NAMES, default="tanh")
     p.add_argument("--sigma-b2", type=nonnegative_float, default=0.05)
@@ -225,11 +218,11 @@ def _cmd_trainable_depth(args: argparse.Namespace) -> None:
     sizes = QUICK if args.quick else PAPER
     res = run_trainable_depth(
         sizes["depths"], sizes["sigma_w2"], args.keep_probs or sizes["keep_probs"], activation=args.activation,
-        width=sizes["width"], sigma_b2=args.sigma_b2, learning_rate=args.learning_rate, steps=sizes["steps"],
+        width=sizes["width"], sigma_b2=args.sigma_b2, lr=args.lr, num_steps=sizes["steps"],
         dataset=args.dataset, seed=args.seed, results_path=args.out, max_workers=args.workers,
     )  # fmt: skip
-    for r, grid in res.items():
-        print(f"keep_prob {r}: mean training accuracy over the grid {grid['accuracy'].mean():.3f}")
+    for grid in res.values():
+        print(grid)
 
 
 def _cmd_training_speed(args: argparse.Namespace) -> None:
@@ -238,11 +231,11 @@ def _cmd_training_speed(args: argparse.Namespace) -> None:
     res = run_training_speed(
         [4, 8] if quick else [10, 20, 40, 60], lrs,
         args.keep_probs or ([1.0, 0.9] if quick else [1.0, 0.99, 0.98]), activation=args.activation,
-        width=24 if quick else 128, sigma_b2=args.sigma_b2, steps=60 if quick else 1000, dataset=args.dataset,
+        width=24 if quick else 128, sigma_b2=args.sigma_b2, num_steps=60 if quick else 1000, dataset=args.dataset,
         seed=args.seed, results_path=args.out, max_workers=args.workers, threshold=args.threshold,
     )  # fmt: skip
-    for r, grid in res.items():
-        print(f"keep_prob {r}: steps to threshold (rows: depth, columns: learning rate)\n{grid['steps']}")
+    for grid in res.values():
+        print(grid)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -252,7 +245,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers, "trainable-depth", help="Fig. 7: trainable depth heatmaps over (depth, sigma_w2)", quick_help=quick
     )
     _common(p)
-    p.add_argument("--learning-rate", type=positive_float, default=0.02)
+    p.add_argument("--lr", "--learning-rate", dest="lr", type=positive_float, default=0.02, help="SGD learning rate")
     p.set_defaults(func=_cmd_trainable_depth)
     q = add_experiment(
         subparsers, "training-speed", help="Fig. 6: steps to a threshold accuracy vs learning rate", quick_help=quick

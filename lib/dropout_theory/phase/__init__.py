@@ -12,12 +12,33 @@ Public API:
   :func:`bernoulli_jump_process`, :func:`critical_corner_process`, :class:`LimitPath`;
 * distances — :func:`rms_distance`, :func:`sliced_wasserstein`, :func:`mmd`;
 * classification — :func:`classify_phase`, :func:`limit_parameters`, :data:`PHASES`;
-* data — :func:`make_teacher_student`, :func:`init_student`, :class:`TeacherStudentData`.
+* data — :func:`make_teacher_student`, :func:`init_student`, :class:`TeacherStudentData`;
+* the numerical phase diagram — :func:`phase_point` (:class:`PhasePoint`), :func:`phase_diagram`
+  (:class:`PhaseDiagram`, with log–log slopes), :func:`simulate_limit`, :func:`compare_with_limit` /
+  :func:`compare_with_limits` (:class:`LimitComparison`, :class:`LimitComparisons`), :func:`unmoved_fraction`,
+  :data:`BOOK_POINTS`, :data:`BOOK_WIDTHS`;
+* dropout vs random geometry — :func:`teacher_student_run` (:class:`TeacherStudentRun`),
+  :func:`teacher_student_experiment` (:class:`TeacherStudentSummary` of :class:`WidthSummary`),
+  :func:`penalty_visibility` (:class:`PenaltyVisibility`), :func:`digits_parity_curves` (:class:`DigitsCurves`).
 
 Master learning rate τ: the per-parameter learning rate of gradient descent on the loss is τ·n.
 """
 
 from dropout_theory.phase.classify import PHASES, classify_phase, limit_parameters
+from dropout_theory.phase.compare import (
+    BOOK_POINTS,
+    BOOK_WIDTHS,
+    LimitComparison,
+    LimitComparisons,
+    PhaseDiagram,
+    PhasePoint,
+    compare_with_limit,
+    compare_with_limits,
+    phase_diagram,
+    phase_point,
+    simulate_limit,
+    unmoved_fraction,
+)
 from dropout_theory.phase.distances import mmd, rms_distance, sliced_wasserstein
 from dropout_theory.phase.limits import (
     LimitPath,
@@ -39,17 +60,42 @@ from dropout_theory.phase.particles import (
     penalty_coefficient,
     simulate_coupled,
 )
+from dropout_theory.phase.random_geometry import (
+    DigitsCurves,
+    PenaltyVisibility,
+    TeacherStudentRun,
+    TeacherStudentSummary,
+    WidthSummary,
+    digits_parity_curves,
+    penalty_visibility,
+    teacher_student_experiment,
+    teacher_student_run,
+)
 from dropout_theory.phase.teacher_student import TeacherStudentData, init_student, make_teacher_student
 
 __all__ = [
+    "BOOK_POINTS",
+    "BOOK_WIDTHS",
     "PHASES",
     "VARIANTS",
     "CoupledRun",
+    "DigitsCurves",
+    "LimitComparison",
+    "LimitComparisons",
     "LimitPath",
+    "PenaltyVisibility",
+    "PhaseDiagram",
+    "PhasePoint",
     "TeacherStudentData",
+    "TeacherStudentRun",
+    "TeacherStudentSummary",
+    "WidthSummary",
     "bernoulli_jump_process",
     "classify_phase",
+    "compare_with_limit",
+    "compare_with_limits",
     "critical_corner_process",
+    "digits_parity_curves",
     "init_particles",
     "init_student",
     "limit_parameters",
@@ -62,9 +108,16 @@ __all__ = [
     "penalized_flow",
     "penalized_objective",
     "penalty_coefficient",
+    "penalty_visibility",
+    "phase_diagram",
+    "phase_point",
     "poisson_jump_process",
     "rms_distance",
     "simulate_coupled",
+    "simulate_limit",
     "sliced_wasserstein",
+    "teacher_student_experiment",
+    "teacher_student_run",
+    "unmoved_fraction",
     "wasserstein_gradient_flow",
 ]

@@ -2,7 +2,7 @@
 
 Scaling. Take τ_n = τ₀ n^(−a) (master learning rate) and q_n = q₀ n^(−b) (keep rate), with constants
 τ₀ > 0, 0 < q₀ ≤ 1. Over a horizon of mean-field time t (k = t/τ steps) the three parts of the dropout update
-(DESIGN §6; moments in :mod:`dropout_theory.symbolic.phase`) have these sizes:
+(moments in :mod:`dropout_theory.symbolic.phase`) have these sizes:
 
 * **random metric** — particle i jumps with probability q per step, by (τ/q)·(drift): about tq/τ jumps of
   size τ/q. Its accumulated fluctuation has variance t·τ(1 − q)/q, of order n^(b − a).
@@ -99,7 +99,7 @@ def classify_phase(a: Any, b: Any) -> str:
     return "gradient_flow"
 
 
-def limit_parameters(a: Any, b: Any, tau0: float = 1.0, keep0: float = 1.0) -> dict[str, float | str]:
+def limit_parameters(a: Any, b: Any, *, tau0: float = 1.0, keep0: float = 1.0) -> dict[str, float | str]:
     """The phase and the constants of its limit for τ_n = τ₀ n^(−a), q_n = q₀ n^(−b).
 
     Args:

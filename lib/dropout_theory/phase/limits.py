@@ -1,4 +1,4 @@
-"""The limit dynamics of the dropout particle system as the width n → ∞ (our reconstruction, DESIGN §6).
+"""The limit dynamics of the dropout particle system as the width n → ∞ (our reconstruction from the update rule).
 
 Writing τ = τ₀ n^(−a) and q = q₀ n^(−b) (see :mod:`dropout_theory.phase.classify`), each nondegenerate phase
 has a limit, simulated here on a finite cloud of particles (of the LIMIT dynamics, not of dropout):
@@ -32,7 +32,8 @@ from dropout_theory._checks import (
     check_positive_int,
 )
 from dropout_theory.activations import Activation, get_activation
-from dropout_theory.phase.particles import _velocity
+from dropout_theory.phase.particles import DIVERGENCE_LIMIT, velocity_kernel
+from dropout_theory.rng import GeneratorLike, torch_generator
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _flow(name, a0, W0, X, y, t_final, dt, penalty, activation, num_records, fre
     grid = _record_grid(t_final, num_records)
 
     def field(a, w):
-        va, vw, _ = _velocity(a, w, X, y, act, None, kappa, freeze_w)
+        va, vw, _ = velocity_kernel(a, w, X, y, act=act, penalty=kappa, freeze_w=freeze_w)
         return -va, (torch.zeros_like(w) if vw is None else -vw)
 
     As, Ws = [A.clone()], [Wc.clone()]
@@ -111,8 +112,8 @@ def _flow(name, a0, W0, X, y, t_final, dt, penalty, activation, num_records, fre
             Wc = Wc + h / 6.0 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
             t += h
             step += 1
-        check_finite_step(step, f"{name} particles", A)
-        check_finite_step(step, f"{name} particles", Wc)
+            check_finite_step(step, f"{name} particles", A, DIVERGENCE_LIMIT)
+            check_finite_step(step, f"{name} particles", Wc, DIVERGENCE_LIMIT)
         As.append(A.clone())
         Ws.append(Wc.clone())
     return _path(name, grid, As, Ws, X, y, act, None)
@@ -201,6 +202,7 @@ def _jump_events(
     n = A.shape[0]
     act = get_activation(activation)
     grid = _record_grid(t_final, num_records)
+    generator = torch_generator(generator, device=A.device)
     kw = {"dtype": A.dtype, "device": A.device}
     Phi = A.unsqueeze(-1) * act.f(Wc @ X.T)  # (n, N) current φ(X_i, ·)
     f = Phi.mean(0)
@@ -238,11 +240,12 @@ def _jump_events(
             Phi[i] = new_phi
             counts[i] += 1
             event += 1
+            check_finite_step(event, f"{name} output", new_phi, DIVERGENCE_LIMIT)  # the jumping particle's φ
             if event % n == 0:  # refresh the running output against round-off
                 f = Phi.mean(0)
-                check_finite_step(event, f"{name} output", f)
-    check_finite_step(event, f"{name} particles", A)
-    check_finite_step(event, f"{name} particles", Wc)
+                check_finite_step(event, f"{name} output", f, DIVERGENCE_LIMIT)
+    check_finite_step(event, f"{name} particles", A, DIVERGENCE_LIMIT)
+    check_finite_step(event, f"{name} particles", Wc, DIVERGENCE_LIMIT)
     return _path(name, grid, As, Ws, X, y, act, counts)
 
 
@@ -254,7 +257,7 @@ def poisson_jump_process(
     *,
     jump_size: float,
     t_final: float,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     activation: str = "relu",
     num_records: int = 51,
     freeze_w: bool = False,
@@ -272,7 +275,7 @@ def poisson_jump_process(
         y: (N,) targets.
         jump_size: c = lim τ/q > 0.
         t_final: horizon t > 0.
-        generator: torch generator of the clocks.
+        generator: torch generator or int seed of the clocks.
         activation: activation name.
         num_records: number of recorded times.
         freeze_w: keep the w_i fixed.
@@ -308,7 +311,7 @@ def critical_corner_process(
     jump_size: float,
     mean_kept: float,
     t_final: float,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     activation: str = "relu",
     num_records: int = 51,
     freeze_w: bool = False,
@@ -328,7 +331,7 @@ def critical_corner_process(
         jump_size: c = lim τ/q > 0.
         mean_kept: ν = lim nq > 0 (expected number of neurons kept per step).
         t_final: horizon t > 0.
-        generator: torch generator.
+        generator: torch generator or int seed.
         activation: activation name.
         num_records: number of recorded times.
         freeze_w: keep the w_i fixed.
@@ -365,7 +368,7 @@ def bernoulli_jump_process(
     tau: float,
     keep_prob: float,
     num_steps: int,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     activation: str = "relu",
     record_every: int = 1,
     freeze_w: bool = False,
@@ -385,7 +388,7 @@ def bernoulli_jump_process(
         tau: master learning rate τ > 0 (time step).
         keep_prob: ring probability q in (0, 1].
         num_steps: number of steps >= 1.
-        generator: torch generator of the clocks.
+        generator: torch generator or int seed of the clocks.
         activation: activation name.
         record_every: record every this many steps (and the last).
         freeze_w: keep the w_i fixed.
@@ -399,21 +402,22 @@ def bernoulli_jump_process(
     num_steps = check_positive_int(num_steps, "num_steps")
     record_every = check_positive_int(record_every, "record_every")
     act = get_activation(activation)
+    generator = torch_generator(generator, device=A.device)
     n = A.shape[0]
     counts = torch.zeros(n, dtype=torch.int64, device=A.device)
     As, Ws, times = [A.clone()], [Wc.clone()], [0.0]
     for k in range(1, num_steps + 1):
         # same draws as simulate_coupled (two masks per step, the first one used): the paths coincide
         ring = torch.rand((2, 1, n), generator=generator, dtype=A.dtype, device=A.device)[0, 0] < q
-        va, vw, _ = _velocity(A, Wc, X, y, act, None, 0.0, freeze_w)
+        va, vw, _ = velocity_kernel(A, Wc, X, y, act=act, freeze_w=freeze_w)
         step = (tau / q) * ring.to(A.dtype)
         A = A - step * va
         if vw is not None:
             Wc = Wc - step.unsqueeze(-1) * vw
         counts += ring.long()
+        check_finite_step(k, "Bernoulli jump process particles", A, DIVERGENCE_LIMIT)
+        check_finite_step(k, "Bernoulli jump process particles", Wc, DIVERGENCE_LIMIT)
         if k % record_every == 0 or k == num_steps:
-            check_finite_step(k, "Bernoulli jump process particles", A)
-            check_finite_step(k, "Bernoulli jump process particles", Wc)
             As.append(A.clone())
             Ws.append(Wc.clone())
             times.append(k * tau)

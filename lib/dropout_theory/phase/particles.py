@@ -1,6 +1,6 @@
 """The mean-field two-layer particle system trained with dropout, and its coupled variants (part III).
 
-Model (DESIGN §6). A network of width n is a cloud of n particles X_i = (a_i, w_i) ∈ R^{1+d} with
+Model. A network of width n is a cloud of n particles X_i = (a_i, w_i) ∈ R^{1+d} with
 
     f(x) = (1/n) Σ_i φ(X_i, x),    φ(X_i, x) = a_i σ(w_i·x),
 
@@ -45,6 +45,10 @@ from dropout_theory._checks import (
     check_positive_int,
 )
 from dropout_theory.activations import Activation, get_activation
+from dropout_theory.rng import GeneratorLike, torch_generator
+
+#: Magnitude above which a loss or a parameter counts as diverged.
+DIVERGENCE_LIMIT = 1e12
 
 VARIANTS: tuple[str, ...] = (
     "dropout",
@@ -77,7 +81,7 @@ def init_particles(
     repeats: int | None = None,
     scale_a: float = 1.0,
     scale_w: float = 1.0,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,13 +93,14 @@ def init_particles(
         repeats: if given, draw this many independent clouds (leading dimension R).
         scale_a: standard deviation of a_i.
         scale_w: standard deviation of each entry of w_i times √d.
-        generator: torch generator.
+        generator: torch generator or int seed.
         dtype: floating dtype.
         device: device.
 
     Returns:
         ``(a, W)`` of shapes (n,), (n, d), or (R, n), (R, n, d) with ``repeats``.
     """
+    generator = torch_generator(generator, device=device)
     n = check_positive_int(width, "width")
     d = check_positive_int(d, "d")
     lead = () if repeats is None else (check_positive_int(repeats, "repeats"),)
@@ -111,7 +116,7 @@ def pack_particles(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return torch.cat([a.unsqueeze(-1), W], dim=-1)
 
 
-def network_output(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, activation: str = "relu") -> torch.Tensor:
+def network_output(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, *, activation: str = "relu") -> torch.Tensor:
     """f(x) = (1/n) Σ_i a_i σ(w_i·x) on every data point.
 
     Args:
@@ -133,6 +138,7 @@ def penalized_objective(
     W: torch.Tensor,
     X: torch.Tensor,
     y: torch.Tensor,
+    *,
     keep_prob: float,
     activation: str = "relu",
 ) -> torch.Tensor:
@@ -160,25 +166,39 @@ def penalized_objective(
     return 0.5 * (r * r).mean(-1) + (1.0 - q) / (2.0 * q * n) * (phi * phi).mean(-1).mean(-1)
 
 
-def _velocity(
+def velocity_kernel(
     A: torch.Tensor,
     W: torch.Tensor,
     X: torch.Tensor,
     y: torch.Tensor,
+    *,
     act: Activation,
-    forward_mask: torch.Tensor | None,
-    penalty: torch.Tensor | float,
-    freeze_w: bool,
+    forward_mask: torch.Tensor | None = None,
+    penalty: torch.Tensor | float = 0.0,
+    freeze_w: bool = False,
     buffers: tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """Dφ(X_i)ᵀ[f_mask − y] + κ Dφ(X_i)ᵀ φ_i for every particle (batched over leading dims).
+    unmasked_output: bool = False,
+) -> tuple[torch.Tensor, ...]:
+    """The kernel of every particle dynamics: Dφ(X_i)ᵀ[f_mask − y] + κ Dφ(X_i)ᵀ φ_i for every particle, batched
+    over leading dims, without validation (:func:`particle_velocity` is the validated public version).
 
     The shared residual r enters through matrix products only: Σ_k σ'(z_ik) r_k x_k = (σ'(Z) @ (r ⊙ X))_i, so
     the (..., n, N) arrays are Z, σ(Z) and σ'(Z) and nothing else. For ReLU, σ'(Z) = sign(σ(Z)) is written into
     the pre-activation buffer, and ``buffers`` (two preallocated (..., n, N) tensors, reused step after step)
-    avoid allocating the large arrays at every step (about 3× faster at width 5000).
+    avoid allocating the large arrays at every step.
 
-    Returns ``(v_a (..., n), v_W (..., n, d) or None, f_mask (..., N))``.
+    Args:
+        A: (..., n) output weights; W: (..., n, d) input weights; X: (N, d) inputs; y: (N,) targets.
+        act: the activation.
+        forward_mask: (..., n) multipliers 1 + η_j of the forward pass (``None``: no mask).
+        penalty: κ (a float or a tensor broadcasting against (..., 1)).
+        freeze_w: return no w-velocity (random-features model).
+        buffers: two preallocated (..., n, N) tensors reused by ReLU.
+        unmasked_output: also return the output of the unmasked network (for a loss check at every step).
+
+    Returns:
+        ``(v_a (..., n), v_W (..., n, d) or None, f_mask (..., N))``, followed by the unmasked output (..., N)
+        when ``unmasked_output``.
     """
     n, N = A.shape[-1], X.shape[0]
     relu = act.name == "relu"
@@ -190,6 +210,7 @@ def _velocity(
         H = act.f(Z)
     Am = A if forward_mask is None else A * forward_mask
     f = (Am.unsqueeze(-2) @ H).squeeze(-2) / n  # (..., N)
+    extra = ((A.unsqueeze(-2) @ H).squeeze(-2) / n,) if unmasked_output else ()
     r = f - y
     v_a = (H @ r.unsqueeze(-1)).squeeze(-1) / N
     pen = isinstance(penalty, torch.Tensor) or penalty != 0.0
@@ -197,12 +218,12 @@ def _velocity(
         pk = penalty if isinstance(penalty, torch.Tensor) else torch.tensor(penalty, dtype=A.dtype, device=A.device)
         v_a = v_a + pk * A * (H * H).sum(-1) / N
     if freeze_w:
-        return v_a, None, f
+        return v_a, None, f, *extra
     dsig = torch.sign(H, out=Z) if relu else act.df(Z)  # σ'(Z); for ReLU it overwrites Z
     v_W = A.unsqueeze(-1) * (dsig @ (r.unsqueeze(-1) * X)) / N
     if pen:
         v_W = v_W + (pk * A * A).unsqueeze(-1) * ((dsig * H) @ X) / N
-    return v_a, v_W, f
+    return v_a, v_W, f, *extra
 
 
 def particle_velocity(
@@ -237,7 +258,9 @@ def particle_velocity(
     X = as_tensor(X, "X", ndim=2, **kw)
     y = as_tensor(y, "y", ndim=1, **kw)
     check_positive(penalty, "penalty", allow_zero=True)
-    v_a, v_W, _ = _velocity(a, W, X, y, get_activation(activation), forward_mask, float(penalty), False)
+    v_a, v_W, _ = velocity_kernel(
+        a, W, X, y, act=get_activation(activation), forward_mask=forward_mask, penalty=float(penalty)
+    )
     return v_a, v_W
 
 
@@ -291,7 +314,7 @@ def simulate_coupled(
     num_steps: int,
     variants: Sequence[str] = ("dropout", "random_metric", "propagation_noise_random_metric", "no_dropout"),
     reference: str | None = None,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     activation: str = "relu",
     record_every: int = 1,
     record_particles: bool = False,
@@ -314,7 +337,7 @@ def simulate_coupled(
         num_steps: number of steps k >= 1.
         variants: names from :data:`VARIANTS`.
         reference: variant the RMS distances are measured to (default: the first).
-        generator: torch generator of the masks (on the device of ``W0``).
+        generator: torch generator (on the device of ``W0``) or int seed of the masks.
         activation: activation name ("relu", "tanh", ...).
         record_every: record every this many steps (and the last).
         record_particles: also store the particle paths at the recorded steps.
@@ -326,7 +349,8 @@ def simulate_coupled(
 
     Raises:
         ValueError: invalid argument.
-        DivergenceError: a loss or the parameters became non-finite or exceeded 1e12 (names step and variant).
+        DivergenceError: a loss or the parameters became non-finite or exceeded 1e12 (checked at every step; names
+            the first such step and the variant).
     """
     q = check_keep_prob(keep_prob)
     tau = check_positive(tau, "tau")
@@ -339,6 +363,7 @@ def simulate_coupled(
         check_choice(v, "variant", VARIANTS)
     reference = variants[0] if reference is None else check_choice(reference, "reference", variants)
     W0 = as_tensor(W0, "W0", ndim=(2, 3))
+    generator = torch_generator(generator, device=W0.device)
     kw = {"dtype": W0.dtype, "device": W0.device}
     a0 = as_tensor(a0, "a0", ndim=(1, 2), **kw)
     X = as_tensor(X, "X", ndim=2, **kw)
@@ -364,14 +389,19 @@ def simulate_coupled(
     iref = variants.index(reference)
     steps, losses, rms, apath, wpath = [], [], [], [], []
 
+    def check(k: int, quantity: str, values: torch.Tensor) -> None:
+        """Divergence check of (V, R, …) values at step k, naming the first variant that blew up."""
+        worst = values.detach().abs().flatten(1).amax(1)  # (V,)
+        bad = ~torch.isfinite(worst) | (worst > DIVERGENCE_LIMIT)
+        if bool(bad.any()):
+            vi = int(bad.nonzero()[0, 0])
+            check_finite_step(k, f"{quantity} of variant {variants[vi]!r}", worst[vi], DIVERGENCE_LIMIT)
+
     def record(k: int) -> None:
-        f = network_output(A, Wc, X, activation)
+        f = network_output(A, Wc, X, activation=activation)
         r = f - y
         loss = 0.5 * (r * r).mean(-1)  # (V, R)
-        for vi, v in enumerate(variants):
-            check_finite_step(k, f"loss of variant {v!r}", loss[vi])
-            check_finite_step(k, f"parameters of variant {v!r}", Wc[vi])
-            check_finite_step(k, f"output weights of variant {v!r}", A[vi])
+        check(k, "loss", loss)
         dA = A - A[iref]
         dW = Wc - Wc[iref]
         rms.append(torch.sqrt((dA * dA + (dW * dW).sum(-1)).mean(-1)))
@@ -390,10 +420,25 @@ def simulate_coupled(
         bwd = torch.stack(
             [m1 if v in ("dropout", "random_metric") or v.startswith("propagation") else ones for v in variants]
         )
-        v_a, v_W, _ = _velocity(A, Wc, X, y, act, fwd, pen if use_pen else 0.0, freeze_w, buffers)
+        v_a, v_W, _, f_plain = velocity_kernel(
+            A,
+            Wc,
+            X,
+            y,
+            act=act,
+            forward_mask=fwd,
+            penalty=pen if use_pen else 0.0,
+            freeze_w=freeze_w,
+            buffers=buffers,
+            unmasked_output=True,
+        )
+        r_plain = f_plain - y
+        check(k - 1, "loss", 0.5 * (r_plain * r_plain).mean(-1))  # the state the step starts from
         A = A - tau * bwd * v_a
         if v_W is not None:
             Wc = Wc - tau * bwd.unsqueeze(-1) * v_W
+        check(k, "output weights", A)
+        check(k, "parameters", Wc)
         if k % record_every == 0 or k == num_steps:
             record(k)
     st = torch.tensor(steps)
@@ -413,7 +458,9 @@ def simulate_coupled(
     )
 
 
-def mask_average_velocity(a, W, X, y, keep_prob: float, activation: str = "relu") -> tuple[torch.Tensor, torch.Tensor]:
+def mask_average_velocity(
+    a, W, X, y, *, keep_prob: float, activation: str = "relu"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """E_η[(1 + η_i) velocity_i(forward mask 1 + η)] by exact enumeration of all 2^n masks (n ≤ 16).
 
     The dropout step is X_i ← X_i − τ × (this quantity, before averaging); its average should equal the

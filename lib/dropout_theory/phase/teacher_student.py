@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from dropout_theory._checks import check_positive_int
+from dropout_theory.rng import GeneratorLike, torch_generator
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,11 @@ class TeacherStudentData:
 
 
 def make_teacher_student(
+    *,
     d: int = 20,
     num_points: int = 500,
     teacher_width: int = 15,
-    *,
-    seed: int = 0,
+    generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
 ) -> TeacherStudentData:
@@ -47,7 +48,7 @@ def make_teacher_student(
         d: input dimension >= 1.
         num_points: number of data points N >= 1.
         teacher_width: number of teacher neurons m* >= 1.
-        seed: seed of a CPU torch generator (the data do not depend on the device).
+        generator: CPU torch generator or int seed (default: seed 0; the data do not depend on the device).
         dtype: floating dtype.
         device: device of the returned tensors.
 
@@ -57,8 +58,7 @@ def make_teacher_student(
     d = check_positive_int(d, "d")
     N = check_positive_int(num_points, "num_points")
     m = check_positive_int(teacher_width, "teacher_width")
-    check_positive_int(seed, "seed", minimum=0)
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(generator)
     Wt = torch.randn((m, d), generator=g, dtype=torch.float64)
     at = torch.tensor([1.0 if j % 2 == 0 else -1.0 for j in range(m)], dtype=torch.float64)
     X = torch.randn((N, d), generator=g, dtype=torch.float64) / d**0.5
@@ -68,10 +68,10 @@ def make_teacher_student(
 
 def init_student(
     width: int,
-    d: int = 20,
     *,
+    d: int = 20,
     repeats: int | None = None,
-    seed: int = 0,
+    generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +81,7 @@ def init_student(
         width: n >= 1.
         d: input dimension.
         repeats: optional number of independent clouds (leading dimension).
-        seed: seed of a CPU generator (the draws do not depend on the device).
+        generator: CPU torch generator or int seed (default: seed 0; the draws do not depend on the device).
         dtype: floating dtype.
         device: device.
 
@@ -90,8 +90,5 @@ def init_student(
     """
     from dropout_theory.phase.particles import init_particles
 
-    check_positive_int(seed, "seed", minimum=0)
-    a, W = init_particles(
-        width, d, repeats=repeats, scale_w=float(d) ** 0.5, generator=torch.Generator().manual_seed(seed)
-    )
+    a, W = init_particles(width, d, repeats=repeats, scale_w=float(d) ** 0.5, generator=torch_generator(generator))
     return a.to(dtype=dtype, device=device), W.to(dtype=dtype, device=device)

@@ -12,11 +12,11 @@ from dropout_theory.deep_meanfield import (
     c_map,
     critical_sigma_w2,
     depth_scales,
-    fit_power_law,
     fixed_point_c,
     fixed_point_q,
     q_map,
 )
+from dropout_theory.stats import fit_power_law
 
 
 def _ax(ax: Axes | None) -> Axes:
@@ -138,9 +138,9 @@ def plot_var_vs_mean(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], *, ax:
         ms.append(np.asarray(m))
         vs.append(np.asarray(v))
     m, v = np.concatenate(ms), np.concatenate(vs)
-    p, se, C = fit_power_law(m, v)
+    fit = fit_power_law(m, v)
     x = np.logspace(np.log10(m.min()), np.log10(m.max()), 50)
-    ax.loglog(x, C * x**p, "k-", lw=1, label=f"fit: power {p:.2f} ± {se:.2f}")
+    ax.loglog(x, fit.predict(x), "k-", lw=1, label=f"fit: power {fit.exponent:.2f} ± {fit.stderr:.2f}")
     ax.set(xlabel="mean over networks", ylabel="variance over networks")
     ax.legend(fontsize=7)
     return ax

@@ -150,6 +150,7 @@ def slider_figure(
 
 
 def order_chaos_explorer(
+    *,
     activations: Sequence[str] = ("tanh", "erf", "relu"),
     keep_probs: Sequence[float] = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5),
     sigma_b2_max: float = 0.5,

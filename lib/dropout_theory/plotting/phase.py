@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dropout_theory.phase.classify import classify_phase
+from dropout_theory.phase import DigitsCurves, PhaseDiagram, TeacherStudentSummary, classify_phase
 
 PHASE_COLORS = {
     "gradient_flow": "C0",
@@ -29,18 +29,19 @@ VARIANT_LABELS = {
 
 
 def plot_phase_map(
-    ax: Axes | None = None,
     points: Sequence[tuple[float, float]] | None = None,
+    *,
     a_max: float = 2.0,
     b_max: float = 1.5,
+    ax: Axes | None = None,
 ) -> Axes:
     """The derived phase map in the (a, b) plane (τ = n^(−a), q = n^(−b)), every region and boundary labelled.
 
     Args:
-        ax: axes (a new figure when ``None``).
         points: optional (a, b) points to mark, coloured by :func:`classify_phase`.
         a_max: right end of the a axis.
         b_max: top of the b axis.
+        ax: axes (a new figure when ``None``).
 
     Returns:
         The axes.
@@ -79,31 +80,31 @@ def eval_fraction(x: Any) -> float:
     return float(Fraction(x)) if isinstance(x, str) else float(x)
 
 
-def plot_distances_vs_width(records: Sequence[Mapping[str, Any]], ncols: int = 3) -> Figure:
+def plot_distances_vs_width(diagram: PhaseDiagram, *, ncols: int = 3) -> Figure:
     """One panel per (a, b): coupled RMS distances of dropout and SW distance to the predicted limit vs n.
 
     Args:
-        records: merged job parameters and results of
-            :func:`dropout_theory.experiments.phase_diagram.run_phase_diagram`.
+        diagram: measurements of :func:`dropout_theory.phase.phase_diagram`.
         ncols: panels per row.
 
     Returns:
         The figure.
     """
-    keys = list(dict.fromkeys((r["a"], r["b"]) for r in records))
+    records = diagram.points
+    keys = list(dict.fromkeys((r.a, r.b) for r in records))
     nrows = int(np.ceil(len(keys) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.7 * nrows), squeeze=False, sharey=True)
     for ax, (pa, pb) in zip(axes.flat, keys, strict=False):
-        rs = sorted((r for r in records if (r["a"], r["b"]) == (pa, pb)), key=lambda r: r["width"])
-        n = [r["width"] for r in rs]
+        rs = sorted((r for r in records if (r.a, r.b) == (pa, pb)), key=lambda r: r.width)
+        n = [r.width for r in rs]
         for i, v in enumerate(("no_dropout", "random_metric", "penalized")):
-            vals = [r["rms"][v] if r["rms"][v] is not None else np.nan for r in rs]
+            vals = [r.rms[v] if r.rms[v] is not None else np.nan for r in rs]
             ax.plot(n, vals, "o-", color=f"C{i}", label=f"RMS to {VARIANT_LABELS[v]}")
-        sw = [r["sw_to_limit"] if r["sw_to_limit"] is not None else np.nan for r in rs]
+        sw = [r.sw_to_limit if r.sw_to_limit is not None else np.nan for r in rs]
         ax.plot(n, sw, "k^--", label="SW to the predicted limit")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(f"(a, b) = ({pa}, {pb}): {rs[0]['phase'].replace('_', ' ')}", fontsize=9)
+        ax.set_title(f"(a, b) = ({pa}, {pb}): {rs[0].phase.replace('_', ' ')}", fontsize=9)
         ax.set_xlabel("width n")
     for ax in axes.flat[len(keys) :]:
         ax.axis("off")
@@ -113,7 +114,7 @@ def plot_distances_vs_width(records: Sequence[Mapping[str, Any]], ncols: int = 3
     return fig
 
 
-def plot_clouds(clouds: Mapping[str, Any], coords: tuple[int, int] = (0, 1), ax: Axes | None = None) -> Axes:
+def plot_clouds(clouds: Mapping[str, Any], *, coords: tuple[int, int] = (0, 1), ax: Axes | None = None) -> Axes:
     """Scatter of particle clouds in two coordinates (0 = a_i, 1 = first entry of w_i).
 
     Args:
@@ -135,28 +136,30 @@ def plot_clouds(clouds: Mapping[str, Any], coords: tuple[int, int] = (0, 1), ax:
     return ax
 
 
-def plot_rms_curves(summary: Mapping[int, Mapping[str, Any]], axes: Sequence[Axes] | None = None) -> Figure:
+def plot_rms_curves(summary: TeacherStudentSummary, *, axes: Sequence[Axes] | None = None) -> Figure:
     """Teacher–student: RMS distance of dropout to each variant against the step, one panel per variant.
 
     Args:
-        summary: output of :func:`dropout_theory.experiments.random_geometry.run_teacher_student`.
+        summary: output of :func:`dropout_theory.phase.teacher_student_experiment`.
         axes: optional axes, one per variant.
 
     Returns:
         The figure.
     """
-    first = next(iter(summary.values()))
-    variants = list(first["rms_mean"])
+    widths = summary.widths
+    first = next(iter(widths.values()))
+    variants = list(first.rms_mean)
     if axes is None:
         fig, grid = plt.subplots(1, len(variants), figsize=(3.6 * len(variants), 3.0), sharey=True, squeeze=False)
         axes = list(grid[0])
     else:
         fig = axes[0].figure
     for ax, v in zip(axes, variants, strict=True):
-        for i, (n, s) in enumerate(summary.items()):
-            m, sd = np.asarray(s["rms_mean"][v]), np.asarray(s["rms_sd"][v])
-            ax.plot(s["steps"], m, color=plt.cm.viridis(i / max(1, len(summary) - 1)), label=f"n = {n}")
-            ax.fill_between(s["steps"], m - sd, m + sd, color=plt.cm.viridis(i / max(1, len(summary) - 1)), alpha=0.2)
+        for i, (n, s) in enumerate(widths.items()):
+            color = plt.cm.viridis(i / max(1, len(widths) - 1))
+            m, sd = np.asarray(s.rms_mean[v]), np.asarray(s.rms_sd[v])
+            ax.plot(s.steps, m, color=color, label=f"n = {n}")
+            ax.fill_between(s.steps, m - sd, m + sd, color=color, alpha=0.2)
         ax.set_title(f"dropout vs {VARIANT_LABELS[v]}", fontsize=9)
         ax.set_xlabel("step k")
     axes[0].set_ylabel("RMS particle distance")
@@ -165,7 +168,7 @@ def plot_rms_curves(summary: Mapping[int, Mapping[str, Any]], axes: Sequence[Axe
     return fig
 
 
-def plot_part_sizes(scalings: Mapping[str, tuple[float, float]], t: float = 1.0, ax: Axes | None = None) -> Axes:
+def plot_part_sizes(scalings: Mapping[str, tuple[float, float]], *, t: float = 1.0, ax: Axes | None = None) -> Axes:
     """Accumulated sizes of the update's parts over the horizon t against n, for τ = n^(−a), q = min(1, n^(−b)/2).
 
     Solid: random-metric variance tτ(1−q)/q; dashed: propagation-noise variance tτ(1−q)/(q²n); dotted:
@@ -197,7 +200,7 @@ def plot_part_sizes(scalings: Mapping[str, tuple[float, float]], t: float = 1.0,
     return ax
 
 
-def plot_penalty_sweep(rows: Mapping[str, Sequence[tuple[float, float]]], ax: Axes | None = None) -> Axes:
+def plot_penalty_sweep(rows: Mapping[str, Sequence[tuple[float, float]]], *, ax: Axes | None = None) -> Axes:
     """Ratio d(dropout, penalized)/d(dropout, no dropout) against τ·n, one curve per keep-rate setting.
 
     Args:
@@ -220,16 +223,17 @@ def plot_penalty_sweep(rows: Mapping[str, Sequence[tuple[float, float]]], ax: Ax
     return ax
 
 
-def plot_digits_curves(res: Mapping[str, Any], axes: Sequence[Axes] | None = None) -> Figure:
-    """Train/test loss and test accuracy of the coupled variants on 8×8 digits (parity task)."""
+def plot_digits_curves(res: DigitsCurves, *, axes: Sequence[Axes] | None = None) -> Figure:
+    """Train/test loss and test accuracy of the coupled variants on 8×8 digits (parity task,
+    :func:`dropout_theory.phase.digits_parity_curves`)."""
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.4))
     else:
         fig = axes[0].figure
-    for i, v in enumerate(res["train_loss"]):
-        axes[0].plot(res["steps"], res["train_loss"][v], color=f"C{i}", label=f"{v} (train)")
-        axes[0].plot(res["steps"], res["test_loss"][v], color=f"C{i}", ls="--", label=f"{v} (test)")
-        axes[1].plot(res["steps"], res["test_accuracy"][v], color=f"C{i}", label=v)
+    for i, v in enumerate(res.train_loss):
+        axes[0].plot(res.steps, res.train_loss[v], color=f"C{i}", label=f"{v} (train)")
+        axes[0].plot(res.steps, res.test_loss[v], color=f"C{i}", ls="--", label=f"{v} (test)")
+        axes[1].plot(res.steps, res.test_accuracy[v], color=f"C{i}", label=v)
     axes[0].set_ylabel("loss")
     axes[1].set_ylabel("test accuracy (parity)")
     for ax in axes:

@@ -10,15 +10,13 @@ from matplotlib.axes import Axes
 from dropout_theory.two_layer import Trajectory
 
 
-def plot_loss_curves(
-    runs: Mapping[str, Trajectory], ax: Axes | None = None, title: str | None = None
-) -> Axes:
+def plot_loss_curves(runs: Mapping[str, Trajectory], *, title: str | None = None, ax: Axes | None = None) -> Axes:
     """Training (solid) and test (dashed, when recorded) loss R_S against the step, log scale.
 
     Args:
         runs: label → :class:`~dropout_theory.two_layer.Trajectory`.
-        ax: axes to draw into (a new figure when ``None``).
         title: optional title.
+        ax: axes to draw into (a new figure when ``None``).
 
     Returns:
         The axes.

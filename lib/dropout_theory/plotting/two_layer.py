@@ -13,22 +13,31 @@ from dropout_theory.two_layer import Ensemble, WeakErrorStudy
 
 
 def plot_band(
-    ax: Axes, ens: Ensemble, lr: float, label: str, color: str, quantity: str = "train_loss", ls: str = "-"
+    ens: Ensemble,
+    *,
+    lr: float,
+    label: str,
+    color: str,
+    quantity: str = "train_loss",
+    ls: str = "-",
+    ax: Axes | None = None,
 ) -> Axes:
     """Mean over runs (line) and min–max over runs (band) of a recorded quantity against time t = lr·N.
 
     Args:
-        ax: axes to draw into.
         ens: an :class:`~dropout_theory.two_layer.Ensemble`.
         lr: its learning rate (for the time axis).
         label: legend label.
         color: matplotlib colour.
         quantity: "train_loss", "test_loss" or "test_accuracy".
         ls: line style.
+        ax: axes to draw into (a new figure when ``None``).
 
     Returns:
         The axes.
     """
+    if ax is None:
+        _, ax = plt.subplots()
     values = getattr(ens, quantity)
     if values is None:
         raise ValueError(f"the ensemble did not record {quantity!r}")
@@ -41,7 +50,7 @@ def plot_band(
 
 
 def plot_band_grid(
-    cases: Mapping[str, Mapping[str, tuple[Ensemble, float]]], quantity: str = "train_loss", ncols: int = 2
+    cases: Mapping[str, Mapping[str, tuple[Ensemble, float]]], *, quantity: str = "train_loss", ncols: int = 2
 ) -> np.ndarray:
     """One panel per case (title = key), with one band per method (label → (ensemble, lr)).
 
@@ -52,7 +61,7 @@ def plot_band_grid(
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
     for ax, (title, methods) in zip(axes.flat, cases.items(), strict=False):
         for i, (label, (ens, lr)) in enumerate(methods.items()):
-            plot_band(ax, ens, lr, label, f"C{i}", quantity, ls="-" if i == 0 else "--")
+            plot_band(ens, lr=lr, label=label, color=f"C{i}", quantity=quantity, ls="-" if i == 0 else "--", ax=ax)
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(quantity.replace("_", " "))
         ax.legend(fontsize=7)
@@ -62,7 +71,7 @@ def plot_band_grid(
     return axes
 
 
-def plot_weak_errors(studies: Sequence[WeakErrorStudy], ax: Axes | None = None) -> Axes:
+def plot_weak_errors(studies: Sequence[WeakErrorStudy], *, ax: Axes | None = None) -> Axes:
     """‖E Θ_t − E θ_t‖ against the learning rate on log–log axes, with the fitted slope in the legend.
 
     Error bars are ±2 Monte Carlo standard errors; a dotted reference line of slope = order is drawn per study.
@@ -92,7 +101,7 @@ def plot_weak_errors(studies: Sequence[WeakErrorStudy], ax: Axes | None = None) 
     return ax
 
 
-def plot_spectrum(eigenvalues: Mapping[str, torch.Tensor], ax: Axes | None = None) -> Axes:
+def plot_spectrum(eigenvalues: Mapping[str, torch.Tensor], *, ax: Axes | None = None) -> Axes:
     """Sorted eigenvalues (descending, log scale) of one or more symmetric matrices, e.g. Σ."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5.0, 3.5))

@@ -68,7 +68,7 @@ def check_closed_form(pair: bool, n_layers: int = 6) -> bool:
     return all(sp.simplify(cf.subs(k, j) - table[j]) == 0 for j in range(n_layers + 1))
 
 
-def T_numeric(k_max: int, sigma_w2: float, keep_prob: float, pair: bool) -> np.ndarray:
+def T_numeric(k_max: int, sigma_w2: float, keep_prob: float, *, pair: bool) -> np.ndarray:
     """T_0..T_{k_max} as floats (by the recursion, valid also at ρ = 1)."""
     tE, tE2 = (1.0, 1.0 / keep_prob**2) if pair else (1.0 / keep_prob, 1.0 / keep_prob**3)
     out = np.empty(k_max + 1)
@@ -112,7 +112,7 @@ def linear_gradient_theory(
         if qv is None:
             continue
         qv = np.asarray(qv, dtype=np.float64)
-        T = T_numeric(L, sigma_w2, keep_prob, pair)
+        T = T_numeric(L, sigma_w2, keep_prob, pair=pair)
         vals = np.empty(L)
         for i, kk in enumerate(ks):
             m = np.arange(kk)  # m = L − j for j = l+1..L

@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from dropout_theory.rng import GeneratorLike, numpy_generator
+
 q, n, tau, t = sp.symbols("q n tau t", positive=True)
 a_exp, b_exp = sp.symbols("a b", real=True)
 g, c_self = sp.symbols("g c_ii", real=True)  # g = Dφ_iᵀ(f − y); c_ii = Dφ_iᵀ φ_i
@@ -160,14 +162,16 @@ def phase_from_exponents(a, b) -> str:
     return "gradient_flow"
 
 
-def monte_carlo_part_moments(values: dict[str, float], num_samples: int = 200_000, seed: int = 0) -> dict:
+def monte_carlo_part_moments(
+    values: dict[str, float], *, num_samples: int = 200_000, generator: GeneratorLike = 0
+) -> dict:
     """Monte Carlo (mean, variance) of each part of the update from sampled masks, for numeric values.
 
     Args:
         values: numbers for q, n, g, c_ii, c_ij, c_ik (keys are the symbol names "q", "n", "g", "c_ii",
             "c_ij", "c_ik").
         num_samples: number of mask triples (ξ_i, ξ_j, ξ_k).
-        seed: numpy seed.
+        generator: numpy generator or int seed (default: seed 0).
 
     Returns:
         ``{part: (mc_mean, mc_var, exact_mean, exact_var)}``; exact values use s² = (c_ij² + c_ik²)/n, the
@@ -184,7 +188,7 @@ def monte_carlo_part_moments(values: dict[str, float], num_samples: int = 200_00
         c_ik: values["c_ik"],
     }
     s2v = (values["c_ij"] ** 2 + values["c_ik"] ** 2) / values["n"]
-    rng = np.random.default_rng(seed)
+    rng = numpy_generator(generator)
     xi = (rng.random((3, num_samples)) < values["q"]) / values["q"]
     parts, mom, out = update_decomposition(), part_moments(), {}
     for name in PARTS:

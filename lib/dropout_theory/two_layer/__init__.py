@@ -13,7 +13,10 @@ Public API:
   :func:`sample_dropout_noise` (exact N(0, Σ) without Σ),
   :func:`structured_noise_map`, :func:`noise_cost_model`;
 * ensembles and SMEs: :func:`simulate` (dropout, SME order 1/2, GD on L_S or R_S, batched over runs),
-  :class:`Ensemble`, :func:`weak_error_study`, :class:`WeakErrorStudy`.
+  :class:`Ensemble`, :func:`weak_error_study`, :class:`WeakErrorStudy`;
+* :mod:`~dropout_theory.two_layer.kernels`: the batched closed-form formulas all of the above (and the alignment
+  measurements of :mod:`dropout_theory.alignment`) are built from — forward pass, masked gradient, modified loss
+  and its gradient, order-2 drift, the exact noise map — documented with their shapes.
 """
 
 from dropout_theory.two_layer.covariance import (

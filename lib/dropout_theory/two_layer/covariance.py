@@ -28,6 +28,8 @@ import torch
 
 from dropout_theory._checks import check_keep_prob, check_positive_int
 from dropout_theory.activations import Activation, get_activation
+from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
+from dropout_theory.two_layer import kernels
 from dropout_theory.two_layer.model import as_problem
 from dropout_theory.two_layer.modified_loss import dropout_variance
 
@@ -50,7 +52,7 @@ def _coupling_vectors(a, W, X, y, act: Activation) -> tuple[torch.Tensor, torch.
     return E, torch.cat([Ga, Gw], dim=2)
 
 
-def dropout_gradient_covariance(a, W, X, y, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
+def dropout_gradient_covariance(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
     """Exact covariance Σ of ∇_θ R_S^drop(θ; δ) over the dropout mask, dense (D, D), D = m(K + d).
 
     Parameters are flattened neuron-major (θ = vec(q_1, …, q_m), q_r = (a_r, w_r)). This dense path is the
@@ -84,7 +86,15 @@ def dropout_gradient_covariance(a, W, X, y, keep_prob: float, activation: str = 
 
 
 def sample_dropout_gradients(
-    a, W, X, y, keep_prob: float, num_samples: int, generator: torch.Generator | None = None, activation: str = "tanh"
+    a,
+    W,
+    X,
+    y,
+    *,
+    keep_prob: float,
+    num_samples: int,
+    generator: GeneratorLike = None,
+    activation: str = "tanh",
 ) -> torch.Tensor:
     """Flattened dropout gradients ∇_θ R_S^drop(θ; δ) for ``num_samples`` independent masks δ (batched).
 
@@ -92,7 +102,7 @@ def sample_dropout_gradients(
         a, W, X, y: the network and data (shapes as in :func:`dropout_gradient_covariance`).
         keep_prob: keep probability p in (0, 1].
         num_samples: number of masks S >= 1.
-        generator: torch generator of the masks.
+        generator: torch generator (or int seed) of the masks.
         activation: activation name.
 
     Returns:
@@ -102,18 +112,15 @@ def sample_dropout_gradients(
     p = check_keep_prob(keep_prob)
     num_samples = check_positive_int(num_samples, "num_samples")
     act = get_activation(activation)
+    generator = torch_generator(generator, device=prob.W.device)
     z = prob.X @ prob.W.T
     h, dh = act.f(z), act.df(z)
     out = []
     chunk = max(1, (1 << 22) // (prob.n * max(prob.m, prob.K)))
     for start in range(0, num_samples, chunk):
         s = min(chunk, num_samples - start)
-        u = torch.rand((s, prob.m), generator=generator, dtype=prob.W.dtype, device=prob.W.device)
-        masks = (u < p).to(prob.W.dtype) / p
-        hm = h[None] * masks[:, None, :]
-        r = hm @ prob.a - prob.y
-        ga = hm.mT @ r / prob.n
-        gW = (((r @ prob.a.T) * dh[None]) * masks[:, None, :]).mT @ prob.X / prob.n
+        masks = bernoulli_mask((s, prob.m), keep_prob=p, generator=generator, dtype=prob.W.dtype, device=prob.W.device)
+        ga, gW = kernels.masked_gradient_from_parts(prob.a, h, dh, prob.X, prob.y, masks)
         out.append(torch.cat([ga, gW], dim=2).reshape(s, -1))
     return torch.cat(out)
 
@@ -133,11 +140,11 @@ class MaskMoments:
     mean_loss: torch.Tensor
 
 
-def enumerate_mask_moments(a, W, X, y, keep_prob: float, activation: str = "tanh") -> MaskMoments:
+def enumerate_mask_moments(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> MaskMoments:
     """Mean and covariance of the flattened dropout gradient by exact enumeration of all 2^m masks.
 
-    Independent of the closed forms: each mask's gradient comes from
-    :func:`dropout_theory.two_layer.dropout_gradient`'s formulas, weighted by p^{#kept}(1 − p)^{#dropped}.
+    Independent of the closed forms of Σ: each mask's gradient comes from the masked-gradient kernel of
+    :func:`dropout_theory.two_layer.dropout_gradient`, weighted by p^{#kept}(1 − p)^{#dropped}.
 
     Args:
         a: (m,) or (m, K) output weights.
@@ -159,13 +166,9 @@ def enumerate_mask_moments(a, W, X, y, keep_prob: float, activation: str = "tanh
     keep = torch.tensor(list(itertools.product([0.0, 1.0], repeat=prob.m)), **kw)  # (2^m, m)
     weights = (p ** keep.sum(1)) * ((1.0 - p) ** (prob.m - keep.sum(1)))
     masks = keep / p
-    z = prob.X @ prob.W.T
-    h, dh = act.f(z), act.df(z)
-    hm = h[None] * masks[:, None, :]  # (B, n, m)
-    r = hm @ prob.a - prob.y  # (B, n, K)
-    loss = 0.5 * (r * r).sum((1, 2)) / prob.n
-    ga = hm.mT @ r / prob.n
-    gW = (((r @ prob.a.T) * dh[None]) * masks[:, None, :]).mT @ prob.X / prob.n
+    h, dh, _ = kernels.forward_parts(prob.a, prob.W, prob.X, prob.y, act=act)
+    loss = kernels.risk_from_residual((h[None] * masks[:, None, :]) @ prob.a - prob.y)  # (B,)
+    ga, gW = kernels.masked_gradient_from_parts(prob.a, h, dh, prob.X, prob.y, masks)
     g = torch.cat([ga, gW], dim=2).reshape(len(masks), -1)
     mean = weights @ g
     c = g - mean

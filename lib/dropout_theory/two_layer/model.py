@@ -16,6 +16,8 @@ import torch
 
 from dropout_theory._checks import as_tensor, check_positive, check_positive_int
 from dropout_theory.activations import get_activation
+from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.two_layer.kernels import risk
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,7 @@ def as_problem(a, W, X, y) -> Problem:
     if y2.shape[1] != a2.shape[1]:
         raise ValueError(f"y has K = {y2.shape[1]} outputs but a has K = {a2.shape[1]}")
     if X.shape[0] < 1 or W.shape[0] < 1:
-        raise ValueError(
-            f"need at least one data point and one neuron, got n = {X.shape[0]}, m = {W.shape[0]}"
-        )
+        raise ValueError(f"need at least one data point and one neuron, got n = {X.shape[0]}, m = {W.shape[0]}")
     return Problem(a2, W, X, y2, scalar)
 
 
@@ -98,7 +98,7 @@ def init_params(
     *,
     scale_a: float = 1.0,
     scale_w: float = 1.0,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,7 +110,7 @@ def init_params(
         K: number of outputs; ``None`` gives a scalar output (``a`` of shape (m,)).
         scale_a: standard deviation of a_r times √m.
         scale_w: standard deviation of each entry of w_r times √d.
-        generator: torch generator (on ``device``) for reproducible draws.
+        generator: torch generator (on ``device``) or int seed, for reproducible draws.
         dtype: floating dtype.
         device: device.
 
@@ -122,12 +122,13 @@ def init_params(
     scale_a = check_positive(scale_a, "scale_a", allow_zero=True)
     scale_w = check_positive(scale_w, "scale_w", allow_zero=True)
     shape_a = (m,) if K is None else (m, check_positive_int(K, "K"))
+    generator = torch_generator(generator, device=device)
     a = torch.randn(shape_a, generator=generator, dtype=dtype, device=device) * (scale_a / m**0.5)
     W = torch.randn((m, d), generator=generator, dtype=dtype, device=device) * (scale_w / d**0.5)
     return a, W
 
 
-def forward(a, W, X, activation: str = "tanh", mask: torch.Tensor | None = None) -> torch.Tensor:
+def forward(a, W, X, *, activation: str = "tanh", mask: torch.Tensor | None = None) -> torch.Tensor:
     """Network output f_θ(X), optionally with a dropout mask on the hidden neurons.
 
     Args:
@@ -147,11 +148,10 @@ def forward(a, W, X, activation: str = "tanh", mask: torch.Tensor | None = None)
     return h @ a
 
 
-def empirical_risk(a, W, X, y, activation: str = "tanh") -> torch.Tensor:
+def empirical_risk(a, W, X, y, *, activation: str = "tanh") -> torch.Tensor:
     """R_S = 1/(2n) Σ_i ‖f_θ(x_i) − y_i‖² (0-dim tensor)."""
     p = as_problem(a, W, X, y)
-    r = forward(p.a, p.W, p.X, activation) - p.y
-    return 0.5 * (r * r).sum() / p.n
+    return risk(p.a, p.W, p.X, p.y, act=get_activation(activation))
 
 
 def flatten_params(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
@@ -160,9 +160,7 @@ def flatten_params(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return torch.cat([a2, W], dim=1).reshape(-1)
 
 
-def unflatten_params(
-    theta: torch.Tensor, m: int, d: int, K: int | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def unflatten_params(theta: torch.Tensor, m: int, d: int, K: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`flatten_params`; ``K=None`` returns a scalar-output ``a`` of shape (m,)."""
     k = 1 if K is None else K
     if theta.shape[-1] != m * (k + d):

@@ -16,12 +16,12 @@ Per sample this costs O(n m² + n m d + m² K) = O(n·m·(m + d)) and holds O(n�
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from dropout_theory._checks import check_positive_int
-from dropout_theory.activations import Activation, get_activation
+from dropout_theory.activations import get_activation
+from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.two_layer.kernels import noise_map, noise_sources, plain_gradient_parts
 from dropout_theory.two_layer.model import as_problem
 from dropout_theory.two_layer.modified_loss import dropout_variance
 
@@ -29,72 +29,15 @@ from dropout_theory.two_layer.modified_loss import dropout_variance
 _CHUNK_ELEMENTS = 1 << 23
 
 
-def noise_sources(
-    num_samples: int, m: int, generator: torch.Generator | None, *, dtype: torch.dtype, device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Independent standard normals: singles z (S, m) and a symmetric pair matrix ζ (S, m, m), zero diagonal.
-
-    Only the m(m−1)/2 entries above the diagonal are drawn (then mirrored).
-    """
-    z = torch.randn((num_samples, m), generator=generator, dtype=dtype, device=device)
-    iu = torch.triu_indices(m, m, offset=1, device=device)
-    upper = torch.randn((num_samples, iu.shape[1]), generator=generator, dtype=dtype, device=device)
-    zeta = torch.zeros((num_samples, m, m), dtype=dtype, device=device)
-    zeta[:, iu[0], iu[1]] = upper
-    return z, zeta + zeta.mT
-
-
-def _structured_noise(
-    h: torch.Tensor,
-    dh: torch.Tensor,
-    a: torch.Tensor,
-    X: torch.Tensor,
-    v: float,
-    Ea: torch.Tensor,
-    Ew: torch.Tensor,
-    z: torch.Tensor,
-    zeta: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Apply the linear map (z, ζ) ↦ Z. Shapes broadcast over leading dims.
-
-    Args:
-        h, dh: (…, n, m) σ(XWᵀ) and σ'(XWᵀ).
-        a: (…, m, K).
-        X: (n, d).
-        v: (1 − p)/p.
-        Ea, Ew: (…, m, K), (…, m, d) plain per-neuron gradients E_k.
-        z: (…, m) singles; zeta: (…, m, m) symmetric pairs with zero diagonal.
-
-    Returns:
-        (Z_a (…, m, K), Z_W (…, m, d)).
-    """
-    n = X.shape[0]
-    sv = math.sqrt(v)
-    C = sv * z[..., None, :] + v * zeta
-    C = C + torch.diag_embed((v * sv - sv) * z)  # diagonal: v√v z_k (ζ_kk = 0)
-    HtH = h.mT @ h
-    Za = (C * HtH) @ a / n + sv * z[..., None] * Ea
-    V = h @ (C * (a @ a.mT)).mT  # (…, n, m)
-    Zw = (dh * V).mT @ X / n + sv * z[..., None] * Ew
-    return Za, Zw
-
-
-def _plain_parts(a, W, X, y, act: Activation):
-    z = X @ W.mT
-    h, dh = act.f(z), act.df(z)
-    e = h @ a - y
-    n = X.shape[0]
-    return h, dh, h.mT @ e / n, ((e @ a.mT) * dh).mT @ X / n
-
-
 def sample_dropout_noise(
     a,
     W,
     X,
     y,
+    *,
     keep_prob: float,
     num_samples: int,
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     activation: str = "tanh",
 ) -> torch.Tensor:
     """Exact draws from N(0, Σ), Σ the covariance of the dropout gradient, without forming Σ.
@@ -110,7 +53,7 @@ def sample_dropout_noise(
         y: (n,) or (n, K) targets.
         keep_prob: keep probability p in (0, 1] (p = 1 gives zeros).
         num_samples: number of draws S >= 1.
-        generator: torch generator (on the tensors' device) for reproducible draws.
+        generator: torch generator (on the tensors' device) or int seed, for reproducible draws.
         activation: activation name.
 
     Returns:
@@ -120,26 +63,27 @@ def sample_dropout_noise(
     num_samples = check_positive_int(num_samples, "num_samples")
     v = dropout_variance(keep_prob)
     act = get_activation(activation)
-    h, dh, Ea, Ew = _plain_parts(prob.a, prob.W, prob.X, prob.y, act)
+    h, dh, Ea, Ew = plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=act)
+    generator = torch_generator(generator, device=prob.W.device)
     chunk = max(1, _CHUNK_ELEMENTS // (prob.n * prob.m + prob.m * prob.m))
     out = []
     kw = {"dtype": prob.W.dtype, "device": prob.W.device}
     for start in range(0, num_samples, chunk):
         s = min(chunk, num_samples - start)
-        z, zeta = noise_sources(s, prob.m, generator, **kw)
-        Za, Zw = _structured_noise(h, dh, prob.a, prob.X, v, Ea, Ew, z, zeta)
+        z, zeta = noise_sources(s, prob.m, generator=generator, **kw)
+        Za, Zw = noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=v)
         out.append(torch.cat([Za, Zw], dim=-1).reshape(s, -1))
     return torch.cat(out, dim=0)
 
 
-def structured_noise_map(a, W, X, y, keep_prob: float, z, zeta, activation: str = "tanh") -> torch.Tensor:
+def structured_noise_map(a, W, X, y, z, zeta, *, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
     """The linear map (z, ζ) ↦ Z of :func:`sample_dropout_noise` applied to given sources (for checks).
 
     Args:
         a, W, X, y: the network and data (as in :func:`sample_dropout_noise`).
-        keep_prob: keep probability p in (0, 1].
         z: (S, m) singles.
         zeta: (S, m, m) symmetric pair coefficients with zero diagonal.
+        keep_prob: keep probability p in (0, 1].
         activation: activation name.
 
     Returns:
@@ -153,8 +97,8 @@ def structured_noise_map(a, W, X, y, keep_prob: float, z, zeta, activation: str 
         raise ValueError(
             f"z must be (S, {prob.m}) and zeta (S, {prob.m}, {prob.m}), got {tuple(z.shape)}, {tuple(zeta.shape)}"
         )
-    h, dh, Ea, Ew = _plain_parts(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
-    Za, Zw = _structured_noise(h, dh, prob.a, prob.X, dropout_variance(keep_prob), Ea, Ew, z, zeta)
+    h, dh, Ea, Ew = plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=get_activation(activation))
+    Za, Zw = noise_map(h, dh, prob.a, prob.X, Ea, Ew, z, zeta, v=dropout_variance(keep_prob))
     return torch.cat([Za, Zw], dim=-1).reshape(z.shape[0], -1)
 
 

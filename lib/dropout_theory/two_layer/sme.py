@@ -30,16 +30,18 @@ from dropout_theory._checks import (
     check_positive,
     check_positive_int,
 )
-from dropout_theory.activations import Activation, get_activation
+from dropout_theory.activations import get_activation
+from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
+from dropout_theory.stats import LogLinearFit, fit_power_law
+from dropout_theory.tables import Table, TabularResult
+from dropout_theory.two_layer import kernels
 from dropout_theory.two_layer.model import as_problem
-from dropout_theory.two_layer.modified_loss import (
-    _modified_grad_batched,
-    _order2_drift_batched,
-    dropout_variance,
-)
-from dropout_theory.two_layer.noise import _structured_noise, noise_sources
+from dropout_theory.two_layer.modified_loss import dropout_variance
 
 METHODS = ("dropout", "sme", "gd_modified", "gd")
+
+#: Magnitude above which a loss or a parameter counts as diverged.
+DIVERGENCE_LIMIT = 1e12
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Ensemble:
         a: (R, m) or (R, m, K) final output weights.
         W: (R, m, d) final input weights.
         theta: (R, D) final flattened parameters (neuron-major).
+        theta_path: (R, T, D) flattened parameters at the recorded steps (only with ``record_parameters``).
     """
 
     steps: torch.Tensor
@@ -63,64 +66,27 @@ class Ensemble:
     a: torch.Tensor
     W: torch.Tensor
     theta: torch.Tensor
-
-
-def _risk(a, W, X, y, act: Activation) -> torch.Tensor:
-    r = act.f(X @ W.mT) @ a - y
-    return 0.5 * (r * r).sum((-2, -1)) / X.shape[0]
-
-
-def _dropout_step_grads(a, W, X, y, mask, act: Activation):
-    z = X @ W.mT
-    h = act.f(z) * mask[..., None, :]
-    r = h @ a - y
-    n = X.shape[0]
-    ga = h.mT @ r / n
-    gW = ((r @ a.mT) * act.df(z) * mask[..., None, :]).mT @ X / n
-    return ga, gW
-
-
-def _sme_noise(a, W, X, y, v: float, act: Activation, generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One exact N(0, Σ(θ_r)) draw for every run r (batched structured sampler)."""
-    return _order1_drift_and_noise(a, W, X, y, v, act, generator)[2:]
-
-
-def _order1_drift_and_noise(a, W, X, y, v: float, act: Activation, generator):
-    """(−∇L_S)_a, (−∇L_S)_W and one exact noise draw per run, sharing one forward pass.
-
-    The plain per-neuron gradients E_k needed by the noise are also the data part of ∇L_S, so the whole
-    SME step costs one forward pass, one backward pass and the O(n·m²) pair terms.
-    """
-    z = X @ W.mT
-    h, dh = act.f(z), act.df(z)
-    e = h @ a - y
-    n = X.shape[0]
-    Ea = h.mT @ e / n
-    Ew = ((e @ a.mT) * dh).mT @ X / n
-    ga = Ea + v * (h * h).sum(-2)[..., None] * a / n
-    gW = Ew + (v * (a * a).sum(-1)[..., None, :] * h * dh).mT @ X / n
-    zs, zeta = noise_sources(a.shape[0], a.shape[1], generator, dtype=a.dtype, device=a.device)
-    Za, Zw = _structured_noise(h, dh, a, X, v, Ea, Ew, zs, zeta)
-    return -ga, -gW, Za, Zw
+    theta_path: torch.Tensor | None = None
 
 
 def simulate(
-    method: str,
     a,
     W,
     X,
     y,
+    *,
+    method: str,
     keep_prob: float,
     lr: float,
     num_steps: int,
-    *,
     num_runs: int = 1,
     order: int = 1,
     substeps: int = 1,
     scheme: str = "euler",
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     activation: str = "tanh",
     record_every: int = 1,
+    record_parameters: bool = False,
     X_test=None,
     y_test=None,
     labels_test=None,
@@ -129,12 +95,12 @@ def simulate(
     """Run ``num_runs`` independent runs of one method from the same initialization, batched.
 
     Args:
-        method: "dropout", "sme", "gd_modified" (GD on L_S) or "gd" (GD on R_S).
         a: (m,) or (m, K) initial output weights.
         W: (m, d) initial input weights.
         X: (n, d) training inputs.
         y: (n,) or (n, K) training targets.
-        keep_prob: keep probability p in (0, 1].
+        method: "dropout", "sme", "gd_modified" (GD on L_S) or "gd" (GD on R_S).
+        keep_prob: keep probability p in (0, 1] (dropout draws no masks when p = 1).
         lr: learning rate η > 0 (also the η inside the SME's diffusion and order-2 drift).
         num_steps: number N of learning-rate steps (time horizon t = ηN).
         num_runs: number of independent runs R >= 1.
@@ -143,9 +109,10 @@ def simulate(
         scheme: SME integrator: "euler" (Euler–Maruyama, weak order 1 in dt) or "heun" (Heun predictor–
             corrector on the drift with the exact Gaussian noise at the left point; weak error
             O(dt² + η·dt), which the weak-convergence study needs to resolve O(η²) errors).
-        generator: torch generator for masks and Gaussian noise.
+        generator: torch generator (or int seed) for masks and Gaussian noise.
         activation: activation name (the SME theorem needs a smooth one; "relu" runs but is outside it).
         record_every: record losses every this many learning-rate steps (and at the last one).
+        record_parameters: also keep the flattened parameters at the recorded steps (``theta_path``).
         X_test: optional test inputs; y_test: their targets; labels_test: optional (n_test,) integer labels.
         progress: show a tqdm progress bar.
 
@@ -154,7 +121,8 @@ def simulate(
 
     Raises:
         ValueError: invalid argument.
-        DivergenceError: non-finite or exploding loss or parameters (names the step and quantity).
+        DivergenceError: the training loss (checked at every step) or the parameters became non-finite or exceeded
+            1e12; the error names the first such step and the quantity.
     """
     method = check_choice(method, "method", METHODS)
     prob = as_problem(a, W, X, y)
@@ -169,7 +137,9 @@ def simulate(
     scheme = check_choice(scheme, "scheme", ("euler", "heun"))
     act = get_activation(activation)
     v = dropout_variance(p)
-    test = None if X_test is None else as_problem(prob.a, prob.W, X_test, y_test)
+    generator = torch_generator(generator, device=prob.W.device)
+    a_user = prob.a[:, 0] if prob.scalar_output else prob.a
+    test = None if X_test is None else as_problem(a_user, prob.W, X_test, y_test)
     labels = None
     if labels_test is not None:
         if test is None:
@@ -180,21 +150,21 @@ def simulate(
     A = prob.a.expand(R, -1, -1).clone()
     Wc = prob.W.expand(R, -1, -1).clone()
     X_, y_ = prob.X, prob.y
-    steps, train, tloss, tacc = [], [], [], []
+    steps, train, tloss, tacc, path = [], [], [], [], []
     dt = eta / substeps
     noise_scale = math.sqrt(dt * eta)
 
     def drift(A_, W_):
         if order == 1:
-            ga_, gW_ = _modified_grad_batched(A_, W_, X_, y_, v, act)
+            ga_, gW_ = kernels.modified_loss_gradient(A_, W_, X_, y_, v=v, act=act)
             return -ga_, -gW_
-        return _order2_drift_batched(A_, W_, X_, y_, v, eta, act)
+        return kernels.order2_drift(A_, W_, X_, y_, v=v, lr=eta, act=act)
 
-    def record(step: int) -> None:
-        loss = _risk(A, Wc, X_, y_, act)
-        check_finite_step(step, "train loss", loss)
+    def record(step: int, loss: torch.Tensor) -> None:
         steps.append(step)
         train.append(loss)
+        if record_parameters:
+            path.append(torch.cat([A, Wc], dim=-1).reshape(R, -1))
         if test is not None:
             out = act.f(test.X @ Wc.mT) @ A
             r = out - test.y
@@ -204,25 +174,37 @@ def simulate(
 
     desc = f"{method}{' order ' + str(order) if method == 'sme' else ''}"
     for step in tqdm(range(num_steps + 1), disable=not progress, desc=desc):
+        # the forward pass at θ_N gives the loss checked at every step and, for most methods, the step itself
+        h, dh, e = kernels.forward_parts(A, Wc, X_, y_, act=act)
+        loss = kernels.risk_from_residual(e)
+        check_finite_step(step, "train loss", loss, DIVERGENCE_LIMIT)
         if step % record_every == 0 or step == num_steps:
-            record(step)
+            record(step, loss)
         if step == num_steps:
             break
         if method == "dropout":
-            mask = (torch.rand((R, prob.m), generator=generator, dtype=A.dtype, device=A.device) < p).to(A.dtype) / p
-            ga, gW = _dropout_step_grads(A, Wc, X_, y_, mask, act)
+            mask = (
+                None
+                if p == 1.0
+                else bernoulli_mask((R, prob.m), keep_prob=p, generator=generator, dtype=A.dtype, device=A.device)
+            )
+            ga, gW = kernels.masked_gradient_from_parts(A, h, dh, X_, y_, mask)
             A, Wc = A - eta * ga, Wc - eta * gW
         elif method in ("gd", "gd_modified"):
-            ga, gW = _modified_grad_batched(A, Wc, X_, y_, v if method == "gd_modified" else 0.0, act)
+            ga, gW = kernels.modified_loss_gradient_from_parts(A, h, dh, e, X_, v=v if method == "gd_modified" else 0.0)
             A, Wc = A - eta * ga, Wc - eta * gW
         else:
-            for _ in range(substeps):
+            for sub in range(substeps):
                 if v > 0 and order == 1:
-                    ba, bW, Za, Zw = _order1_drift_and_noise(A, Wc, X_, y_, v, act, generator)
+                    if sub > 0:
+                        h, dh, e = kernels.forward_parts(A, Wc, X_, y_, act=act)
+                    ba, bW, Za, Zw = kernels.order1_drift_and_noise_from_parts(
+                        A, h, dh, e, X_, v=v, generator=generator
+                    )
                     Za, Zw = noise_scale * Za, noise_scale * Zw
                 elif v > 0:
                     ba, bW = drift(A, Wc)
-                    Za, Zw = _sme_noise(A, Wc, X_, y_, v, act, generator)
+                    Za, Zw = kernels.order1_drift_and_noise(A, Wc, X_, y_, v=v, act=act, generator=generator)[2:]
                     Za, Zw = noise_scale * Za, noise_scale * Zw
                 else:
                     ba, bW = drift(A, Wc)
@@ -233,8 +215,8 @@ def simulate(
                     ba2, bW2 = drift(A + dt * ba + Za, Wc + dt * bW + Zw)
                     ba, bW = 0.5 * (ba + ba2), 0.5 * (bW + bW2)
                 A, Wc = A + dt * ba + Za, Wc + dt * bW + Zw
-        check_finite_step(step + 1, "output weights a", A)
-        check_finite_step(step + 1, "input weights W", Wc)
+        check_finite_step(step + 1, "output weights a", A, DIVERGENCE_LIMIT)
+        check_finite_step(step + 1, "input weights W", Wc, DIVERGENCE_LIMIT)
     theta = torch.cat([A, Wc], dim=-1).reshape(R, -1)
     stack = torch.stack
     return Ensemble(
@@ -245,18 +227,19 @@ def simulate(
         A[..., 0] if prob.scalar_output else A,
         Wc,
         theta,
+        stack(path, dim=1) if record_parameters else None,
     )
 
 
 @dataclass(frozen=True)
-class WeakErrorStudy:
+class WeakErrorStudy(TabularResult):
     """Weak errors ‖E Θ_t − E θ_t‖ of an SME against dropout at one keep_prob, for several learning rates.
 
     Attributes:
         lrs: (L,) learning rates.
         errors: (L,) ‖mean over runs of Θ_t − mean over runs of θ_t‖₂.
         std_errors: (L,) Monte Carlo standard error of that difference (√(Σ_j (s²_{Θ,j} + s²_{θ,j})/R)).
-        slope: least-squares slope of log(error) against log(lr).
+        fit: power law error ∝ lr^slope fitted in log–log coordinates (:func:`dropout_theory.stats.fit_power_law`).
         order: SME order.
         keep_prob: keep probability.
         time: horizon t.
@@ -265,10 +248,23 @@ class WeakErrorStudy:
     lrs: np.ndarray
     errors: np.ndarray
     std_errors: np.ndarray
-    slope: float
+    fit: LogLinearFit
     order: int
     keep_prob: float
     time: float
+
+    @property
+    def slope(self) -> float:
+        """The measured order: the exponent of the fitted power law."""
+        return self.fit.exponent
+
+    def table(self) -> Table:
+        rows = [(lr, e, se) for lr, e, se in zip(self.lrs, self.errors, self.std_errors, strict=True)]
+        title = (
+            f"order-{self.order} SME vs dropout, keep_prob {self.keep_prob:g}, t = {self.time:g}: "
+            f"slope {self.fit.exponent:.2f} ± {self.fit.stderr:.2f}"
+        )
+        return Table.build(("lr", "weak error", "MC s.e."), rows, formats=(".4g", ".3e", ".1e"), title=title)
 
 
 def weak_error_study(
@@ -276,15 +272,15 @@ def weak_error_study(
     W,
     X,
     y,
+    *,
     keep_prob: float,
     lrs: Sequence[float],
     time: float,
-    *,
     num_runs: int,
     order: int = 1,
     substeps: int | Sequence[int] = 1,
     scheme: str = "heun",
-    generator: torch.Generator | None = None,
+    generator: GeneratorLike = None,
     activation: str = "tanh",
 ) -> WeakErrorStudy:
     """Measure the weak error of the order-``order`` SME against dropout at horizon ``time``.
@@ -305,16 +301,25 @@ def weak_error_study(
     subs = [substeps] * len(lrs) if isinstance(substeps, int) else list(substeps)
     if len(subs) != len(lrs):
         raise ValueError(f"substeps must be an int or have one entry per lr ({len(lrs)}), got {len(subs)}")
+    generator = torch_generator(generator)
     errors, ses = [], []
     for lr, sub in zip(lrs, subs, strict=True):
         N = max(1, round(time / lr))
-        common = {"num_runs": num_runs, "generator": generator, "activation": activation, "record_every": N}
-        drop = simulate("dropout", a, W, X, y, keep_prob, lr, N, **common).theta
-        sme = simulate("sme", a, W, X, y, keep_prob, lr, N, order=order, substeps=sub, scheme=scheme, **common).theta
+        common = {
+            "keep_prob": keep_prob,
+            "lr": lr,
+            "num_steps": N,
+            "num_runs": num_runs,
+            "generator": generator,
+            "activation": activation,
+            "record_every": N,
+        }
+        drop = simulate(a, W, X, y, method="dropout", **common).theta
+        sme = simulate(a, W, X, y, method="sme", order=order, substeps=sub, scheme=scheme, **common).theta
         errors.append(float(torch.linalg.vector_norm(drop.mean(0) - sme.mean(0))))
         R = drop.shape[0]
         var = (drop.var(0) + sme.var(0)).sum() / R if R > 1 else torch.tensor(float("nan"))
         ses.append(float(var.sqrt()))
     lr_arr, err_arr = np.asarray(lrs), np.asarray(errors)
-    slope = float(np.polyfit(np.log(lr_arr), np.log(err_arr), 1)[0])
-    return WeakErrorStudy(lr_arr, err_arr, np.asarray(ses), slope, order, float(keep_prob), float(time))
+    fit = fit_power_law(lr_arr, err_arr)
+    return WeakErrorStudy(lr_arr, err_arr, np.asarray(ses), fit, order, float(keep_prob), float(time))

@@ -16,13 +16,31 @@ import numpy as np
 import torch
 
 from dropout_theory._checks import DivergenceError, check_positive_int
-from dropout_theory.alignment import FlatnessComparison, hessian_variance_alignment, minima_flatness, variance_flatness
-from dropout_theory.alignment.training import dropout_mlp, dropout_parameter_window
+from dropout_theory.alignment import (
+    FlatnessComparison,
+    dropout_parameter_window,
+    hessian_variance_alignment,
+    minima_flatness,
+    variance_flatness,
+)
+from dropout_theory.networks import dropout_mlp
+from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.two_layer import empirical_risk, train_dropout, unflatten_params
 
 
 def draw_variance_flatness(
-    a, W, X, y, keep_prob: float, lr: float, *, burn_in: int, window: int, num_components: int, seed: int = 0, ax=None
+    a,
+    W,
+    X,
+    y,
+    *,
+    keep_prob: float,
+    lr: float,
+    burn_in: int,
+    window: int,
+    num_components: int,
+    generator: GeneratorLike = 0,
+    ax=None,
 ):
     """Train ``burn_in`` dropout steps from (a, W), record ``window`` more, and draw variance against flatness.
 
@@ -33,7 +51,7 @@ def draw_variance_flatness(
         burn_in: dropout steps before the window, >= 1.
         window: steps in the window, > ``num_components``.
         num_components: principal directions kept.
-        seed: seed of the masks.
+        generator: torch generator or int seed of the masks.
         ax: matplotlib axes (a new figure when ``None``).
 
     Returns:
@@ -44,11 +62,14 @@ def draw_variance_flatness(
     window = check_positive_int(window, "window", minimum=num_components + 1)
     m, d = W.shape
     K = None if a.dim() == 1 else a.shape[1]
-    gen = torch.Generator().manual_seed(seed)
-    traj = train_dropout(a, W, X, y, keep_prob, lr, burn_in, generator=gen, record_every=burn_in)
-    thetas = dropout_parameter_window(traj.a, traj.W, X, y, keep_prob, lr, window, generator=gen)
-    res = variance_flatness(thetas, lambda t: empirical_risk(*unflatten_params(t, m, d, K), X, y), num_components)
-    alpha = hessian_variance_alignment(*unflatten_params(thetas[-1], m, d, K), X, y, keep_prob).alpha
+    gen = torch_generator(generator)
+    opts = {"keep_prob": keep_prob, "lr": lr, "generator": gen}
+    traj = train_dropout(a, W, X, y, num_steps=burn_in, record_every=burn_in, **opts)
+    thetas = dropout_parameter_window(traj.a, traj.W, X, y, num_steps=window, **opts)
+    res = variance_flatness(
+        thetas, lambda t: empirical_risk(*unflatten_params(t, m, d, K), X, y), num_components=num_components
+    )
+    alpha = hessian_variance_alignment(*unflatten_params(thetas[-1], m, d, K), X, y, keep_prob=keep_prob).alpha
     if ax is None:
         _, ax = plt.subplots(figsize=(5.0, 3.6))
     ax.loglog(res.flatness, res.variances, "o", ms=4, label="principal directions")
@@ -63,7 +84,7 @@ def draw_variance_flatness(
 
 
 def variance_flatness_widget(
-    a, W, X, y, *, burn_in: int = 2000, window: int = 300, num_components: int = 20, seed: int = 0
+    a, W, X, y, *, burn_in: int = 2000, window: int = 300, num_components: int = 20, generator: int = 0
 ) -> widgets.Widget:
     """Sliders for keep_prob and the learning rate; each move retrains and redraws :func:`draw_variance_flatness`.
 
@@ -72,7 +93,7 @@ def variance_flatness_widget(
         burn_in: dropout steps before the window.
         window: steps in the PCA window.
         num_components: principal directions kept.
-        seed: seed of the masks.
+        generator: int seed of the masks (each redraw starts from it).
 
     Returns:
         An ``ipywidgets.interactive`` box.
@@ -86,12 +107,12 @@ def variance_flatness_widget(
                 W,
                 X,
                 y,
-                keep_prob,
-                lr,
+                keep_prob=keep_prob,
+                lr=lr,
                 burn_in=burn_in,
                 window=window,
                 num_components=num_components,
-                seed=seed,
+                generator=generator,
                 ax=ax,
             )
         except DivergenceError as err:
@@ -105,7 +126,7 @@ def variance_flatness_widget(
     )
 
 
-def draw_minima_flatness(cmp: FlatnessComparison, axes=None):
+def draw_minima_flatness(cmp: FlatnessComparison, *, axes=None):
     """Loss curves of each strategy (left) and top Hessian eigenvalue against final training loss (right),
     with the GD stability limit 2/η.
 
@@ -142,7 +163,7 @@ def minima_flatness_widget(
     *,
     widths: tuple[int, ...] = (64, 20, 20, 10),
     num_steps: int = 500,
-    seed: int = 0,
+    generator: int = 0,
 ) -> widgets.Widget:
     """Sliders for keep_prob and the learning rate; each move trains GD, dropout, SGD and parametric noise from
     one initialization of ``dropout_mlp(widths, keep_prob)`` (noise levels matched at the start) and redraws
@@ -153,7 +174,7 @@ def minima_flatness_widget(
         loss_fn: ``loss_fn(output, y)`` → scalar.
         widths: layer sizes of the MLP (dropout after the first hidden layer).
         num_steps: steps per strategy.
-        seed: seed of the initialization and of all the noise.
+        generator: int seed s of the initialization (s) and of all the noise (s + 1).
 
     Returns:
         An ``ipywidgets.interactive`` box.
@@ -163,11 +184,18 @@ def minima_flatness_widget(
     def run(keep_prob: float = 0.8, lr: float = 0.05) -> None:
         fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
         try:
-            net = dropout_mlp(widths, keep_prob, generator=torch.Generator().manual_seed(seed))
+            net = dropout_mlp(widths, keep_prob=keep_prob, generator=torch_generator(generator))
             cmp = minima_flatness(
-                net, loss_fn, X, y, lr, num_steps, num_probes=16, generator=torch.Generator().manual_seed(seed + 1)
+                net,
+                loss_fn,
+                X,
+                y,
+                lr=lr,
+                num_steps=num_steps,
+                num_probes=16,
+                generator=torch_generator(generator, offset=1),
             )
-            draw_minima_flatness(cmp, axes)
+            draw_minima_flatness(cmp, axes=axes)
             fig.suptitle(f"keep_prob {keep_prob:.2f}, lr {lr:.3g}, {num_steps} steps", fontsize=9)
         except DivergenceError as err:
             axes[0].text(0.02, 0.5, str(err), transform=axes[0].transAxes, fontsize=7, color="C3", wrap=True)

@@ -14,6 +14,7 @@ import numpy as np
 
 from dropout_theory.deep_meanfield import (
     ACTIVATION_NAMES,
+    DepthGrid,
     depth_scales,
     inputs_for,
     simulate_ensemble,
@@ -87,7 +88,7 @@ def depth_scales_widget() -> widgets.Widget:
     )
 
 
-def gradient_metrics_widget(width: int = 200, n_networks: int = 20, depth: int = 15) -> widgets.Widget:
+def gradient_metrics_widget(width: int = 200, num_networks: int = 20, depth: int = 15) -> widgets.Widget:
     """A small ensemble: realistic vs GIA backward pass for the single-input and pair gradient metrics."""
 
     def run(activation: str = "tanh", sigma_w2: float = 1.5, keep_prob: float = 0.9):
@@ -95,7 +96,7 @@ def gradient_metrics_widget(width: int = 200, n_networks: int = 20, depth: int =
         sb = 0.05
         try:
             d = depth_scales(activation, sigma_w2, sb, keep_prob)
-            x = inputs_for(d["q_star"], d["c_star"], width, sigma_w2, sb)
+            x = inputs_for(d["q_star"], d["c_star"], width=width, sigma_w2=sigma_w2, sigma_b2=sb)
             curves = {}
             for mode in ("realistic", "gia"):
                 res = simulate_ensemble(
@@ -105,10 +106,10 @@ def gradient_metrics_widget(width: int = 200, n_networks: int = 20, depth: int =
                     keep_prob,
                     depth=depth,
                     width=width,
-                    n_networks=n_networks,
+                    num_networks=num_networks,
                     inputs=x,
                     backward=mode,
-                    seed=0,
+                    generator=0,
                 )
                 curves[f"single, {mode}"] = (res.grad_single[:, :, 0].mean(0), None)
                 curves[f"pair, {mode}"] = (np.abs(res.grad_pair.mean(0)), None)
@@ -130,7 +131,7 @@ def gradient_metrics_widget(width: int = 200, n_networks: int = 20, depth: int =
     )
 
 
-def universality_widget(depth: int = 15, n_networks: int = 40) -> widgets.Widget:
+def universality_widget(depth: int = 15, num_networks: int = 40) -> widgets.Widget:
     """Variance vs mean of the single-input gradient metric over networks, for a chosen activation and width."""
 
     def run(activation: str = "tanh", width: int = 100, keep_prob: float = 0.9):
@@ -138,7 +139,7 @@ def universality_widget(depth: int = 15, n_networks: int = 40) -> widgets.Widget
         sw = {"linear": 0.7 * keep_prob, "relu": 1.4 * keep_prob}.get(activation, 1.5)
         try:
             d = depth_scales(activation, sw, 0.05, keep_prob)
-            x = inputs_for(d["q_star"], None, width, sw, 0.05)
+            x = inputs_for(d["q_star"], None, width=width, sigma_w2=sw, sigma_b2=0.05)
             res = simulate_ensemble(
                 activation,
                 sw,
@@ -146,10 +147,10 @@ def universality_widget(depth: int = 15, n_networks: int = 40) -> widgets.Widget
                 keep_prob,
                 depth=depth,
                 width=width,
-                n_networks=n_networks,
+                num_networks=num_networks,
                 inputs=x,
                 backward="realistic",
-                seed=0,
+                generator=0,
             )
             g = res.grad_single[:, :, 0]
             plot_var_vs_mean({f"{activation}, N = {width}": (g.mean(0), g.var(0))}, ax=ax)
@@ -166,12 +167,13 @@ def universality_widget(depth: int = 15, n_networks: int = 40) -> widgets.Widget
 
 
 def trainable_depth_widget(
-    results: Mapping[float, Mapping[str, np.ndarray]], activation: str = "tanh", sigma_b2: float = 0.05
+    results: Mapping[float, DepthGrid], *, activation: str = "tanh", sigma_b2: float = 0.05
 ) -> widgets.Widget:
     """Browse precomputed trainable-depth heatmaps by keep_prob (no training happens in the callback).
 
     Args:
-        results: keep_prob → {"depths": (D,), "sigma_w2": (S,), "accuracy": (D, S)}.
+        results: keep_prob → :class:`dropout_theory.deep_meanfield.DepthGrid` (e.g. from
+            :func:`dropout_theory.deep_meanfield.trainable_depth_grid`).
         activation, sigma_b2: the networks' activation and bias variance (for the depth-scale overlays).
     """
     keys = sorted(results)
@@ -179,12 +181,12 @@ def trainable_depth_widget(
     def run(keep_prob: float = keys[-1]):
         _, ax = plt.subplots(figsize=(6.4, 4.0))
         r = results[keep_prob]
-        sw = np.linspace(r["sigma_w2"].min(), r["sigma_w2"].max(), 200)
+        sw = np.linspace(r.sigma_w2.min(), r.sigma_w2.max(), 200)
         b = trainable_depth_bound(activation, sw, sigma_b2, keep_prob)
         plot_trainable_heatmap(
-            r["depths"],
-            r["sigma_w2"],
-            r["accuracy"],
+            r.depths,
+            r.sigma_w2,
+            r.accuracy,
             ax=ax,
             bounds={"6ξ_c": (sw, b["xi_c_bound"]), "6 min(ξ_c, |ξ_∇|)": (sw, b["combined_bound"])},
             title=f"keep_prob = {keep_prob:g}",

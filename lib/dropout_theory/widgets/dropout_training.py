@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import torch
 
 from dropout_theory._checks import DivergenceError, check_positive_int
 from dropout_theory.data import Split
 from dropout_theory.plotting.training import plot_loss_curves
+from dropout_theory.rng import torch_generator
 from dropout_theory.two_layer import init_params, train_dropout
 
 
 def dropout_training_widget(
     split: Split,
+    *,
     width: int = 50,
     num_steps: int = 1000,
-    seed: int = 0,
+    generator: int = 0,
     activation: str = "tanh",
 ) -> widgets.Widget:
     """Sliders for keep_prob and the learning rate; each change retrains and redraws the loss curves.
@@ -28,7 +29,7 @@ def dropout_training_widget(
         split: training/test data (e.g. :func:`dropout_theory.data.load_digits_regression`).
         width: number of hidden neurons m.
         num_steps: gradient steps per run.
-        seed: seed of the initialization and of the dropout masks.
+        generator: int seed s of the initialization (s) and of the dropout masks (s + 1).
         activation: activation name.
 
     Returns:
@@ -37,7 +38,7 @@ def dropout_training_widget(
     width = check_positive_int(width, "width")
     num_steps = check_positive_int(num_steps, "num_steps")
     K = split.y_train.shape[1]
-    a0, W0 = init_params(width, split.X_train.shape[1], K, generator=torch.Generator().manual_seed(seed))
+    a0, W0 = init_params(width, split.X_train.shape[1], K, generator=generator)
 
     def run(keep_prob: float = 0.8, lr: float = 0.05) -> None:
         _, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -49,20 +50,18 @@ def dropout_training_widget(
                     W0,
                     split.X_train,
                     split.y_train,
-                    p,
-                    lr,
-                    num_steps,
-                    generator=torch.Generator().manual_seed(seed + 1),
+                    keep_prob=p,
+                    lr=lr,
+                    num_steps=num_steps,
+                    generator=torch_generator(generator, offset=1),
                     activation=activation,
                     record_every=max(1, num_steps // 100),
                     X_test=split.X_test,
                     y_test=split.y_test,
                 )
             except DivergenceError as err:
-                ax.text(
-                    0.02, 0.02, f"{label}: {err}", transform=ax.transAxes, fontsize=7, color="C3", wrap=True
-                )
-        plot_loss_curves(runs, ax=ax, title=f"width {width}, learning rate {lr:.3g}")
+                ax.text(0.02, 0.02, f"{label}: {err}", transform=ax.transAxes, fontsize=7, color="C3", wrap=True)
+        plot_loss_curves(runs, title=f"width {width}, learning rate {lr:.3g}", ax=ax)
         plt.show()
 
     return widgets.interactive(

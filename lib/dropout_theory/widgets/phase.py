@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dropout_theory.phase.classify import classify_phase, limit_parameters
+from dropout_theory.phase import BOOK_POINTS, classify_phase, limit_parameters, phase_point, teacher_student_run
 from dropout_theory.plotting.phase import VARIANT_LABELS, plot_phase_map
 
 
@@ -74,26 +74,25 @@ def phase_map_widget() -> widgets.Widget:
 
 
 def phase_point_widget() -> widgets.Widget:
-    """Pick (a, b) and a width n; runs one finite-n measurement (:func:`phase_point`) and shows its distances.
+    """Pick (a, b) and a width n; runs one finite-n measurement (:func:`dropout_theory.phase.phase_point`) and
+    shows its distances.
 
     Returns:
         An ``ipywidgets.interactive`` box (each change runs for up to a few seconds).
     """
-    from dropout_theory.experiments.phase_diagram import BOOK_POINTS, phase_point
-
     options = [(f"({a}, {b}): {classify_phase(a, b)}", (a, b)) for a, b in BOOK_POINTS]
 
     def draw(point: tuple[str, str] = BOOK_POINTS[0], width: int = 60) -> None:
         r = phase_point(point[0], point[1], width)
         _, ax = plt.subplots(figsize=(6.4, 3.0))
-        if r["diverged_at"] is not None:
-            ax.text(0.1, 0.5, f"diverged at step {r['diverged_at']}", transform=ax.transAxes)
+        if r.divergence is not None:
+            ax.text(0.1, 0.5, str(r.divergence), transform=ax.transAxes)
         else:
-            labels = [f"RMS to {VARIANT_LABELS[v]}" for v in r["rms"]] + ["SW to predicted limit"]
-            vals = [*r["rms"].values(), r["sw_to_limit"] if r["sw_to_limit"] is not None else np.nan]
+            labels = [f"RMS to {VARIANT_LABELS[v]}" for v in r.rms] + ["SW to predicted limit"]
+            vals = [*r.rms.values(), r.sw_to_limit if r.sw_to_limit is not None else np.nan]
             ax.barh(labels, vals, color=["C0", "C1", "C2", "k"])
             ax.set_xlabel("distance at t = 1")
-        ax.set_title(f"{r['phase']}: n = {width}, τ = {r['tau']:.3g}, q = {r['keep_prob']:.3g}", fontsize=9)
+        ax.set_title(f"{r.phase}: n = {width}, τ = {r.tau:.3g}, q = {r.keep_prob:.3g}", fontsize=9)
         plt.show()
 
     return widgets.interactive(
@@ -112,13 +111,14 @@ def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
     Returns:
         An ``ipywidgets.interactive`` box.
     """
-    from dropout_theory.experiments.random_geometry import teacher_student_run
 
     def draw(width: int = 100, tau: float = 0.5, keep_prob: float = 0.7) -> None:
-        r = teacher_student_run(width, 0, tau, keep_prob, num_steps, max(1, num_steps // 20))
+        r = teacher_student_run(
+            width, tau=tau, keep_prob=keep_prob, num_steps=num_steps, record_every=max(1, num_steps // 20)
+        )
         _, ax = plt.subplots(figsize=(6.4, 3.2))
-        for i, (v, c) in enumerate(r["rms"].items()):
-            ax.plot(r["steps"], c, color=f"C{i}", label=VARIANT_LABELS[v])
+        for i, (v, c) in enumerate(r.rms.items()):
+            ax.plot(r.steps, c, color=f"C{i}", label=VARIANT_LABELS[v])
         ax.set_xlabel("step k")
         ax.set_ylabel("RMS distance to dropout")
         ax.legend(fontsize=8)

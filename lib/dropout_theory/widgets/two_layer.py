@@ -8,6 +8,7 @@ import torch
 
 from dropout_theory._checks import DivergenceError, check_positive_int
 from dropout_theory.plotting.two_layer import plot_band, plot_spectrum
+from dropout_theory.rng import torch_generator
 from dropout_theory.two_layer import dropout_gradient_covariance, sample_dropout_noise, simulate
 
 
@@ -16,7 +17,15 @@ def _report(ax, err: DivergenceError, label: str) -> None:
 
 
 def dropout_vs_sme_widget(
-    a, W, X, y, *, num_steps: int = 200, num_runs: int = 6, seed: int = 0, methods=("dropout", "sme", "gd_modified")
+    a,
+    W,
+    X,
+    y,
+    *,
+    num_steps: int = 200,
+    num_runs: int = 6,
+    generator: int = 0,
+    methods=("dropout", "sme", "gd_modified"),
 ) -> widgets.Widget:
     """Sliders for keep_prob and the learning rate; redraws min–max bands of the training loss per method.
 
@@ -24,7 +33,7 @@ def dropout_vs_sme_widget(
         a: initial output weights (m,) or (m, K); W: (m, d); X: (n, d); y: targets.
         num_steps: learning-rate steps per run.
         num_runs: runs per method (bands are min–max over runs).
-        seed: seed of the masks / Gaussian noise.
+        generator: int seed s of the masks / Gaussian noise (method i uses s + i at every redraw).
         methods: any of "dropout", "sme", "gd_modified", "gd".
 
     Returns:
@@ -39,19 +48,19 @@ def dropout_vs_sme_widget(
         for i, method in enumerate(methods):
             try:
                 ens = simulate(
-                    method,
                     a,
                     W,
                     X,
                     y,
-                    keep_prob,
-                    lr,
-                    num_steps,
+                    method=method,
+                    keep_prob=keep_prob,
+                    lr=lr,
+                    num_steps=num_steps,
                     num_runs=1 if method.startswith("gd") else num_runs,
-                    generator=torch.Generator().manual_seed(seed + i),
+                    generator=torch_generator(generator, offset=i),
                     record_every=max(1, num_steps // 100),
                 )
-                plot_band(ax, ens, lr, names[method], f"C{i}")
+                plot_band(ens, lr=lr, label=names[method], color=f"C{i}", ax=ax)
             except DivergenceError as err:
                 _report(ax, err, names[method])
         ax.set_yscale("log")
@@ -67,13 +76,13 @@ def dropout_vs_sme_widget(
     )
 
 
-def covariance_spectrum_widget(a, W, X, y, *, num_samples: int = 20_000, seed: int = 0) -> widgets.Widget:
+def covariance_spectrum_widget(a, W, X, y, *, num_samples: int = 20_000, generator: int = 0) -> widgets.Widget:
     """Slider for keep_prob: spectrum of the exact Σ next to that of the structured sampler's sample covariance.
 
     Args:
         a, W, X, y: network and data (small D: Σ is formed densely here for comparison).
         num_samples: draws of the structured sampler.
-        seed: seed of the draws.
+        generator: int seed of the draws (each redraw starts from it).
 
     Returns:
         An ``ipywidgets.interactive`` box.
@@ -81,12 +90,12 @@ def covariance_spectrum_widget(a, W, X, y, *, num_samples: int = 20_000, seed: i
     num_samples = check_positive_int(num_samples, "num_samples")
 
     def run(keep_prob: float = 0.5) -> None:
-        sigma = dropout_gradient_covariance(a, W, X, y, keep_prob)
-        Z = sample_dropout_noise(a, W, X, y, keep_prob, num_samples, generator=torch.Generator().manual_seed(seed))
+        sigma = dropout_gradient_covariance(a, W, X, y, keep_prob=keep_prob)
+        Z = sample_dropout_noise(a, W, X, y, keep_prob=keep_prob, num_samples=num_samples, generator=generator)
         emp = Z.T @ Z / num_samples
         _, ax = plt.subplots(figsize=(5.5, 3.5))
         plot_spectrum(
-            {"exact Σ": torch.linalg.eigvalsh(sigma), "sampler, sample covariance": torch.linalg.eigvalsh(emp)}, ax
+            {"exact Σ": torch.linalg.eigvalsh(sigma), "sampler, sample covariance": torch.linalg.eigvalsh(emp)}, ax=ax
         )
         rel = float((emp - sigma).norm() / sigma.norm()) if float(sigma.norm()) > 0 else 0.0
         ax.set_title(f"keep_prob {keep_prob:.2f}: relative error of the sample covariance {rel:.3f}", fontsize=9)

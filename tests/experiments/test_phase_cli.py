@@ -1,0 +1,51 @@
+"""The part III experiment commands (quick mode, temporary files, resumable): thin shells over the phase package."""
+
+from __future__ import annotations
+
+import json
+
+from dropout_theory.experiments.cli import main
+from dropout_theory.experiments.phase_diagram import run_phase_diagram
+from dropout_theory.experiments.random_geometry import run_teacher_student
+from dropout_theory.phase import phase_diagram, teacher_student_experiment
+
+
+def test_phase_diagram_cli_quick_and_resume(tmp_path, capsys):
+    out = tmp_path / "pd.jsonl"
+    assert main(["phase-diagram", "--quick", "--out", str(out), "--workers", "1"]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 + 12  # the run's header, then 6 points × 2 widths
+    assert json.loads(lines[0])["command"] == "phase-diagram"
+    rec = [json.loads(x) for x in lines[1:]]
+    assert {r["result"]["phase"] for r in rec} == {
+        "bernoulli_jump",
+        "poisson_jump",
+        "gradient_flow",
+        "penalized_flow",
+        "critical",
+        "degenerate",
+    }
+    assert main(["phase-diagram", "--quick", "--out", str(out), "--workers", "1"]) == 0  # resumes: nothing new
+    assert len(out.read_text().splitlines()) == 1 + 12
+    printed = capsys.readouterr().out
+    assert "12 results" in printed and "slope: no dropout" in printed
+
+
+def test_random_geometry_cli_quick(tmp_path, capsys):
+    out = tmp_path / "rg.jsonl"
+    assert main(["random-geometry", "--quick", "--out", str(out), "--workers", "1"]) == 0
+    assert len(out.read_text().splitlines()) == 1 + 4  # the run's header, then 2 widths × 2 repeats
+    assert "RMS distance of dropout at step 20" in capsys.readouterr().out
+
+
+def test_shells_reproduce_the_in_process_science(tmp_path):
+    """The jobs (seed → generator, stored as JSON and read back) give exactly what the phase package computes in
+    this process."""
+    points, widths = (("1/4", "1/4"), ("1", "1")), (10, 20)
+    shell = run_phase_diagram(points, widths, results_path=tmp_path / "pd.jsonl", max_workers=1, progress=False)
+    assert shell == phase_diagram(points, widths)
+    kw = {"num_steps": 6, "record_every": 3, "num_points": 40}
+    ts = run_teacher_student(
+        (10, 20), repeats=2, results_path=tmp_path / "ts.jsonl", max_workers=1, progress=False, **kw
+    )
+    assert ts == teacher_student_experiment((10, 20), repeats=2, **kw)

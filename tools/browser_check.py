@@ -103,6 +103,8 @@ def check_site(
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1200, "height": 900})
+            # Full-page screenshots of long pages take tens of seconds on a busy 2-core machine (30 s is the default).
+            context.set_default_timeout(120_000)
             problems: list[str] = []
 
             def route(r):

@@ -31,7 +31,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -45,9 +44,15 @@ from dropout_theory import DivergenceError
 PACKAGES = ("two_layer", "networks", "alignment", "deep_meanfield", "phase", "experiments")
 #: Modules whose public functions (defined there) are the API: the core and the SymPy derivations.
 MODULES = (
-    "activations", "data", "rng", "stats", "tables",
-    "symbolic.two_layer", "symbolic.deep_linear", "symbolic.phase",
-)  # fmt: skip
+    "activations",
+    "data",
+    "rng",
+    "stats",
+    "tables",
+    "symbolic.two_layer",
+    "symbolic.deep_linear",
+    "symbolic.phase",
+)
 
 #: Public names outside the fuzz, with the reason.
 EXEMPT = {
@@ -178,7 +183,7 @@ VALID: dict[str, Callable[[], Any]] = {
     "model": _mlp,
     "loss_fn": lambda: dropout_theory.networks.half_mse,
     "matvec": lambda: _matvec,
-    "statistic": lambda: (lambda v, hv: (v * hv).sum(-1)),
+    "statistic": lambda: lambda v, hv: (v * hv).sum(-1),
     "loss": lambda: _loss_on_theta,
     "trace": lambda: _estimate(2.0),
     "frob_h_sq": lambda: _estimate(3.0),
@@ -213,15 +218,34 @@ OVERRIDES: dict[str, Callable[[], dict[str, Any]]] = {
     "two_layer.unflatten_params": lambda: {"theta": torch.arange(9.0, dtype=torch.float64)},
     "two_layer.flatten_params": lambda: {},
     "alignment.alignment_along_training": lambda: {
-        "X": _mlp_data()[0], "y": _mlp_data()[1], "num_steps": 2, "eval_every": 2, "num_masks": 8, "num_probes": 4,
-        "num_hessian_masks": 2},  # fmt: skip
+        "X": _mlp_data()[0],
+        "y": _mlp_data()[1],
+        "num_steps": 2,
+        "eval_every": 2,
+        "num_masks": 8,
+        "num_probes": 4,
+        "num_hessian_masks": 2,
+    },
     "alignment.minima_flatness": lambda: {"X": _mlp_data()[0], "y": _mlp_data()[1], "strategies": ("gd",)},
     "alignment.module_alignment_matrices": lambda: {
-        "X": _mlp_data()[0], "y": _mlp_data()[1], "num_masks": 8, "num_hessian_masks": 2},  # fmt: skip
+        "X": _mlp_data()[0],
+        "y": _mlp_data()[1],
+        "num_masks": 8,
+        "num_hessian_masks": 2,
+    },
     "alignment.module_hessian_variance_alignment": lambda: {
-        "X": _mlp_data()[0], "y": _mlp_data()[1], "num_masks": 8, "num_hessian_masks": 2, "num_probes": 4},  # fmt: skip
+        "X": _mlp_data()[0],
+        "y": _mlp_data()[1],
+        "num_masks": 8,
+        "num_hessian_masks": 2,
+        "num_probes": 4,
+    },
     "alignment.subset_baseline": lambda: {
-        "X": _mlp_data()[0], "y": _mlp_data()[1], "subset": torch.tensor([0, 1]), "num_masks": 8},  # fmt: skip
+        "X": _mlp_data()[0],
+        "y": _mlp_data()[1],
+        "subset": torch.tensor([0, 1]),
+        "num_masks": 8,
+    },
     "alignment.parameter_indices": lambda: {},
     "alignment.hessian_variance_alignment": lambda: {"num_probes": 4, "batch_size": 4},
     "alignment.matched_noise_levels": lambda: {"X": _mlp_data()[0], "y": _mlp_data()[1], "num_samples": 8},
@@ -237,12 +261,23 @@ OVERRIDES: dict[str, Callable[[], dict[str, Any]]] = {
     "networks.dropout_convnet": lambda: {"channels": (1, 1), "hidden": 2, "num_classes": 2},
     "deep_meanfield.simulate_ensemble": lambda: {"width": 6, "num_networks": 3},
     "deep_meanfield.train_deep_ensemble": lambda: {
-        "depth": 2, "width": 4, "lr": 0.05, "num_steps": 2, "batch_size": 4, "eval_every": 1,
-        "data": (torch.randn(8, 6, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 10,
-                 torch.randn(4, 6, generator=torch.Generator().manual_seed(1)), torch.arange(4) % 10)},  # fmt: skip
+        "depth": 2,
+        "width": 4,
+        "lr": 0.05,
+        "num_steps": 2,
+        "batch_size": 4,
+        "eval_every": 1,
+        "data": (
+            torch.randn(8, 6, generator=torch.Generator().manual_seed(0)),
+            torch.arange(8) % 10,
+            torch.randn(4, 6, generator=torch.Generator().manual_seed(1)),
+            torch.arange(4) % 10,
+        ),
+    },
     "deep_meanfield.bootstrap_power_law": lambda: {
         "samples": [np.abs(np.random.default_rng(s).normal(size=(4, 3))) * (s + 1) + 0.1 for s in range(3)],
-        "num_boot": 10},  # fmt: skip
+        "num_boot": 10,
+    },
     "deep_meanfield.layer_mean_var": lambda: {"samples": np.abs(np.random.default_rng(0).normal(size=(4, 3))) + 0.1},
     "deep_meanfield.activation_fn": lambda: {"name": "tanh"},
     "phase.simulate_coupled": lambda: {"num_steps": 3},
@@ -253,13 +288,31 @@ OVERRIDES: dict[str, Callable[[], dict[str, Any]]] = {
     "phase.compare_with_limit": lambda: {"a": "1", "b": "1", "width": 6, "num_points": 5, "d": 2},
     "phase.compare_with_limits": lambda: {"points": (("1", "1"),), "width": 6, "num_points": 5, "d": 2},
     "phase.phase_point": lambda: {
-        "a": "1", "b": "1", "width": 4, "num_points": 3, "d": 2, "repeats": 2, "t_final": 0.1},  # fmt: skip
+        "a": "1",
+        "b": "1",
+        "width": 4,
+        "num_points": 3,
+        "d": 2,
+        "repeats": 2,
+        "t_final": 0.1,
+    },
     "phase.phase_diagram": lambda: {
-        "points": (("1", "1"),), "widths": (4, 6), "num_points": 3, "d": 2, "t_final": 0.1, "repeats": 2},  # fmt: skip
+        "points": (("1", "1"),),
+        "widths": (4, 6),
+        "num_points": 3,
+        "d": 2,
+        "t_final": 0.1,
+        "repeats": 2,
+    },
     "phase.penalty_visibility": lambda: {"width": 6, "num_points": 5, "d": 2},
     "phase.teacher_student_run": lambda: {"width": 6, "num_steps": 3, "record_every": 1, "num_points": 5, "d": 2},
     "phase.teacher_student_experiment": lambda: {
-        "widths": (6,), "num_steps": 3, "record_every": 1, "num_points": 5, "d": 2},  # fmt: skip
+        "widths": (6,),
+        "num_steps": 3,
+        "record_every": 1,
+        "num_points": 5,
+        "d": 2,
+    },
     "phase.make_teacher_student": lambda: {"d": 2, "num_points": 5, "teacher_width": 2},
     "phase.init_student": lambda: {"width": 6, "d": 2},
     "phase.init_particles": lambda: {"width": 6, "d": 2},
@@ -270,7 +323,9 @@ OVERRIDES: dict[str, Callable[[], dict[str, Any]]] = {
     "symbolic.deep_linear.linear_gradient_theory": lambda: {"q_layers": np.array([1.0, 0.9, 0.8])},
     "symbolic.phase.phase_from_exponents": lambda: {"a": "1", "b": "1/4"},
     "symbolic.phase.monte_carlo_part_moments": lambda: {
-        "values": {"q": 0.5, "n": 10.0, "g": 0.3, "c_ii": 1.0, "c_ij": 0.2, "c_ik": 0.1}, "num_samples": 200},
+        "values": {"q": 0.5, "n": 10.0, "g": 0.3, "c_ii": 1.0, "c_ij": 0.2, "c_ik": 0.1},
+        "num_samples": 200,
+    },
     "phase.network_output": lambda: {},
     "phase.mmd": lambda: {},
     "phase.sliced_wasserstein": lambda: {"num_projections": 8, "generator": torch.Generator().manual_seed(0)},
@@ -371,8 +426,10 @@ def bad_values(name: str, base: Any) -> list[tuple[str, Any]]:
     if isinstance(base, torch.Tensor):
         return _tensor_variants(base)
     if isinstance(base, np.ndarray):
-        return [(label, v.numpy() if isinstance(v, torch.Tensor) and v.device.type == "cpu" else v)
-                for label, v in _tensor_variants(torch.as_tensor(base))]  # fmt: skip
+        return [
+            (label, v.numpy() if isinstance(v, torch.Tensor) and v.device.type == "cpu" else v)
+            for label, v in _tensor_variants(torch.as_tensor(base))
+        ]
     if isinstance(base, bool):
         return [("string", "yes")]
     if isinstance(base, int | np.integer):
@@ -384,8 +441,12 @@ def bad_values(name: str, base: Any) -> list[tuple[str, Any]]:
     if isinstance(base, str):
         return [("unknown name", "no_such_name"), ("int", 3)]
     if isinstance(base, tuple | list) and base and all(isinstance(v, int | float) for v in base):
-        return [("empty", type(base)()), ("nan", type(base)([NAN] * len(base))), ("-1", type(base)([-1] * len(base))),
-                ("string", "0.5")]  # fmt: skip
+        return [
+            ("empty", type(base)()),
+            ("nan", type(base)([NAN] * len(base))),
+            ("-1", type(base)([-1] * len(base))),
+            ("string", "0.5"),
+        ]
     if isinstance(base, nn.Module):
         return [("string", "model"), ("None", None)]
     if callable(base) and not inspect.isclass(base):
@@ -470,8 +531,9 @@ def non_finite_paths(obj: Any, path: str = "", _depth: int = 0) -> set[str]:
     elif isinstance(obj, float | np.floating):
         bad = not math.isfinite(float(obj))
     elif dataclasses.is_dataclass(obj) and not inspect.isclass(obj):
-        return set().union(*(non_finite_paths(getattr(obj, f.name), f"{path}.{f.name}", _depth + 1)
-                             for f in dataclasses.fields(obj)))  # fmt: skip
+        return set().union(
+            *(non_finite_paths(getattr(obj, f.name), f"{path}.{f.name}", _depth + 1) for f in dataclasses.fields(obj))
+        )
     elif isinstance(obj, Mapping):
         return set().union(*(non_finite_paths(v, f"{path}[{k!r}]", _depth + 1) for k, v in obj.items()))
     elif isinstance(obj, list | tuple):
@@ -481,9 +543,9 @@ def non_finite_paths(obj: Any, path: str = "", _depth: int = 0) -> set[str]:
     return {path} if bad else set()
 
 
-def names_an_argument(message: str, fn: Callable[..., Any]) -> bool:
-    """Whether an error message names one of ``fn``'s parameters (as a word)."""
-    params = [p for p in inspect.signature(fn).parameters if p not in ("kwargs", "args")]
+def names_an_argument(message: str, fn: Callable[..., Any], passed: Mapping[str, Any] = {}) -> bool:
+    """Whether an error message names one of ``fn``'s parameters (or an argument passed on through ``**kwargs``)."""
+    params = [p for p in inspect.signature(fn).parameters if p not in ("kwargs", "args")] + list(passed)
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(p)}(?![A-Za-z0-9_])", message) for p in params)
 
 
@@ -509,12 +571,12 @@ def classify(
         return "clear", f"DivergenceError: {exc}"
     except (ValueError, TypeError) as exc:
         msg = str(exc)
-        if not names_an_argument(msg, fn):
+        if not names_an_argument(msg, fn, kwargs):
             return "obscure", f"{type(exc).__name__} naming no argument: {msg[:200]}"
         if PLAIN_NUMBER.search(msg):
             return "obscure", f"{type(exc).__name__} printing a non-plain number: {msg[:200]}"
         return "clear", f"{type(exc).__name__}: {msg[:200]}"
-    except Exception as exc:  # noqa: BLE001 - classifying is the point
+    except Exception as exc:
         return "obscure", f"{type(exc).__name__}: {str(exc)[:200]}"
     new_nan = non_finite_paths(result) - set(allowed_nan)
     if new_nan:
@@ -543,7 +605,7 @@ def run_report(timeout: float = 5.0, only: str | None = None) -> Counter:
             try:
                 _, allowed = base_call(qual, fn, timeout=timeout)
                 calls = bad_calls(qual, fn)
-            except (Exception, _Timeout) as exc:  # noqa: BLE001
+            except (Exception, _Timeout) as exc:
                 print(f"BASE {qual}: {type(exc).__name__}: {str(exc)[:300]}")
                 counts["base call fails"] += 1
                 continue
@@ -554,8 +616,10 @@ def run_report(timeout: float = 5.0, only: str | None = None) -> Counter:
                 per_name[qual][outcome] += 1
                 if outcome not in ("clear",):
                     print(f"{outcome:8} {qual}({pname}={label}): {detail}")
-    print(f"\n{len(per_name)} public callables fuzzed, {sum(v for k, v in counts.items() if k != 'base call fails')} "
-          f"bad calls in {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    print(
+        f"\n{len(per_name)} public callables fuzzed, {sum(v for k, v in counts.items() if k != 'base call fails')} "
+        f"bad calls in {time.perf_counter() - t0:.0f} s"
+    )
     for k in ("clear", "accepted", "obscure", "nan", "hang", "base call fails"):
         print(f"  {k:16} {counts[k]}")
     return counts

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from dropout_theory._checks import check_choice
+from dropout_theory._checks import check_choice, plain
 
 #: Activations of part II of the book.
 ACTIVATION_NAMES: tuple[str, ...] = ("linear", "relu", "tanh", "hard_tanh", "erf")
@@ -25,16 +25,18 @@ def check_array(
     Raises:
         ValueError: naming the argument, the offending value and the valid range.
     """
+    if isinstance(value, str | bytes) or value is None:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(value).__name__} {value!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(value).__name__}") from None
     lo_ok = arr > low if low_open else arr >= low
     hi_ok = arr < high if high_open else arr <= high
     bad = ~(lo_ok & hi_ok) | ~np.isfinite(arr)
     if bad.any():
         rng = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must lie in {rng}, got {arr[bad].ravel()[0]!r}")
+        raise ValueError(f"{name} must lie in {rng}, got {plain(arr[bad].ravel()[0])!r}")
     return arr
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import check_keep_prob, check_positive_int
+from dropout_theory._checks import check_allocation, check_keep_prob, check_positive_int
 from dropout_theory.activations import Activation, get_activation
 from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
 from dropout_theory.two_layer import kernels
@@ -71,6 +71,9 @@ def dropout_gradient_covariance(a, W, X, y, *, keep_prob: float, activation: str
     """
     prob = as_problem(a, W, X, y)
     v = dropout_variance(keep_prob)
+    D = prob.m * (prob.K + prob.d)
+    check_allocation(2 * D * D + prob.m**2 * (prob.K + prob.d) * (1 + prob.n), "Σ and the coupling vectors",
+                     names=f"D = {D} (m = {prob.m}, d = {prob.d})")  # fmt: skip
     E, G = _coupling_vectors(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
     m, P = E.shape
     eye = torch.eye(m, dtype=E.dtype, device=E.device)
@@ -111,6 +114,8 @@ def sample_dropout_gradients(
     prob = as_problem(a, W, X, y)
     p = check_keep_prob(keep_prob)
     num_samples = check_positive_int(num_samples, "num_samples")
+    D = prob.m * (prob.K + prob.d)
+    check_allocation(num_samples * D, "the (num_samples, D) result", names=f"num_samples = {num_samples}, D = {D}")
     act = get_activation(activation)
     generator = torch_generator(generator, device=prob.W.device)
     z = prob.X @ prob.W.T

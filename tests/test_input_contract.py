@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from tests.contract import (
     EXEMPT,
     HUGE,
+    NAN_PROPAGATING,
     bad_calls,
     base_arguments,
     base_call,
@@ -98,6 +99,8 @@ def test_bad_input_is_refused_clearly_or_gives_finite_output(qualname):
         pname, label, kwargs = call
         with memory_limit():
             outcome, detail = classify(fn, kwargs, timeout=TIME_LIMIT, allowed_nan=allowed_nan)
+        if qualname in NAN_PROPAGATING and outcome == "nan":
+            return
         assert outcome in ("clear", "accepted"), f"{qualname}({pname}={label}): {outcome}: {detail}"
 
     check()

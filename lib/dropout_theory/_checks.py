@@ -94,6 +94,21 @@ def _number(value: Any, name: str, what: str) -> float:
         raise TypeError(f"{name} must be {what}, got {type(value).__name__} {plain(value)!r}") from None
 
 
+class ConvergenceError(RuntimeError):
+    """An iterative routine reached its iteration bound before converging.
+
+    Attributes:
+        iterations: the iterations made.
+        state: what the routine had reached (e.g. ``{"lo": 0.1, "hi": 0.2}``), also printed in the message.
+    """
+
+    def __init__(self, routine: str, iterations: int, state: dict[str, Any], hint: str = "") -> None:
+        self.iterations = int(iterations)
+        self.state = {k: plain(v) for k, v in state.items()}
+        reached = ", ".join(f"{k} = {v!r}" for k, v in self.state.items())
+        super().__init__(f"{routine} did not converge in {self.iterations} iterations (reached {reached}){hint}")
+
+
 def check_keep_prob(keep_prob: Any, name: str = "keep_prob") -> float:
     """Return ``keep_prob`` as a float after checking it lies in (0, 1]."""
     value = _number(keep_prob, name, "a number in (0, 1]")
@@ -280,6 +295,23 @@ def as_mask(mask: Any, name: str, shape: tuple[int, ...], *, like: torch.Tensor,
     if bool((t < 0).any()):
         raise ValueError(f"{name} must be >= 0 (dropout multipliers δ ∈ {{0, 1/keep_prob}})")
     return t
+
+
+def check_callable(fn: Any, name: str, form: str) -> Any:
+    """Return ``fn`` after checking it is callable; ``form`` says how it is called (e.g. ``"matvec(V)"``)."""
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable as {form}, got {type(fn).__name__} {plain(fn)!r}")
+    return fn
+
+
+def check_finite_result(value: Any, name: str, what: str) -> None:
+    """Raise ``ValueError`` naming the argument ``name`` (a user function) when ``value`` holds NaN or inf."""
+    if isinstance(value, torch.Tensor):
+        ok = bool(torch.isfinite(value).all())
+    else:
+        ok = bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
+    if not ok:
+        raise ValueError(f"{name} returned non-finite values ({what} is nan or inf)")
 
 
 def check_shapes_match(name_a: str, a: Any, dim_a: int, name_b: str, b: Any, dim_b: int, what: str) -> None:

@@ -18,7 +18,14 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from dropout_theory._checks import check_positive, check_positive_int
+from dropout_theory._checks import (
+    ConvergenceError,
+    check_allocation,
+    check_callable,
+    check_finite_result,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.alignment.estimators import rademacher_probe_estimate
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
@@ -57,7 +64,9 @@ def top_hessian_eigenvalues(
         ValueError: bad ``dim``, ``k``, ``tol`` or ``maxiter``.
         RuntimeError: ARPACK did not converge (the message says how many eigenvalues did).
     """
+    check_callable(matvec, "matvec", "matvec(V) with V of shape (B, dim)")
     dim = check_positive_int(dim, "dim", minimum=2)
+    check_allocation(4 * dim * 20, "the Lanczos basis", names=f"dim = {dim}")
     k = check_positive_int(k, "k")
     if k >= dim:
         raise ValueError(f"k must lie in [1, dim - 1] = [1, {dim - 1}] for Lanczos, got {k}")
@@ -70,6 +79,7 @@ def top_hessian_eigenvalues(
         out = matvec(X)
         if out.shape != X.shape:
             raise ValueError(f"matvec must map (B, {dim}) to (B, {dim}), got shape {tuple(out.shape)}")
+        check_finite_result(out, "matvec", "a product")
         return out.detach().to("cpu", torch.float64).numpy().T
 
     op = LinearOperator(
@@ -87,9 +97,11 @@ def top_hessian_eigenvalues(
     try:
         vals = eigsh(op, k=k, which="LA", v0=v0, tol=tol, maxiter=maxiter, return_eigenvectors=False)
     except ArpackNoConvergence as err:
-        raise RuntimeError(
-            f"Lanczos (ARPACK eigsh) did not converge: {len(err.eigenvalues)} of k = {k} eigenvalues reached "
-            f"tol = {tol:g} within maxiter = {maxiter}; raise maxiter or tol"
+        raise ConvergenceError(
+            "Lanczos (ARPACK eigsh)",
+            maxiter if maxiter is not None else 10 * dim,
+            {"converged eigenvalues": len(err.eigenvalues), "k": k, "tol": tol},
+            "; raise maxiter or tol",
         ) from err
     return torch.as_tensor(np.sort(vals)[::-1].copy(), dtype=torch.float64)
 

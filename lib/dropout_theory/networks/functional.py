@@ -114,8 +114,9 @@ def _check_fits_model(model: nn.Module, loss_fn: LossFn | None, X, y, name_x: st
         for name, t in ((name_x, X), (name_y, y)):
             if t.device != ref.device:
                 raise ValueError(f"{name} is on {t.device} but the model's parameters are on {ref.device}")
-        if X.dtype != ref.dtype:
-            raise ValueError(f"{name_x} has dtype {X.dtype} but the model's parameters have dtype {ref.dtype}")
+        for name, t in ((name_x, X), (name_y, y)):
+            if t.is_floating_point() and t.dtype != ref.dtype:
+                raise ValueError(f"{name} has dtype {t.dtype} but the model's parameters have dtype {ref.dtype}")
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(output, target), got {type(loss_fn).__name__}")
     was_training = model.training
@@ -123,14 +124,15 @@ def _check_fits_model(model: nn.Module, loss_fn: LossFn | None, X, y, name_x: st
     try:
         with torch.no_grad():
             out = model(X[:1])
-            if loss_fn is not None:
-                loss_fn(out, y[:1])
+            probe = None if loss_fn is None else loss_fn(out, y[:1])
     except (RuntimeError, ValueError, IndexError, TypeError) as exc:
         raise ValueError(
             f"model and loss_fn cannot evaluate {name_x} {tuple(X.shape)} and {name_y} {tuple(y.shape)}: {exc}"
         ) from None
     finally:
         model.train(was_training)
+    if probe is not None and not bool(torch.isfinite(torch.as_tensor(probe)).all()):
+        raise ValueError(f"loss_fn returned {float(probe)!r} on the first example of {name_x} (it must be finite)")
 
 
 def module_flat_loss(
@@ -148,8 +150,8 @@ def module_flat_loss(
         ``(loss, theta)``: the function (evaluated with the module in eval mode, its previous mode restored
         after each call) and the current flat parameters θ (D,).
     """
-    X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
     names, values = trainable_parameters(model)
+    X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
     values = [v.detach() for v in values]
     shapes = [v.shape for v in values]
     sizes = [math.prod(s) for s in shapes]

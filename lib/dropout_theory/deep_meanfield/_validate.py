@@ -12,9 +12,9 @@ from dropout_theory._checks import check_choice, plain
 ACTIVATION_NAMES: tuple[str, ...] = ("linear", "relu", "tanh", "hard_tanh", "erf")
 
 
-def check_activation(name: Any) -> str:
-    """Return ``name`` after checking it is one of :data:`ACTIVATION_NAMES`."""
-    return check_choice(name, "activation", ACTIVATION_NAMES)
+def check_activation(name: Any, arg: str = "activation") -> str:
+    """Return ``name`` after checking it is one of :data:`ACTIVATION_NAMES` (``arg``: the argument's name)."""
+    return check_choice(name, arg, ACTIVATION_NAMES)
 
 
 def check_array(

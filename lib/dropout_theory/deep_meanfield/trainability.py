@@ -22,7 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dropout_theory._checks import check_keep_prob, check_positive, check_positive_int
+from dropout_theory._checks import (
+    check_allocation,
+    check_iterations,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.data import standardized_digits
 from dropout_theory.deep_meanfield._validate import check_activation, check_array
 from dropout_theory.deep_meanfield.boundary import critical_sigma_w2
@@ -128,7 +134,7 @@ def train_deep_ensemble(
     check_activation(activation)
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
-    steps = check_positive_int(num_steps, "num_steps")
+    steps = check_iterations(num_steps, "num_steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")
     keep_prob = check_keep_prob(keep_prob)
@@ -137,7 +143,14 @@ def train_deep_ensemble(
     lr = check_array(lr, "lr", 0.0, low_open=True)
     sw2, lr = (np.atleast_1d(a).astype(np.float64) for a in np.broadcast_arrays(sw2, lr))
     M = sw2.size
+    if data is not None and (not isinstance(data, tuple | list) or len(data) != 4):
+        raise ValueError("data must be (X_train, labels_train, X_test, labels_test)")
     X, y, Xt, yt = data if data is not None else standardized_digits(dtype=dtype)
+    check_allocation(
+        M * (depth * width * (width + 3 * batch_size) + X.shape[1] * width),
+        "the networks and one batch's activations",
+        names=f"depth = {depth}, width = {width}, batch_size = {batch_size}, M = {M}",
+    )
     gen = torch_generator(generator)
     X, Xt = X.to(dtype), Xt.to(dtype)
     K = int(max(y.max(), yt.max())) + 1
@@ -340,4 +353,5 @@ def trainable_depth_bound(
     ds = depth_scales(activation, sigma_w2, sigma_b2, keep_prob)
     xi_c = np.asarray(ds["xi_c"])
     xi_g = np.abs(np.asarray(ds["xi_grad"]))
+    multiple = check_positive(multiple, "multiple")
     return {"xi_c_bound": multiple * xi_c, "combined_bound": multiple * np.minimum(xi_c, xi_g)}

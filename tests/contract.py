@@ -78,6 +78,8 @@ EXEMPT = {
 #: Result fields that are NaN by documentation for some bad calls (not counted as silent NaN), with the reason.
 DOCUMENTED_NAN = {
     "alignment.variance_flatness": {".fit.stderr"},  # a fit through two directions: LogLinearFit documents nan
+    "phase.unmoved_fraction": {""},  # documented: NaN for the degenerate phase (no limit)
+    "phase.compare_with_limit": {".unmoved_theory"},  # the same, as a field
 }
 
 #: Public names that propagate NaN by design, with the reason (their NaN outputs are not counted as silent).

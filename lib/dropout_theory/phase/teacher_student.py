@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import check_positive_int
+from dropout_theory._checks import check_allocation, check_positive_int
 from dropout_theory.rng import GeneratorLike, torch_generator
 
 
@@ -58,6 +58,9 @@ def make_teacher_student(
     d = check_positive_int(d, "d")
     N = check_positive_int(num_points, "num_points")
     m = check_positive_int(teacher_width, "teacher_width")
+    check_allocation(
+        (m + N) * d + N, "the teacher and the data", names=f"d = {d}, num_points = {N}, teacher_width = {m}"
+    )
     g = torch_generator(generator)
     Wt = torch.randn((m, d), generator=g, dtype=torch.float64)
     at = torch.tensor([1.0 if j % 2 == 0 else -1.0 for j in range(m)], dtype=torch.float64)

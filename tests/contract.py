@@ -82,6 +82,14 @@ DOCUMENTED_NAN = {
     "phase.compare_with_limit": {".unmoved_theory"},  # the same, as a field
 }
 
+#: Words that name an argument in messages besides the parameter names: the ``name`` of an activation is called
+#: ``activation`` in every message (as in every other signature of the library).
+ALIASES = {
+    "activations.get_activation": ("activation",),
+    "deep_meanfield.activation_fn": ("activation",),
+    "deep_meanfield.activation_deriv": ("activation",),
+}
+
 #: Public names that propagate NaN by design, with the reason (their NaN outputs are not counted as silent).
 NAN_PROPAGATING = {
     "networks.half_mse": "a loss evaluated inside training loops (like torch.nn.functional.mse_loss); every loop "
@@ -567,7 +575,12 @@ PLAIN_NUMBER = re.compile(r"np\.(float|int)\d*\(|tensor\(")
 
 
 def classify(
-    fn: Callable[..., Any], kwargs: dict[str, Any], *, timeout: float, allowed_nan: set[str] = frozenset()
+    fn: Callable[..., Any],
+    kwargs: dict[str, Any],
+    *,
+    timeout: float,
+    allowed_nan: set[str] = frozenset(),
+    aliases: tuple[str, ...] = (),
 ) -> tuple[str, str]:
     """(outcome class, detail) of one call; see the module docstring.
 
@@ -585,7 +598,7 @@ def classify(
         return "clear", f"DivergenceError: {exc}"
     except (ValueError, TypeError) as exc:
         msg = str(exc)
-        if not names_an_argument(msg, fn, kwargs):
+        if not names_an_argument(msg, fn, kwargs, aliases):
             return "obscure", f"{type(exc).__name__} naming no argument: {msg[:200]}"
         if PLAIN_NUMBER.search(msg):
             return "obscure", f"{type(exc).__name__} printing a non-plain number: {msg[:200]}"
@@ -625,7 +638,9 @@ def run_report(timeout: float = 5.0, only: str | None = None) -> Counter:
                 continue
             per_name[qual] = Counter()
             for pname, label, kwargs in calls:
-                outcome, detail = classify(fn, kwargs, timeout=timeout, allowed_nan=allowed)
+                outcome, detail = classify(
+                    fn, kwargs, timeout=timeout, allowed_nan=allowed, aliases=ALIASES.get(qual, ())
+                )
                 if outcome == "nan" and qual in NAN_PROPAGATING:
                     outcome = "nan by design"
                 counts[outcome] += 1

@@ -157,6 +157,25 @@ def check_iterations(value: Any, name: str, minimum: int = 1) -> int:
     return check_positive_int(value, name, minimum, maximum=MAX_ITERATIONS)
 
 
+#: Upper bound of the sizes of SymPy derivations (neurons, layers, moment orders): their expressions grow
+#: exponentially with the size (2^m mask terms for m neurons), and the book's derivations use at most 6.
+MAX_SYMBOLIC_SIZE = 12
+
+
+def check_symbolic_size(value: Any, name: str, minimum: int = 1, maximum: int = MAX_SYMBOLIC_SIZE) -> int:
+    """:func:`check_positive_int` with the bound of symbolic derivations, :data:`MAX_SYMBOLIC_SIZE`."""
+    return check_positive_int(value, name, minimum, maximum=maximum)
+
+
+def check_sympy(value: Any, name: str) -> Any:
+    """Return ``value`` after checking it is a SymPy expression (a ``TypeError`` naming the argument otherwise)."""
+    import sympy as sp
+
+    if not isinstance(value, sp.Basic):
+        raise TypeError(f"{name} must be a SymPy expression, got {type(value).__name__} {plain(value)!r}")
+    return value
+
+
 def check_choice(value: Any, name: str, choices: tuple[str, ...] | list[str]) -> str:
     """Return ``value`` after checking it is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:

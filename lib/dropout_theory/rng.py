@@ -108,6 +108,8 @@ def bernoulli_mask(
     Returns:
         Tensor of ``shape``.
     """
+    if not isinstance(shape, tuple | list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise ValueError(f"shape must be a tuple of integers >= 0, got {shape!r}")
     if isinstance(keep_prob, str) or not 0.0 <= float(keep_prob) <= 1.0:  # cheap: called once per step
         raise ValueError(f"keep_prob must be a number in [0, 1], got {keep_prob!r}")
     if not isinstance(generator, torch.Generator):

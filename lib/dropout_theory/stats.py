@@ -136,9 +136,22 @@ def _line(lx: np.ndarray, ly: np.ndarray) -> tuple[float, float, float, float]:
     return float(k), se, float(c), r2
 
 
+def _array(value, name: str) -> np.ndarray:
+    if isinstance(value, str | bytes) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__} {value!r}")
+    if hasattr(value, "device") and getattr(value.device, "type", "cpu") == "meta":
+        raise ValueError(f"{name} is on the meta device (it holds no values)")
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    try:
+        return np.asarray(value, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+
+
 def _points(x, y, positive_x: bool, drop_invalid: bool) -> tuple[np.ndarray, np.ndarray, int]:
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
+    x = _array(x, "x")
+    y = _array(y, "y")
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     ok = np.isfinite(x) & np.isfinite(y) & (y > 0)

@@ -15,6 +15,12 @@ from typing import Any
 
 def cell(value: Any, spec: str = ".4g") -> str:
     """One table cell: ``None`` and NaN as ``-``, numbers with the format ``spec``, anything else with ``str``."""
+    if not isinstance(spec, str):
+        raise TypeError(f"spec must be a format specification string such as '.4g', got {spec!r}")
+    try:
+        format(1.5, spec) if not spec.endswith("d") else format(1, spec)
+    except ValueError:
+        raise ValueError(f"spec must be a format specification such as '.4g' or 'd', got {spec!r}") from None
     if value is None:
         return "-"
     if hasattr(value, "format") and hasattr(value, "stderr"):  # an Estimate

@@ -105,7 +105,7 @@ def _check_kinks(kinks: Any) -> tuple[float, ...]:
 
 def activation_fn(name: str) -> ArrayFn:
     """φ for "linear", "relu", "tanh", "hard_tanh" (clip to [−1, 1]) or "erf" (φ(x) = erf(x))."""
-    check_activation(name, "name (the activation)")
+    check_activation(name)
     return {
         "linear": lambda x: x,
         "relu": lambda x: np.maximum(x, 0.0),
@@ -117,7 +117,7 @@ def activation_fn(name: str) -> ArrayFn:
 
 def activation_deriv(name: str) -> ArrayFn:
     """φ' (the one-sided value 0 is used at the kinks of ReLU and hard tanh, a set of measure zero)."""
-    check_activation(name, "name (the activation)")
+    check_activation(name)
     return {
         "linear": np.ones_like,
         "relu": lambda x: (x > 0.0).astype(np.float64),

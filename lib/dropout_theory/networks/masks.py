@@ -15,13 +15,14 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from dropout_theory.networks.functional import _check_model
 from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
 
 
 def dropout_layers(model: nn.Module) -> list[nn.Dropout]:
     """The ``nn.Dropout`` layers of ``model``, in module order."""
-    return [mod for mod in _check_model(model).modules() if isinstance(mod, nn.Dropout)]
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return [mod for mod in model.modules() if isinstance(mod, nn.Dropout)]
 
 
 def keep_probs(model: nn.Module) -> tuple[float, ...]:

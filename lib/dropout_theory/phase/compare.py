@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import torch
@@ -35,7 +36,7 @@ from dropout_theory._checks import (
     check_positive,
     check_positive_int,
 )
-from dropout_theory.phase.classify import _exact, classify_phase, limit_parameters
+from dropout_theory.phase.classify import classify_phase, limit_parameters
 from dropout_theory.phase.distances import sliced_wasserstein
 from dropout_theory.phase.limits import (
     LimitPath,
@@ -71,7 +72,8 @@ _SW_PROJECTIONS = 128
 
 def _scaling(a: Any, b: Any, width: int, tau0: float, keep0: float, t_final: float) -> tuple[float, float, int]:
     n = check_positive_int(width, "width")
-    A, B = _exact(a, "a"), _exact(b, "b")
+    classify_phase(a, b)  # checks the exponents
+    A, B = Fraction(a), Fraction(b)
     tau0, keep0 = check_positive(tau0, "tau0"), check_keep_prob(keep0, "keep0")
     t_final = check_positive(t_final, "t_final")
     tau = tau0 * n ** (-float(A))
@@ -87,7 +89,7 @@ def _check_points(points: Any) -> list[tuple[Any, Any]]:
     for p in points:
         if isinstance(p, str) or not isinstance(p, Sequence) or len(p) != 2:
             raise ValueError(f"points must hold (a, b) pairs, got {p!r}")
-        _exact(p[0], "a"), _exact(p[1], "b")
+        classify_phase(*p)  # checks the exponents
     return [tuple(p) for p in points]
 
 

@@ -401,6 +401,8 @@ def base_arguments(qualname: str, fn: Callable[..., Any]) -> dict[str, Any]:
             continue
         if p.name in override:
             kwargs[p.name] = override.pop(p.name)
+        elif p.name == "generator":
+            kwargs[p.name] = 0  # deterministic base calls
         elif p.default is p.empty:
             if p.name not in VALID:
                 raise KeyError(f"{qualname}: no valid value for its parameter {p.name!r} (add it to VALID/OVERRIDES)")
@@ -565,9 +567,13 @@ def non_finite_paths(obj: Any, path: str = "", _depth: int = 0) -> set[str]:
     return {path} if bad else set()
 
 
-def names_an_argument(message: str, fn: Callable[..., Any], passed: Mapping[str, Any] = {}) -> bool:
-    """Whether an error message names one of ``fn``'s parameters (or an argument passed on through ``**kwargs``)."""
+def names_an_argument(
+    message: str, fn: Callable[..., Any], passed: Mapping[str, Any] = {}, aliases: tuple[str, ...] = ()
+) -> bool:
+    """Whether an error message names one of ``fn``'s parameters (or an argument passed on through ``**kwargs``,
+    or one of ``aliases``)."""
     params = [p for p in inspect.signature(fn).parameters if p not in ("kwargs", "args")] + list(passed)
+    params += list(aliases)
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(p)}(?![A-Za-z0-9_])", message) for p in params)
 
 

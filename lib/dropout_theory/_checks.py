@@ -297,9 +297,17 @@ def as_tensor(
             raise ValueError(
                 f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {tuple(t.shape)}"
             )
-    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+    if t.is_floating_point() and not _all_finite(t):
         raise ValueError(f"{name} must contain only finite values (found nan or inf)")
     return t
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    """Whether every entry is finite: one reduction (the sum is finite unless an entry is NaN/inf or the sum
+    overflows), and the exact elementwise test only when the sum is not finite."""
+    if t.numel() == 0:
+        return True
+    return math.isfinite(float(t.sum())) or bool(torch.isfinite(t).all())
 
 
 def as_mask(mask: Any, name: str, shape: tuple[int, ...], *, like: torch.Tensor, like_name: str) -> torch.Tensor:
@@ -325,8 +333,10 @@ def check_callable(fn: Any, name: str, form: str) -> Any:
 
 def check_finite_result(value: Any, name: str, what: str) -> None:
     """Raise ``ValueError`` naming the argument ``name`` (a user function) when ``value`` holds NaN or inf."""
-    if isinstance(value, torch.Tensor):
-        ok = bool(torch.isfinite(value).all())
+    if isinstance(value, float | np.floating):
+        ok = math.isfinite(value)
+    elif isinstance(value, torch.Tensor):
+        ok = _all_finite(value)
     else:
         ok = bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
     if not ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,10 @@ def check_array(
     Raises:
         ValueError: naming the argument, the offending value and the valid range.
     """
+    if type(value) is float or type(value) is int:  # fast path for scalars (called inside bisections)
+        v = float(value)
+        if math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high):
+            return np.asarray(v)
     if isinstance(value, str | bytes) or value is None:
         raise TypeError(f"{name} must be a number or an array of numbers, got {type(value).__name__} {value!r}")
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dropout_theory.experiments.runner import load_results
+from dropout_theory.jobs import load_results
 from dropout_theory.experiments.trainable_depth import train_grid_job
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,9 @@ Simulation (torch, batched over networks): :func:`inputs_for`, :func:`simulate_e
 :class:`EnsembleResult`; statistics: :func:`layer_mean_var`, :func:`bootstrap_power_law` (fits of decay lengths
 and power laws: :mod:`dropout_theory.stats`).
 Trainability (batched training of deep dropout networks): :func:`train_deep_ensemble` (:class:`TrainingResult`),
-:func:`trainable_depth_grid` (:class:`DepthGrid`), :func:`training_speed` (:class:`TrainingSpeed`),
+one stored job :func:`trainable_depth_job`, the sweeps :func:`trainable_depth_sweep` (:class:`Panel`,
+:class:`TrainableDepthSweep`, :class:`DepthGrid`, :class:`DepthBoundary`) and :func:`training_speed_sweep`
+(:class:`TrainingSpeedSweep`), resumable results files of :mod:`dropout_theory.jobs`, and the bounds
 :func:`trainable_depth_bound`.
 
 Data arguments: these functions are evaluated on a parameter point or grid — the activation, σ_w², σ_b² and the
@@ -19,6 +21,17 @@ formulas; every other argument is keyword-only.
 from dropout_theory.deep_meanfield._validate import ACTIVATION_NAMES
 from dropout_theory.deep_meanfield.boundary import critical_sigma_w2, order_chaos_boundary
 from dropout_theory.deep_meanfield.depth_scales import chi_1, chi_c, chi_q, depth_scale, depth_scales
+from dropout_theory.deep_meanfield.depth_sweep import (
+    BOOK_TRAINABLE_DEPTH,
+    BOOK_TRAINING_SPEED,
+    DepthBoundary,
+    DepthGrid,
+    Panel,
+    TrainableDepthSweep,
+    TrainingSpeedSweep,
+    trainable_depth_sweep,
+    training_speed_sweep,
+)
 from dropout_theory.deep_meanfield.ensemble import EnsembleResult, inputs_for, simulate_ensemble
 from dropout_theory.deep_meanfield.fixed_points import fixed_point_c, fixed_point_q
 from dropout_theory.deep_meanfield.maps import c_map, pair_map, pair_trajectory, q_map, q_trajectory
@@ -31,21 +44,29 @@ from dropout_theory.deep_meanfield.quadrature import (
 )
 from dropout_theory.deep_meanfield.statistics import bootstrap_power_law, layer_mean_var
 from dropout_theory.deep_meanfield.trainability import (
-    DepthGrid,
+    DATASETS,
+    INITS,
+    OPTIMIZERS,
     TrainingResult,
-    TrainingSpeed,
     train_deep_ensemble,
     trainable_depth_bound,
-    trainable_depth_grid,
-    training_speed,
+    trainable_depth_job,
 )
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "BOOK_TRAINABLE_DEPTH",
+    "BOOK_TRAINING_SPEED",
+    "DATASETS",
+    "INITS",
+    "OPTIMIZERS",
+    "DepthBoundary",
     "DepthGrid",
     "EnsembleResult",
+    "Panel",
+    "TrainableDepthSweep",
     "TrainingResult",
-    "TrainingSpeed",
+    "TrainingSpeedSweep",
     "activation_deriv",
     "activation_fn",
     "bivariate_expectation",
@@ -71,6 +92,7 @@ __all__ = [
     "simulate_ensemble",
     "train_deep_ensemble",
     "trainable_depth_bound",
-    "trainable_depth_grid",
-    "training_speed",
+    "trainable_depth_job",
+    "trainable_depth_sweep",
+    "training_speed_sweep",
 ]

@@ -5,8 +5,11 @@ Theory (numpy/scipy, Gauss–Hermite quadrature, vectorized over parameter grids
 :func:`fixed_point_c`, :func:`chi_1`, :func:`chi_c`, :func:`chi_q`, :func:`depth_scale`, :func:`depth_scales`,
 :func:`critical_sigma_w2`, :func:`order_chaos_boundary`.
 Simulation (torch, batched over networks): :func:`inputs_for`, :func:`simulate_ensemble`,
-:class:`EnsembleResult`; statistics: :func:`layer_mean_var`, :func:`bootstrap_power_law` (fits of decay lengths
-and power laws: :mod:`dropout_theory.stats`).
+:class:`EnsembleResult`. Gradient metrics: the predicted asymptotic rates with their conditions
+(:func:`gradient_rates`, the linear surrogate :func:`linear_surrogate`) and layer-by-layer statistics of simulated
+ensembles with fitted rates, relative-variance laws and powers (:func:`gradient_statistics`, stored through
+:func:`gradient_statistics_sweep`); statistics: :func:`layer_mean_var`, :func:`bootstrap_power_law` (fits of decay
+lengths and power laws: :mod:`dropout_theory.stats`).
 Trainability (batched training of deep dropout networks): :func:`train_deep_ensemble` (:class:`TrainingResult`),
 one stored job :func:`trainable_depth_job`, the sweeps :func:`trainable_depth_sweep` (:class:`Panel`,
 :class:`TrainableDepthSweep`, :class:`DepthGrid`, :class:`DepthBoundary`) and :func:`training_speed_sweep`
@@ -32,8 +35,27 @@ from dropout_theory.deep_meanfield.depth_sweep import (
     trainable_depth_sweep,
     training_speed_sweep,
 )
-from dropout_theory.deep_meanfield.ensemble import EnsembleResult, inputs_for, simulate_ensemble
+from dropout_theory.deep_meanfield.ensemble import READOUTS, EnsembleResult, inputs_for, simulate_ensemble
 from dropout_theory.deep_meanfield.fixed_points import fixed_point_c, fixed_point_q
+from dropout_theory.deep_meanfield.gradient_rates import (
+    METRICS,
+    RateRow,
+    RateTable,
+    SurrogateParameters,
+    gradient_rates,
+    linear_surrogate,
+    realistic_gia_ratio,
+    surrogate_parameters,
+)
+from dropout_theory.deep_meanfield.gradient_statistics import (
+    BOOK_GRADIENT_STATISTICS,
+    GradientStatistics,
+    MetricStatistics,
+    gradient_statistics,
+    gradient_statistics_job,
+    gradient_statistics_sweep,
+    metric_statistics,
+)
 from dropout_theory.deep_meanfield.maps import c_map, pair_map, pair_trajectory, q_map, q_trajectory
 from dropout_theory.deep_meanfield.quadrature import (
     activation_deriv,
@@ -55,15 +77,23 @@ from dropout_theory.deep_meanfield.trainability import (
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "BOOK_GRADIENT_STATISTICS",
     "BOOK_TRAINABLE_DEPTH",
     "BOOK_TRAINING_SPEED",
     "DATASETS",
     "INITS",
+    "METRICS",
     "OPTIMIZERS",
+    "READOUTS",
     "DepthBoundary",
     "DepthGrid",
     "EnsembleResult",
+    "GradientStatistics",
+    "MetricStatistics",
     "Panel",
+    "RateRow",
+    "RateTable",
+    "SurrogateParameters",
     "TrainableDepthSweep",
     "TrainingResult",
     "TrainingSpeedSweep",
@@ -82,14 +112,22 @@ __all__ = [
     "fixed_point_q",
     "gauss_hermite",
     "gaussian_expectation",
+    "gradient_rates",
+    "gradient_statistics",
+    "gradient_statistics_job",
+    "gradient_statistics_sweep",
     "inputs_for",
     "layer_mean_var",
+    "linear_surrogate",
+    "metric_statistics",
     "order_chaos_boundary",
     "pair_map",
     "pair_trajectory",
     "q_map",
     "q_trajectory",
+    "realistic_gia_ratio",
     "simulate_ensemble",
+    "surrogate_parameters",
     "train_deep_ensemble",
     "trainable_depth_bound",
     "trainable_depth_job",

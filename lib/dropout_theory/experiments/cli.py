@@ -11,8 +11,9 @@ Options are checked by argparse before anything runs (a bad value exits with sta
 results file records the run (command, options, scale, library version) in its first line, and a run resumes
 only into a file of the same run (a subcommand whose science function labels its own runs, with
 ``set_defaults(labels_own_runs=True)``, records that function's arguments as the options instead). SIGTERM or
-SIGINT stops a run cleanly: the finished jobs are saved, the workers are stopped, and the command exits with status 128 + the signal number (143 for SIGTERM); the same
-command resumes. Exit status 1 means some jobs raised (their tracebacks are in the results file).
+SIGINT stops a run cleanly: the finished jobs are saved, the workers are stopped, and the command exits with
+status 128 + the signal number (143 for SIGTERM); the same command resumes. Exit status 1 means some jobs raised
+(their tracebacks are in the results file).
 """
 
 from __future__ import annotations

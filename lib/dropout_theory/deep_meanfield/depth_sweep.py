@@ -113,25 +113,35 @@ class DepthGrid(TabularResult):
         return Table.build(headers, rows, formats=("d", *([".2f"] * len(self.sigma_w2))), title=title)
 
 
-def _crossing(logL: np.ndarray, acc: np.ndarray, se: np.ndarray, threshold: float) -> tuple[float, float, int]:
-    """(log L*, its standard error, censoring) where ``acc`` first falls below ``threshold`` going deeper.
+def depth_crossing(
+    depths: np.ndarray, accuracy: np.ndarray, *, stderr: np.ndarray, threshold: float
+) -> tuple[float, float, int]:
+    """(L*, its standard error, censoring) where ``accuracy`` first falls below ``threshold`` going deeper.
 
-    Censoring: 0 inside the grid, +1 when every depth is above the threshold (L* > max depth, value = log max
-    depth), −1 when the shallowest depth is already below (L* < min depth, value = log min depth).
+    Linear interpolation in log L between the two bracketing depths; the standard error is propagated from those
+    of the two accuracies (delta method). Censoring: 0 inside the grid, +1 when every depth is above the threshold
+    (L* > max depth, value = max depth, standard error NaN), −1 when the shallowest depth is already below
+    (value = min depth).
+
+    Args:
+        depths: (D,) increasing depths.
+        accuracy: (D,) mean accuracies.
+        stderr: (D,) their standard errors.
+        threshold: the accuracy that defines "trains".
     """
+    logL, acc, se = (np.asarray(v, dtype=np.float64) for v in (np.log(depths), accuracy, stderr))
     below = np.flatnonzero(acc < threshold)
     if below.size == 0:
-        return float(logL[-1]), math.nan, 1
+        return float(depths[-1]), math.nan, 1
     j = int(below[0])
     if j == 0:
-        return float(logL[0]), math.nan, -1
+        return float(depths[0]), math.nan, -1
     x1, x2, a1, a2 = logL[j - 1], logL[j], acc[j - 1], acc[j]
-    t = (a1 - threshold) / (a1 - a2)
-    value = x1 + t * (x2 - x1)
+    x = x1 + (a1 - threshold) / (a1 - a2) * (x2 - x1)
     # ∂x*/∂a1 = (x2 − x1)(threshold − a2)/(a1 − a2)², ∂x*/∂a2 = (x2 − x1)(a1 − threshold)/(a1 − a2)²
     d1 = (x2 - x1) * (threshold - a2) / (a1 - a2) ** 2
     d2 = (x2 - x1) * (a1 - threshold) / (a1 - a2) ** 2
-    return float(value), float(math.hypot(d1 * se[j - 1], d2 * se[j])), 0
+    return float(math.exp(x)), float(math.exp(x) * math.hypot(d1 * se[j - 1], d2 * se[j])), 0
 
 
 @dataclass(frozen=True)
@@ -231,12 +241,12 @@ class TrainableDepthSweep(TabularResult):
         if g.stderr is None:
             raise ValueError("the boundary's standard error needs at least two seeds")
         run = ~np.isnan(g.accuracy[:, 0])
-        logL = np.log(self.depths[run].astype(np.float64))
-        fits = [_crossing(logL, g.accuracy[run, j], g.stderr[run, j], threshold) for j in range(len(self.sigma_w2))]
-        x, sx, cens = (np.array(v) for v in zip(*fits, strict=True))
+        fits = [depth_crossing(self.depths[run], g.accuracy[run, j], stderr=g.stderr[run, j], threshold=threshold)
+                for j in range(len(self.sigma_w2))]  # fmt: skip
+        L, sL, cens = (np.array(v) for v in zip(*fits, strict=True))
         d = depth_scales(self.activation, self.sigma_w2, self.sigma_b2, g.keep_prob)
         xi_c = np.asarray(d["xi_c"], dtype=np.float64)
-        return DepthBoundary(g.label, threshold, self.sigma_w2, np.exp(x), np.exp(x) * sx, cens.astype(int), xi_c,
+        return DepthBoundary(g.label, threshold, self.sigma_w2, L, sL, cens.astype(int), xi_c,
                              np.minimum(xi_c, np.abs(np.asarray(d["xi_grad"]))))  # fmt: skip
 
     def agreement(self, panel: Panel | float | Sequence, *, threshold: float = 0.5) -> dict[str, Estimate]:

@@ -85,16 +85,35 @@ def _forward(params, x, phi, keep_prob, gen, train):
     return h  # (M, n, K) logits
 
 
-def _init_weight(M, fan_out, fan_in, sw, init, gen, dtype) -> torch.Tensor:
-    """(M, fan_out, fan_in) weights with entry variance σ_w²/fan_in; ``sw``: (M, 1, 1) tensor of σ_w."""
+def initial_weights(
+    shape: tuple[int, int, int],
+    *,
+    sigma_w: torch.Tensor,
+    init: str = "gaussian",
+    generator: GeneratorLike = 0,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """(num_models, fan_out, fan_in) weights with entry variance σ_w²/fan_in, Gaussian or (semi-)orthogonal.
+
+    Args:
+        shape: (num_models, fan_out, fan_in).
+        sigma_w: (num_models, 1, 1) tensor of σ_w per model.
+        init: "gaussian" (iid N(0, σ_w²/fan_in)) or "orthogonal" (σ_w·√(max(fan_in, fan_out)/fan_in) times a
+            Haar-random matrix with orthonormal rows or columns; a square layer has WᵀW = σ_w² I).
+        generator: torch generator or int seed.
+        dtype: floating dtype.
+    """
+    check_choice(init, "init", INITS)
+    num_models, fan_out, fan_in = shape
+    gen = torch_generator(generator)
     if init == "gaussian":
-        return torch.randn(M, fan_out, fan_in, generator=gen, dtype=dtype) * sw / math.sqrt(fan_in)
+        return torch.randn(num_models, fan_out, fan_in, generator=gen, dtype=dtype) * sigma_w / math.sqrt(fan_in)
     big, small = max(fan_out, fan_in), min(fan_out, fan_in)
-    g = torch.randn(M, big, small, generator=gen, dtype=torch.float64)
+    g = torch.randn(num_models, big, small, generator=gen, dtype=torch.float64)
     Q, R = torch.linalg.qr(g)  # Haar: fix the signs of R's diagonal
     Q = Q * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1))[:, None, :]
     Q = Q if fan_out >= fan_in else Q.transpose(1, 2)
-    return Q.to(dtype) * sw * math.sqrt(big / fan_in)
+    return Q.to(dtype) * sigma_w * math.sqrt(big / fan_in)
 
 
 def _accuracy(params, X, y, phi, chunk: int = 2048) -> torch.Tensor:
@@ -174,7 +193,7 @@ def train_deep_ensemble(
     sw = torch.as_tensor(np.sqrt(sw2), dtype=dtype)[:, None, None]
     params = []
     for fan_in, fan_out in itertools.pairwise(sizes):
-        W = _init_weight(M, fan_out, fan_in, sw, init, gen, dtype)
+        W = initial_weights((M, fan_out, fan_in), sigma_w=sw, init=init, generator=gen, dtype=dtype)
         b = torch.randn(M, 1, fan_out, generator=gen, dtype=dtype) * math.sqrt(sigma_b2)
         params += [W.requires_grad_(), b.requires_grad_()]
     sq_avg = [torch.zeros_like(p) for p in params] if optimizer == "rmsprop" else None

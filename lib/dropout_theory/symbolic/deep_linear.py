@@ -35,6 +35,8 @@ T_k = T_k^∞ (1 + c_k/N + O(N⁻²)) with c_k growing linearly in k.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import sympy as sp
 
@@ -120,6 +122,7 @@ def T_finite_width(k_max: int, sigma_w2: float, keep_prob: float, *, width: int,
     return out
 
 
+@lru_cache(maxsize=2)
 def first_order_width_correction(pair: bool) -> sp.Expr:
     """c_k in T_k = T_k^∞ (1 + c_k/N + O(N⁻²)), in closed form (the 1/N part of :func:`finite_width_step` solved
     with :func:`sympy.rsolve`, for ρ ≠ 1).

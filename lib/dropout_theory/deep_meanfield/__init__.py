@@ -52,10 +52,14 @@ from dropout_theory.deep_meanfield.gradient_statistics import (
     BOOK_GRADIENT_STATISTICS,
     GradientStatistics,
     MetricStatistics,
+    RateComparison,
+    UniversalityTable,
     gradient_statistics,
     gradient_statistics_job,
     gradient_statistics_sweep,
     metric_statistics,
+    rate_comparison,
+    universality_table,
 )
 from dropout_theory.deep_meanfield.maps import c_map, pair_map, pair_trajectory, q_map, q_trajectory
 from dropout_theory.deep_meanfield.quadrature import (
@@ -93,12 +97,14 @@ __all__ = [
     "GradientStatistics",
     "MetricStatistics",
     "Panel",
+    "RateComparison",
     "RateRow",
     "RateTable",
     "SurrogateParameters",
     "TrainableDepthSweep",
     "TrainingResult",
     "TrainingSpeedSweep",
+    "UniversalityTable",
     "activation_deriv",
     "activation_fn",
     "bivariate_expectation",
@@ -129,6 +135,7 @@ __all__ = [
     "pair_trajectory",
     "q_map",
     "q_trajectory",
+    "rate_comparison",
     "realistic_gia_ratio",
     "simulate_ensemble",
     "surrogate_parameters",
@@ -137,4 +144,5 @@ __all__ = [
     "trainable_depth_job",
     "trainable_depth_sweep",
     "training_speed_sweep",
+    "universality_table",
 ]

@@ -158,6 +158,7 @@ class DepthBoundary(TabularResult):
         censored: (S,) 0 inside the grid, +1 when L* lies beyond the deepest depth, −1 below the shallowest.
         xi_c: (S,) ξ_c.
         xi_min: (S,) min(ξ_c, |ξ_∇|).
+        max_depth: the deepest depth the panel trained.
     """
 
     label: str
@@ -168,13 +169,16 @@ class DepthBoundary(TabularResult):
     censored: np.ndarray
     xi_c: np.ndarray
     xi_min: np.ndarray
+    max_depth: int
 
     def multiple(self, scale: str = "xi_c") -> Estimate:
-        """The multiple c of L* ≈ c·ξ pooled over the uncensored σ_w² (``scale`` "xi_c" or "xi_min"): the mean of
-        L*/ξ with the standard error of that mean over σ_w² (``num_samples`` = uncensored σ_w² values)."""
+        """The multiple c of L* ≈ c·ξ pooled over σ_w² (``scale`` "xi_c" or "xi_min"): the mean of L*/ξ with the
+        standard error of that mean over σ_w² (``num_samples`` = the σ_w² values used). Used: the σ_w² whose
+        boundary lies inside the grid and whose ξ is below the deepest depth trained (where ξ is larger, no depth of
+        the grid can test a multiple of it: the training budget sets L* there)."""
         check_choice(scale, "scale", ("xi_c", "xi_min"))
         xi = self.xi_c if scale == "xi_c" else self.xi_min
-        ok = self.censored == 0
+        ok = (self.censored == 0) & (xi < self.max_depth)
         if ok.sum() == 0:
             return Estimate(math.nan, math.inf, 0)
         return Estimate.from_samples(self.depth[ok] / xi[ok])
@@ -246,8 +250,9 @@ class TrainableDepthSweep(TabularResult):
         L, sL, cens = (np.array(v) for v in zip(*fits, strict=True))
         d = depth_scales(self.activation, self.sigma_w2, self.sigma_b2, g.keep_prob)
         xi_c = np.asarray(d["xi_c"], dtype=np.float64)
-        return DepthBoundary(g.label, threshold, self.sigma_w2, L, sL, cens.astype(int), xi_c,
-                             np.minimum(xi_c, np.abs(np.asarray(d["xi_grad"]))))  # fmt: skip
+        xi_min = np.minimum(xi_c, np.abs(np.asarray(d["xi_grad"])))
+        return DepthBoundary(g.label, threshold, self.sigma_w2, L, sL, cens.astype(int), xi_c, xi_min,
+                             int(self.depths[run].max()))  # fmt: skip
 
     def agreement(self, panel: Panel | float | Sequence, *, threshold: float = 0.5) -> dict[str, Estimate]:
         """How often each depth bound predicts "trains" (accuracy > ``threshold``) correctly: the fraction of the
@@ -406,6 +411,20 @@ class TrainingSpeedSweep(TabularResult):
         if ok.sum() < 3:
             return None
         return fit_power_law(self.lrs[ok], mean[ok])
+
+    def steps_table(self) -> Table:
+        """Mean ± standard error of the steps to the threshold over the seeds that reached it (how many), per
+        (keep_prob, depth) and learning rate; "-" where no seed did."""
+        rows = []
+        for r in self.keep_probs:
+            for L in self.depths:
+                mean, se, n = self.mean_steps(r, int(L))
+                cells = [f"{m:.0f} ± {e:.0f} ({c})" if c > 1 else (f"{m:.0f} ({c})" if c else "-")
+                         for m, e, c in zip(mean, se, n, strict=True)]  # fmt: skip
+                rows.append((f"keep {r:g}, depth {int(L)}", *cells))
+        headers = ("lr", *(f"{lr:g}" for lr in self.lrs))
+        title = f"steps to {self.threshold:.0%} training accuracy: mean ± s.e. over the seeds that got there (how many)"
+        return Table.build(headers, rows, formats=["s"] * len(headers), title=title)
 
     def table(self) -> Table:
         rows = []

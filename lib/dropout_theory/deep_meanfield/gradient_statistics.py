@@ -28,12 +28,13 @@ import numpy as np
 import torch
 
 from dropout_theory._checks import check_choice, check_positive_int
-from dropout_theory.deep_meanfield.depth_scales import depth_scales
+from dropout_theory.deep_meanfield.depth_scales import depth_scale, depth_scales
 from dropout_theory.deep_meanfield.ensemble import BACKWARD_MODES, READOUTS, inputs_for, simulate_ensemble
-from dropout_theory.deep_meanfield.gradient_rates import METRICS
+from dropout_theory.deep_meanfield.gradient_rates import METRICS, gradient_rates, linear_surrogate
 from dropout_theory.jobs import run_identity, run_jobs
 from dropout_theory.rng import GeneratorLike, numpy_generator, torch_generator
 from dropout_theory.stats import Estimate
+from dropout_theory.tables import Table, TabularResult
 
 
 @dataclass(frozen=True)
@@ -311,3 +312,108 @@ def _book_configs() -> list[dict[str, Any]]:
 #: ``dropout-experiments gradient-statistics``): eight parameter points, both backward passes, width 400, 100 networks,
 #: and widths 100 and 200 for three of them.
 BOOK_GRADIENT_STATISTICS: list[dict[str, Any]] = _book_configs()
+
+
+@dataclass(frozen=True)
+class RateComparison(TabularResult):
+    """Predicted against measured rates of the gradient metrics (:func:`rate_comparison`).
+
+    Attributes:
+        rows: one tuple per (ensemble, metric): label, backward, metric, predicted asymptotic λ, λ the theory gives
+            over the fitted layers (the linear surrogate for a realistic pass, the pure exponential under GIA), the
+            measured λ (:class:`dropout_theory.stats.Estimate`), layers fitted, depth in units of the slowest depth
+            scale, and k_max/N (the size of the finite-width corrections).
+    """
+
+    rows: tuple[tuple, ...]
+
+    def table(self) -> Table:
+        headers = ("network", "backward", "metric", "rate (asymptotic)", "rate (theory, fitted layers)",
+                   "rate (simulation)", "layers", "L/xi", "k/N")  # fmt: skip
+        return Table.build(headers, self.rows, formats=("s", "s", "s", ".4f", ".4f", "s", "d", ".2g", ".2g"),
+                           title="gradient metrics: rate per layer away from the output")  # fmt: skip
+
+
+def _window_rate(k: np.ndarray, values: np.ndarray) -> float:
+    if len(k) < 2 or not np.all(np.isfinite(values)) or np.any(values == 0):
+        return math.nan
+    slope, _ = _slopes(k.astype(float), np.log(np.abs(values))[None])
+    return math.exp(float(slope[0]))
+
+
+def rate_comparison(stats: Sequence[GradientStatistics]) -> RateComparison:
+    """Predicted rates (:func:`dropout_theory.deep_meanfield.gradient_rates`) beside the fitted ones of each ensemble.
+
+    The theory's rate over the fitted layers is the same least-squares fit applied to the linear surrogate
+    (:func:`dropout_theory.deep_meanfield.linear_surrogate`, realistic pass, χ₁ < 1) or to the GIA recursion, on the
+    layers the simulation's fit used; it shows how far a finite window is from the asymptotic rate.
+    """
+    rows = []
+    for g in stats:
+        table = gradient_rates(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob)
+        p = table.parameters
+        L = g.depth
+        k = np.arange(L)
+        rev = slice(None, None, -1)
+        sur = linear_surrogate(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob, depth=L) if p.chi_1 < 1 else None
+        x_aa, x_ab = (p.q_star - g.sigma_b2) / g.sigma_w2, (p.q_star * p.c_star - g.sigma_b2) / g.sigma_w2
+        if g.backward == "gia":
+            theory = {"single": p.q_star * p.chi_1**k, "pair": p.q_star * p.c_star * p.chi_c**k}
+        elif sur is not None:
+            theory = {"single": sur["single"][rev], "pair": sur["pair"][rev]}
+        else:
+            theory = {"single": p.chi_1**k, "pair": np.full(L, math.nan)}
+        theory["norm"] = 2 * (x_aa * theory["single"] + x_ab * theory["pair"])
+        xi = max(abs(float(depth_scale(p.chi_1))), abs(float(depth_scale(p.chi_c))))
+        label = f"{g.activation} {g.sigma_w2:g}/{g.sigma_b2:g}/{g.keep_prob:g}"
+        for name, m in g.metrics.items():
+            lo, hi = g.window
+            used = (k >= lo) & (k <= hi) & (np.abs(m.mean) > 3 * m.stderr)
+            rows.append((label, g.backward, name, table.rate(name, g.backward),
+                         _window_rate(k[used], theory[name][used]), m.rate, int(used.sum()), L / xi,
+                         int(k[used].max()) / g.width if used.any() else math.nan))  # fmt: skip
+    return RateComparison(tuple(rows))
+
+
+@dataclass(frozen=True)
+class UniversalityTable(TabularResult):
+    """The variance–mean law of the gradient metrics, ensemble by ensemble (:func:`universality_table`).
+
+    Attributes:
+        rows: one tuple per (ensemble, metric): label, metric, "decays"/"grows" (χ₁ < 1 or > 1 for the single and
+            norm metrics), width, v₀ and v of Var/Mean² ≈ v₀ + v·k, N·v, the power p of Var ∝ Mean^p over the
+            window, the local powers over its sub-windows, and the predicted power of the pair metric
+            2 ln χ₁ / ln λ_ab (its variance is set by the single-input magnitude, its mean decays at λ_ab).
+    """
+
+    rows: tuple[tuple, ...]
+
+    def table(self) -> Table:
+        headers = ("network", "metric", "mean", "N", "v0", "v (per layer)", "N v", "p", "p (near)", "p (middle)",
+                   "p (far)", "p predicted")  # fmt: skip
+        return Table.build(headers, self.rows, formats=("s", "s", "s", "d", "s", "s", "s", "s", "s", "s", "s", ".3g"),
+                           title="Var/Mean^2 = v0 + v k and Var ∝ Mean^p over the fitted layers (bootstrap errors)")
+
+
+def universality_table(stats: Sequence[GradientStatistics], *, metrics: Sequence[str] = METRICS) -> UniversalityTable:
+    """Relative-variance laws and powers of the given ensembles (their stored fits), with the pair's predicted power.
+
+    A metric "grows" away from the output when its fitted rate exceeds 1; the pair metric's predicted power is
+    2 ln χ₁ / ln λ_ab with λ_ab its predicted realistic (or GIA) rate (NaN where χ₁ > 1).
+    """
+    rows = []
+    for g in stats:
+        table = gradient_rates(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob)
+        chi_1 = table.parameters.chi_1
+        lam_ab = table.rate("pair", g.backward)
+        label = f"{g.activation} {g.sigma_w2:g}/{g.sigma_b2:g}/{g.keep_prob:g}"
+        for name in metrics:
+            m = g.metrics[name]
+            grows = m.rate is not None and m.rate.value > 1
+            nv = None if m.rel_var_slope is None else Estimate(g.width * m.rel_var_slope.value,
+                                                               g.width * m.rel_var_slope.stderr)  # fmt: skip
+            pred = 2 * math.log(chi_1) / math.log(lam_ab) if name == "pair" and chi_1 < 1 else math.nan
+            local = list(m.local_powers) + [None] * (3 - len(m.local_powers))
+            rows.append((label, name, "grows" if grows else "decays", g.width, m.rel_var_intercept, m.rel_var_slope,
+                         nv, m.power, *local[:3], pred))  # fmt: skip
+    return UniversalityTable(tuple(rows))

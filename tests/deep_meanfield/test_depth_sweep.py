@@ -8,6 +8,7 @@ import pytest
 from dropout_theory.deep_meanfield import (
     Panel,
     TrainableDepthSweep,
+    TrainingSpeedSweep,
     depth_crossing,
     train_deep_ensemble,
     trainable_depth_bound,
@@ -90,3 +91,17 @@ def test_training_speed_sweep_and_its_scaling_fit(tmp_path):
     if (n == 2).sum() >= 3:
         assert fit is not None and fit.exponent < 0  # faster at larger learning rates
     assert "steps to 30% training accuracy" in str(s)
+
+
+def test_the_scaling_fit_uses_the_decreasing_branch_reached_by_every_seed():
+    """steps = 10/η on the lrs 0.01–0.2 (p = −1 exactly); 0.005 is missed by one seed, 0.4 is slower than the fastest
+    lr (past the optimum), 0.8 never gets there: only 0.01–0.2 are fitted."""
+    lrs = np.array([0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8])
+    seed0 = [-1, 1000, 500, 200, 100, 50, 80, -1]
+    seed1 = [2000, 1000, 500, 200, 100, 50, 80, -1]
+    s = TrainingSpeedSweep(np.array([1.0]), np.array([1.76]), np.array([0, 1]), np.array([10]), lrs,
+                           np.array([seed0, seed1]).reshape(1, 2, 1, 8), threshold=0.8, eval_every=10)  # fmt: skip
+    np.testing.assert_array_equal(s.fitted_lrs(1.0, 10), [False, True, True, True, True, True, False, False])
+    assert s.scaling(1.0, 10).exponent == pytest.approx(-1.0, abs=1e-12)
+    assert not s.fitted_lrs(1.0, 10, min_steps=60)[5]  # 50 steps: below the resolution floor asked for
+    assert "0.01-0.2" in str(s)

@@ -60,6 +60,7 @@ from dropout_theory.deep_meanfield.gradient_statistics import (
     metric_statistics,
     rate_comparison,
     universality_table,
+    width_exponent,
 )
 from dropout_theory.deep_meanfield.maps import c_map, pair_map, pair_trajectory, q_map, q_trajectory
 from dropout_theory.deep_meanfield.quadrature import (
@@ -145,4 +146,5 @@ __all__ = [
     "trainable_depth_sweep",
     "training_speed_sweep",
     "universality_table",
+    "width_exponent",
 ]

@@ -401,15 +401,26 @@ class TrainingSpeedSweep(TabularResult):
     def _d(self, depth: int) -> int:
         return int(np.flatnonzero(self.depths == depth)[0])
 
-    def scaling(self, keep_prob: float, depth: int, *, min_steps: int | None = None) -> LogLinearFit | None:
-        """Fit steps ∝ η^p over the learning rates at which every seed reached the threshold in at least
-        ``min_steps`` steps (default 3 evaluation intervals: below that the step count is resolution-limited).
-        The t ∝ 1/η law predicts p = −1. ``None`` when fewer than 3 learning rates qualify."""
+    def fitted_lrs(self, keep_prob: float, depth: int, *, min_steps: int | None = None) -> np.ndarray:
+        """(K,) mask of the learning rates a scaling fit uses: every seed reached the threshold in at least
+        ``min_steps`` steps (default 3 evaluation intervals: below that the count is resolution-limited), on the
+        decreasing branch (up to the learning rate with the fewest mean steps; past it training slows again)."""
         floor = 3 * self.eval_every if min_steps is None else min_steps
         mean, _, n = self.mean_steps(keep_prob, depth)
         ok = (n == len(self.seeds)) & (mean >= floor)
+        full = n == len(self.seeds)
+        if full.any():
+            best = int(np.nanargmin(np.where(full, mean, np.nan)))
+            ok &= np.arange(len(self.lrs)) <= best
+        return ok
+
+    def scaling(self, keep_prob: float, depth: int, *, min_steps: int | None = None) -> LogLinearFit | None:
+        """Fit steps ∝ η^p over :meth:`fitted_lrs`; the t ∝ 1/η law predicts p = −1. ``None`` when fewer than 3
+        learning rates qualify."""
+        ok = self.fitted_lrs(keep_prob, depth, min_steps=min_steps)
         if ok.sum() < 3:
             return None
+        mean, _, _ = self.mean_steps(keep_prob, depth)
         return fit_power_law(self.lrs[ok], mean[ok])
 
     def steps_table(self) -> Table:
@@ -432,15 +443,16 @@ class TrainingSpeedSweep(TabularResult):
             for L in self.depths:
                 fit = self.scaling(r, int(L))
                 mean, _, n = self.mean_steps(r, int(L))
-                full = n == len(self.seeds)
-                eta_t = Estimate.from_samples(mean[full] * self.lrs[full]) if full.sum() > 1 else None
-                rows.append((float(r), int(L), int(full.sum()), fit and Estimate(fit.exponent, fit.stderr),
-                             fit and fit.num_points, eta_t))  # fmt: skip
-        headers = ("keep_prob", "depth", "lrs reached by all seeds", "p in steps ∝ lr^p", "lrs fitted",
-                   "steps × lr (mean ± s.e. over lrs)")  # fmt: skip
-        title = (f"steps to {self.threshold:.0%} training accuracy on the critical line; {len(self.seeds)} seeds; "
-                 f"p fitted where all seeds got there in ≥ {3 * self.eval_every} steps")  # fmt: skip
-        return Table.build(headers, rows, formats=(".3g", "d", "d", "s", "d", "s"), title=title)
+                used = self.fitted_lrs(r, int(L))
+                eta_t = Estimate.from_samples(mean[used] * self.lrs[used]) if used.sum() > 1 else None
+                lr_range = f"{self.lrs[used].min():g}-{self.lrs[used].max():g}" if used.any() else "-"
+                rows.append((float(r), int(L), int((n == len(self.seeds)).sum()), lr_range,
+                             fit and Estimate(fit.exponent, fit.stderr), eta_t))  # fmt: skip
+        headers = ("keep_prob", "depth", "lrs reached by all seeds", "lrs fitted", "p in steps ∝ lr^p",
+                   "steps × lr over the fitted lrs")  # fmt: skip
+        title = (f"steps to {self.threshold:.0%} training accuracy on the critical line; {len(self.seeds)} seeds; p "
+                 f"fitted where all seeds got there in ≥ {3 * self.eval_every} steps, up to the fastest lr")
+        return Table.build(headers, rows, formats=(".3g", "d", "d", "s", "s", "s"), title=title)
 
 
 def training_speed_sweep(

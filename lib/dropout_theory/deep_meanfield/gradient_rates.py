@@ -15,7 +15,8 @@ ratio to the GIA metric grows from 1 at the output to 1 + κ₁χ₁/(1 − χ�
 
 :func:`linear_surrogate` evaluates the linear theorem's assembly with a nonlinear network's χ₁, χ_c, q*, c* and
 derivative moments (κ₁ = E φ'⁴/(ρ (E φ'²)²), κ_c = E φ'(u_a)²φ'(u_b)²/(E φ'²)²): exact for linear networks, a
-free-independence heuristic otherwise, to be tested by simulation (:mod:`.gradient_statistics`).
+free-independence heuristic for ReLU (a linear network with input-dependent masks), tested by simulation
+(:mod:`.gradient_statistics`); saturating activations follow the GIA rates instead.
 :func:`gradient_rates` tabulates the predicted rates at one parameter point.
 """
 
@@ -38,6 +39,8 @@ from dropout_theory.tables import Table, TabularResult
 
 #: The gradient metrics: one input q̃_aa, a pair q̃_ab, and the paper's eq. 13 norm ‖∂(E_a+E_b)/∂W^l‖²_F / N².
 METRICS = ("single", "pair", "norm")
+#: Activations with φ(z) = φ'(z)·z, for which the network is a linear one with input-dependent masks.
+HOMOGENEOUS = ("linear", "relu")
 
 
 @dataclass(frozen=True)
@@ -174,26 +177,29 @@ class RateTable(TabularResult):
 def gradient_rates(activation: str, sigma_w2: float, sigma_b2: float, keep_prob: float) -> RateTable:
     """The predicted rate of every gradient metric under both backward passes at one parameter point.
 
-    Linear networks get the theorem's rates; nonlinear ones the same formulas in χ₁ and χ_c (the surrogate's
-    asymptotics), marked as conjectures where χ₁ < 1, and no mean rate for the realistic pair where χ₁ > 1 (the
-    surrogate assumes z^L = J z^l, which saturating activations break; the mean is then below its own noise).
+    Linear networks get the theorem's rates. ReLU networks (φ(z) = φ'(z) z: a linear network with input-dependent
+    masks) get the same formulas in χ₁ and χ_c, the linear surrogate's asymptotics, as a conjecture. Saturating
+    activations (tanh, erf, hard tanh) get the GIA rates for the realistic pass too: what the book's simulations
+    measure there (the surrogate, which assumes z^L = J z^l, does not describe them). Where χ₁ > 1 no mean rate is
+    predicted for the realistic pair metric (its mean falls below its own noise).
     """
     p = surrogate_parameters(activation, sigma_w2, sigma_b2, keep_prob)
-    lin = activation == "linear"
     c1, cc = p.chi_1, p.chi_c
-    theorem = "theorem (SymPy induction)" if lin else "conjecture: linear surrogate"
-    if c1 < 1:
-        pair_rate = max(cc, c1**2)
-        if lin:
+    if activation in HOMOGENEOUS and c1 < 1:
+        basis = "theorem (SymPy induction)" if activation == "linear" else "conjecture: linear surrogate"
+        if activation == "linear":
             cond = ("sigma_w2 < rho^2" if sigma_w2 < keep_prob**2 else
                     "sigma_w2 = rho^2 (k chi_c^k)" if sigma_w2 == keep_prob**2 else "sigma_w2 > rho^2")  # fmt: skip
         else:
             cond = "chi_c > chi_1^2" if cc > c1**2 else "chi_c < chi_1^2"
-        pair = RateRow("pair", "realistic", pair_rate, cond, theorem)
-        single = RateRow("single", "realistic", c1, "chi_1 < 1", theorem)
+        single = RateRow("single", "realistic", c1, "chi_1 < 1", basis)
+        pair = RateRow("pair", "realistic", max(cc, c1**2), cond, basis)
+    elif c1 < 1:
+        single = RateRow("single", "realistic", c1, "saturating, chi_1 < 1", "simulation: as GIA")
+        pair = RateRow("pair", "realistic", cc, "saturating, chi_1 < 1", "simulation: as GIA")
     else:
+        single = RateRow("single", "realistic", c1, "chi_1 > 1 (growth)", "simulation: as GIA")
         pair = RateRow("pair", "realistic", math.nan, "chi_1 > 1: no mean rate", "simulation")
-        single = RateRow("single", "realistic", c1, "chi_1 > 1 (growth)", "conjecture: as GIA")
     rows = (
         RateRow("single", "gia", c1, "all", "GIA recursion"),
         single,

@@ -30,7 +30,7 @@ import torch
 from dropout_theory._checks import check_choice, check_positive_int
 from dropout_theory.deep_meanfield.depth_scales import depth_scale, depth_scales
 from dropout_theory.deep_meanfield.ensemble import BACKWARD_MODES, READOUTS, inputs_for, simulate_ensemble
-from dropout_theory.deep_meanfield.gradient_rates import METRICS, gradient_rates, linear_surrogate
+from dropout_theory.deep_meanfield.gradient_rates import HOMOGENEOUS, METRICS, gradient_rates, linear_surrogate
 from dropout_theory.jobs import run_identity, run_jobs
 from dropout_theory.rng import GeneratorLike, numpy_generator, torch_generator
 from dropout_theory.stats import Estimate
@@ -345,8 +345,9 @@ def rate_comparison(stats: Sequence[GradientStatistics]) -> RateComparison:
     """Predicted rates (:func:`dropout_theory.deep_meanfield.gradient_rates`) beside the fitted ones of each ensemble.
 
     The theory's rate over the fitted layers is the same least-squares fit applied to the linear surrogate
-    (:func:`dropout_theory.deep_meanfield.linear_surrogate`, realistic pass, χ₁ < 1) or to the GIA recursion, on the
-    layers the simulation's fit used; it shows how far a finite window is from the asymptotic rate.
+    (:func:`dropout_theory.deep_meanfield.linear_surrogate`: realistic pass of a linear or ReLU network, χ₁ < 1) or
+    to the GIA recursion (otherwise), on the layers the simulation's fit used; it shows how far a finite window is
+    from the asymptotic rate.
     """
     rows = []
     for g in stats:
@@ -355,15 +356,15 @@ def rate_comparison(stats: Sequence[GradientStatistics]) -> RateComparison:
         L = g.depth
         k = np.arange(L)
         rev = slice(None, None, -1)
-        sur = linear_surrogate(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob, depth=L) if p.chi_1 < 1 else None
+        homogeneous = g.activation in HOMOGENEOUS and p.chi_1 < 1
+        sur = linear_surrogate(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob, depth=L) if homogeneous else None
         x_aa, x_ab = (p.q_star - g.sigma_b2) / g.sigma_w2, (p.q_star * p.c_star - g.sigma_b2) / g.sigma_w2
-        if g.backward == "gia":
-            theory = {"single": p.q_star * p.chi_1**k, "pair": p.q_star * p.c_star * p.chi_c**k}
-        elif sur is not None:
+        if sur is not None and g.backward == "realistic":
             theory = {"single": sur["single"][rev], "pair": sur["pair"][rev]}
-        else:
-            theory = {"single": p.chi_1**k, "pair": np.full(L, math.nan)}
-        theory["norm"] = 2 * (x_aa * theory["single"] + x_ab * theory["pair"])
+        else:  # GIA, and what a realistic pass of a saturating network follows
+            pair = p.q_star * p.c_star * p.chi_c**k if p.chi_1 < 1 or g.backward == "gia" else np.full(L, math.nan)
+            theory = {"single": p.q_star * p.chi_1**k, "pair": pair}
+        theory["norm"] = 2 * (x_aa * theory["single"] + x_ab * np.nan_to_num(theory["pair"]))  # no pair rate: single
         xi = max(abs(float(depth_scale(p.chi_1))), abs(float(depth_scale(p.chi_c))))
         label = f"{g.activation} {g.sigma_w2:g}/{g.sigma_b2:g}/{g.keep_prob:g}"
         for name, m in g.metrics.items():
@@ -380,40 +381,80 @@ class UniversalityTable(TabularResult):
     """The variance–mean law of the gradient metrics, ensemble by ensemble (:func:`universality_table`).
 
     Attributes:
-        rows: one tuple per (ensemble, metric): label, metric, "decays"/"grows" (χ₁ < 1 or > 1 for the single and
-            norm metrics), width, v₀ and v of Var/Mean² ≈ v₀ + v·k, N·v, the power p of Var ∝ Mean^p over the
-            window, the local powers over its sub-windows, and the predicted power of the pair metric
-            2 ln χ₁ / ln λ_ab (its variance is set by the single-input magnitude, its mean decays at λ_ab).
+        rows: one tuple per (ensemble, metric): label, metric, "decays"/"grows" (fitted rate below or above 1),
+            width, v₀ and v of Var/Mean² ≈ v₀ + v·k, N·v, the power p of Var ∝ Mean^p over the window and the
+            local powers over its near, middle and far sub-windows.
+        pair_rows: for the pair metric (a sign-changing inner product: no relative-variance law), label, width, p,
+            the local powers, and its predicted power: the variance is set by the single-input magnitude
+            (∝ λ_aa^{2k}) and the mean decays at λ_ab, so p = 2 ln λ_aa / ln λ_ab, with the predicted asymptotic
+            rates (2 ln χ₁ / ln λ_ab) and with the rates fitted to the same ensemble.
     """
 
     rows: tuple[tuple, ...]
+    pair_rows: tuple[tuple, ...]
 
     def table(self) -> Table:
+        if self.pair_rows and not self.rows:
+            headers = ("network", "N", "p", "p (near)", "p (middle)", "p (far)", "p predicted (asymptotic rates)",
+                       "p predicted (fitted rates)")  # fmt: skip
+            return Table.build(headers, self.pair_rows, formats=("s", "d", "s", "s", "s", "s", ".3g", "s"),
+                               title="pair metric: Var ∝ Mean^p over the fitted layers (bootstrap errors)")
         headers = ("network", "metric", "mean", "N", "v0", "v (per layer)", "N v", "p", "p (near)", "p (middle)",
-                   "p (far)", "p predicted")  # fmt: skip
-        return Table.build(headers, self.rows, formats=("s", "s", "s", "d", "s", "s", "s", "s", "s", "s", "s", ".3g"),
+                   "p (far)")  # fmt: skip
+        return Table.build(headers, self.rows, formats=("s", "s", "s", "d", "s", "s", "s", "s", "s", "s", "s"),
                            title="Var/Mean^2 = v0 + v k and Var ∝ Mean^p over the fitted layers (bootstrap errors)")
 
 
-def universality_table(stats: Sequence[GradientStatistics], *, metrics: Sequence[str] = METRICS) -> UniversalityTable:
-    """Relative-variance laws and powers of the given ensembles (their stored fits), with the pair's predicted power.
+def _power_from_rates(single: Estimate | None, pair: Estimate | None) -> Estimate | None:
+    """2 ln λ_aa / ln λ_ab with its delta-method standard error (independent errors assumed)."""
+    if single is None or pair is None or not 0 < pair.value < 1:
+        return None
+    la, lb = math.log(single.value), math.log(pair.value)
+    p = 2 * la / lb
+    se = abs(p) * math.hypot(single.stderr / (single.value * la), pair.stderr / (pair.value * lb))
+    return Estimate(p, se)
 
-    A metric "grows" away from the output when its fitted rate exceeds 1; the pair metric's predicted power is
-    2 ln χ₁ / ln λ_ab with λ_ab its predicted realistic (or GIA) rate (NaN where χ₁ > 1).
-    """
-    rows = []
+
+def universality_table(stats: Sequence[GradientStatistics], *, metrics: Sequence[str] = METRICS) -> UniversalityTable:
+    """Relative-variance laws and powers of the given ensembles (their stored fits); the pair metric, if asked for,
+    is tabulated on its own with its predicted power (:class:`UniversalityTable`; it prints the pair table when only
+    ``"pair"`` is asked for)."""
+    rows, pair_rows = [], []
     for g in stats:
         table = gradient_rates(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob)
         chi_1 = table.parameters.chi_1
-        lam_ab = table.rate("pair", g.backward)
         label = f"{g.activation} {g.sigma_w2:g}/{g.sigma_b2:g}/{g.keep_prob:g}"
         for name in metrics:
             m = g.metrics[name]
+            local = list(m.local_powers) + [None] * (3 - len(m.local_powers))
+            if name == "pair":
+                lam_ab = table.rate("pair", g.backward)
+                pred = 2 * math.log(chi_1) / math.log(lam_ab) if chi_1 < 1 else math.nan
+                fitted = _power_from_rates(g.metrics["single"].rate, m.rate) if chi_1 < 1 else None
+                pair_rows.append((label, g.width, m.power, *local[:3], pred, fitted))
+                continue
             grows = m.rate is not None and m.rate.value > 1
             nv = None if m.rel_var_slope is None else Estimate(g.width * m.rel_var_slope.value,
                                                                g.width * m.rel_var_slope.stderr)  # fmt: skip
-            pred = 2 * math.log(chi_1) / math.log(lam_ab) if name == "pair" and chi_1 < 1 else math.nan
-            local = list(m.local_powers) + [None] * (3 - len(m.local_powers))
             rows.append((label, name, "grows" if grows else "decays", g.width, m.rel_var_intercept, m.rel_var_slope,
-                         nv, m.power, *local[:3], pred))  # fmt: skip
-    return UniversalityTable(tuple(rows))
+                         nv, m.power, *local[:3]))  # fmt: skip
+    return UniversalityTable(tuple(rows), tuple(pair_rows))
+
+
+def width_exponent(stats: Sequence[GradientStatistics], *, metric: str = "single") -> Estimate:
+    """α of v ∝ N^α for ensembles of one parameter point at several widths: weighted least squares of log v on log N
+    (weights from the bootstrap errors of v); the law of independent O(1/N) fluctuations per layer predicts α = −1.
+
+    Raises:
+        ValueError: fewer than two widths, or a non-positive slope v.
+    """
+    v = np.array([g.metrics[metric].rel_var_slope.value for g in stats])
+    se = np.array([g.metrics[metric].rel_var_slope.stderr for g in stats])
+    if len(stats) < 2 or np.any(v <= 0):
+        raise ValueError(f"width_exponent needs >= 2 widths with positive slopes v, got {v.tolist()}")
+    x, y, w = np.log([g.width for g in stats]), np.log(v), (v / se) ** 2
+    xm = np.sum(w * x) / np.sum(w)
+    slope = np.sum(w * (x - xm) * (y - np.sum(w * y) / np.sum(w))) / np.sum(w * (x - xm) ** 2)
+    return Estimate(float(slope), float(1 / math.sqrt(np.sum(w * (x - xm) ** 2))), len(stats))
+
+

@@ -50,3 +50,18 @@ def test_realistic_to_gia_ratio_far_from_the_output():
 def test_growing_single_metric_has_no_realistic_pair_rate():
     table = gradient_rates("tanh", 2.5, 0.05, 0.9)
     assert table.rate("single", "gia") > 1 and np.isnan(table.rate("pair", "realistic"))
+
+
+def test_linear_pair_metric_at_sigma_w2_equal_rho_squared_decays_like_k_chi_c_to_the_k():
+    """σ_w² = ρ² (0.64 = 0.8², not exactly equal in floating point): the table names the polynomial regime, and the
+    theorem's pair metric divided by k σ_w^{2k} settles to a constant far from the output (k = 100 vs 200: 2 %)."""
+    table = gradient_rates("linear", 0.64, 0.1, 0.8)
+    assert "sigma_w2 = rho^2 (k chi_c^k)" in str(table)
+    assert table.rate("pair", "realistic") == pytest.approx(0.64, rel=1e-12)
+    L = 401
+    qs, cs = fixed_point_q("linear", 0.64, 0.1, 0.8), fixed_point_c("linear", 0.64, 0.1, 0.8)
+    th = linear_gradient_theory(0.64, 0.1, 0.8, np.full(L, qs), np.full(L, qs * cs))
+    k = L - 1 - np.arange(L)
+    scaled = th["pair"] / (np.maximum(k, 1) * 0.64**k)
+    assert scaled[L - 1 - 200] == pytest.approx(scaled[L - 1 - 100], rel=2e-2)
+    assert not th["pair"][L - 1 - 100] / th["pair"][L - 1 - 99] == pytest.approx(0.64, rel=2e-3)  # not pure χ_c^k

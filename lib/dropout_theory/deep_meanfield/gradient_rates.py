@@ -188,8 +188,8 @@ def gradient_rates(activation: str, sigma_w2: float, sigma_b2: float, keep_prob:
     if activation in HOMOGENEOUS and c1 < 1:
         basis = "theorem (SymPy induction)" if activation == "linear" else "conjecture: linear surrogate"
         if activation == "linear":
-            cond = ("sigma_w2 < rho^2" if sigma_w2 < keep_prob**2 else
-                    "sigma_w2 = rho^2 (k chi_c^k)" if sigma_w2 == keep_prob**2 else "sigma_w2 > rho^2")  # fmt: skip
+            cond = ("sigma_w2 = rho^2 (k chi_c^k)" if math.isclose(sigma_w2, keep_prob**2, rel_tol=1e-12) else
+                    "sigma_w2 < rho^2" if sigma_w2 < keep_prob**2 else "sigma_w2 > rho^2")  # fmt: skip
         else:
             cond = "chi_c > chi_1^2" if cc > c1**2 else "chi_c < chi_1^2"
         single = RateRow("single", "realistic", c1, "chi_1 < 1", basis)

@@ -49,6 +49,7 @@ MODULES = (
     "rng",
     "stats",
     "tables",
+    "jobs",
     "symbolic.two_layer",
     "symbolic.deep_linear",
     "symbolic.phase",
@@ -70,6 +71,13 @@ EXEMPT = {
     "data.standardized_digits": "reads a data set from disk (seconds per call)",
     "data.digits_parity": "reads a data set from disk (seconds per call)",
     "phase.digits_parity_curves": "trains on a data set read from disk (seconds per call)",
+    # resumable sweeps run their JSON job units through worker processes and results files (dropout_theory.jobs);
+    # the units are thin JSON wrappers (seed → generator) around fuzzed functions
+    "deep_meanfield.gradient_statistics_sweep": "runs jobs in worker processes; its science is gradient_statistics",
+    "deep_meanfield.gradient_statistics_job": "JSON unit of a sweep around gradient_statistics (fuzzed)",
+    "deep_meanfield.trainable_depth_sweep": "runs jobs in worker processes on a data set read from disk",
+    "deep_meanfield.trainable_depth_job": "JSON unit of a sweep, trains on a data set read from disk",
+    "deep_meanfield.training_speed_sweep": "runs jobs in worker processes on a data set read from disk",
     "deep_meanfield.trainable_depth_grid": "trains on a data set read from disk (seconds per call)",
     "deep_meanfield.training_speed": "trains on a data set read from disk (seconds per call)",
 }
@@ -80,6 +88,8 @@ DOCUMENTED_NAN = {
     "alignment.variance_flatness": {".fit.stderr"},  # a fit through two directions: LogLinearFit documents nan
     "phase.unmoved_fraction": {""},  # documented: NaN for the degenerate phase (no limit)
     "phase.compare_with_limit": {".unmoved_theory"},  # the same, as a field
+    "deep_meanfield.realistic_gia_ratio": {""},  # documented: inf for chi_1 >= 1 (the metric does not decay)
+    "deep_meanfield.depth_crossing": {"[1]"},  # documented: the standard error of a censored crossing is NaN
 }
 
 #: Words that name an argument in messages besides the parameter names: the ``name`` of an activation is called
@@ -128,6 +138,16 @@ def _estimate(value: float = 1.0):
     from dropout_theory.stats import Estimate
 
     return Estimate(value, 0.1)
+
+
+_GRADIENT_STATISTICS = {"sigma_w2": 1.5, "depth": 5, "width": 6, "num_networks": 4, "num_boot": 10}
+
+
+def _gradient_statistics(width: int):
+    from dropout_theory.deep_meanfield import gradient_statistics
+
+    kw = {**_GRADIENT_STATISTICS, "width": width, "num_networks": 24, "depth": 10}
+    return gradient_statistics("tanh", kw.pop("sigma_w2"), 0.05, 0.9, generator=0, **kw)
 
 
 def _loss_on_theta(theta: torch.Tensor) -> torch.Tensor:
@@ -302,6 +322,23 @@ OVERRIDES: dict[str, Callable[[], dict[str, Any]]] = {
     },
     "deep_meanfield.layer_mean_var": lambda: {"samples": np.abs(np.random.default_rng(0).normal(size=(4, 3))) + 0.1},
     "deep_meanfield.activation_fn": lambda: {"name": "tanh"},
+    "deep_meanfield.depth_crossing": lambda: {
+        "depths": np.array([2.0, 4.0, 8.0, 16.0]),
+        "accuracy": np.array([0.9, 0.8, 0.5, 0.2]),
+        "stderr": np.full(4, 0.02),
+        "threshold": 0.6,
+    },
+    "deep_meanfield.gradient_statistics": lambda: dict(_GRADIENT_STATISTICS),
+    "deep_meanfield.initial_weights": lambda: {"shape": (2, 3, 4), "sigma_w": torch.ones(2, 1, 1)},
+    "deep_meanfield.metric_statistics": lambda: {
+        "samples": np.exp(-0.3 * np.arange(5.0))[None, :] * (1.0 + 0.1 * np.random.default_rng(0).normal(size=(6, 5))),
+        "window": (0, 4),
+        "num_boot": 10,
+    },
+    "deep_meanfield.rate_comparison": lambda: {"stats": [_gradient_statistics(8)]},
+    "deep_meanfield.universality_table": lambda: {"stats": [_gradient_statistics(8)]},
+    "deep_meanfield.width_exponent": lambda: {"stats": [_gradient_statistics(8), _gradient_statistics(16)]},
+    "deep_meanfield.realistic_gia_ratio": lambda: {"chi_1": 0.9, "kappa_1": 0.5},
     "phase.simulate_coupled": lambda: {"num_steps": 3},
     "phase.simulate_limit": lambda: {"a": "1", "b": "1", "num_steps": 3},
     "phase.classify_phase": lambda: {"a": "1", "b": "1/4"},
@@ -384,7 +421,13 @@ def public_callables() -> dict[str, Callable[..., Any]]:
             if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
                 continue
             out[f"{mod}.{name}"] = obj
-    return {k: v for k, v in sorted(out.items()) if k not in EXEMPT}
+    seen: set[int] = set()
+    unique = {}
+    for k, v in out.items():  # a name re-exported by another package (experiments ↔ jobs) is fuzzed once
+        if id(v) not in seen:
+            seen.add(id(v))
+            unique[k] = v
+    return {k: v for k, v in sorted(unique.items()) if k not in EXEMPT}
 
 
 def _is_record(obj: Any) -> bool:

@@ -18,9 +18,12 @@ def cell(value: Any, spec: str = ".4g") -> str:
     if not isinstance(spec, str):
         raise TypeError(f"spec must be a format specification string such as '.4g', got {spec!r}")
     try:
-        format(1.5, spec) if not spec.endswith("d") else format(1, spec)
-    except ValueError:
-        raise ValueError(f"spec must be a format specification such as '.4g' or 'd', got {spec!r}") from None
+        return _cell(value, spec)
+    except ValueError as exc:
+        raise ValueError(f"spec {spec!r} cannot format {value!r}: {exc}") from None
+
+
+def _cell(value: Any, spec: str) -> str:
     if value is None:
         return "-"
     if hasattr(value, "format") and hasattr(value, "stderr"):  # an Estimate

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from dropout_theory._checks import check_choice, plain
+from dropout_theory._checks import check_choice, check_positive_int, plain
 
 #: Activations of part II of the book.
 ACTIVATION_NAMES: tuple[str, ...] = ("linear", "relu", "tanh", "hard_tanh", "erf")
@@ -43,6 +43,23 @@ def check_array(
         rng = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise ValueError(f"{name} must lie in {rng}, got {plain(arr[bad].ravel()[0])!r}")
     return arr
+
+
+def check_window(window: Any, name: str, length: int) -> tuple[int, int]:
+    """Return ``window`` as ``(lo, hi)`` after checking it is a pair of integers with 0 <= lo <= hi < ``length``."""
+    if isinstance(window, str) or not isinstance(window, tuple | list) or len(window) != 2:
+        raise TypeError(f"{name} must be a pair (lo, hi) of layer indices, got {window!r}")
+    lo, hi = (check_positive_int(w, name, minimum=0) for w in window)
+    if not lo <= hi < length:
+        raise ValueError(f"{name} must satisfy 0 <= lo <= hi < {length}, got {(lo, hi)}")
+    return lo, hi
+
+
+def check_windows(windows: Any, name: str, length: int) -> list[tuple[int, int]]:
+    """A sequence of :func:`check_window` pairs."""
+    if isinstance(windows, str) or not isinstance(windows, tuple | list):
+        raise TypeError(f"{name} must be a sequence of (lo, hi) pairs, got {windows!r}")
+    return [check_window(w, name, length) for w in windows]
 
 
 def check_params(sigma_w2: Any, sigma_b2: Any, keep_prob: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from dropout_theory._checks import (
+    as_tensor,
     check_allocation,
     check_choice,
     check_iterations,
@@ -111,7 +112,14 @@ def initial_weights(
         dtype: floating dtype.
     """
     check_choice(init, "init", INITS)
-    num_models, fan_out, fan_in = shape
+    if not isinstance(shape, tuple | list) or len(shape) != 3:
+        raise ValueError(f"shape must be (num_models, fan_out, fan_in), got {shape!r}")
+    num_models, fan_out, fan_in = (check_positive_int(s, "shape") for s in shape)
+    check_allocation(2 * num_models * fan_out * fan_in, "the weights", names=f"shape = {tuple(shape)}")
+    sigma_w = as_tensor(sigma_w, "sigma_w", dtype=dtype)
+    if sigma_w.shape not in ((num_models, 1, 1), ()) or bool((sigma_w < 0).any()):
+        raise ValueError(f"sigma_w must be a (num_models, 1, 1) = ({num_models}, 1, 1) tensor of values >= 0, got "
+                         f"shape {tuple(sigma_w.shape)}")  # fmt: skip
     gen = torch_generator(generator)
     if init == "gaussian":
         return torch.randn(num_models, fan_out, fan_in, generator=gen, dtype=dtype) * sigma_w / math.sqrt(fan_in)

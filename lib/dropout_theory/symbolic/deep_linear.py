@@ -128,6 +128,10 @@ def finite_width_step(pair: bool) -> sp.Matrix:
 
 def T_finite_width(k_max: int, sigma_w2: float, keep_prob: float, *, width: int, pair: bool) -> np.ndarray:
     """T_0..T_{k_max} exactly at width N = ``width`` (all orders in 1/N), by iterating :func:`finite_width_step`."""
+    k_max = check_positive_int(k_max, "k_max", minimum=0)
+    check_allocation(k_max + 1, "the (k_max + 1,) table", names=f"k_max = {k_max}")
+    sigma_w2, keep_prob = check_positive(sigma_w2, "sigma_w2"), check_keep_prob(keep_prob)
+    width = check_positive_int(width, "width")
     M = np.array(finite_width_step(pair).subs({s: sigma_w2, rho: keep_prob, N: width}).evalf(), dtype=np.float64)
     out = np.empty(k_max + 1)
     v = np.ones(2)

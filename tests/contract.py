@@ -416,7 +416,10 @@ def public_callables() -> dict[str, Callable[..., Any]]:
                 continue
             out[f"{package}.{name}"] = obj
     for mod in MODULES:
-        module = importlib.import_module(f"dropout_theory.{mod}")
+        try:
+            module = importlib.import_module(f"dropout_theory.{mod}")
+        except ModuleNotFoundError:  # an older library (the before-measurement of the closing note)
+            continue
         for name, obj in vars(module).items():
             if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
                 continue

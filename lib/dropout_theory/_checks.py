@@ -219,6 +219,10 @@ def _human(num_bytes: float) -> str:
     raise AssertionError  # unreachable
 
 
+#: Allocations up to this size are accepted without asking the system how much memory is free.
+_ALWAYS_FITS = 64 * 2**20
+
+
 def check_allocation(num_elements: float, what: str, *, itemsize: int = 8, names: str) -> None:
     """Refuse a computation whose main allocation would not fit in memory, before it starts.
 
@@ -232,6 +236,8 @@ def check_allocation(num_elements: float, what: str, *, itemsize: int = 8, names
         ValueError: naming the arguments, the size needed and the memory available.
     """
     need = float(num_elements) * itemsize
+    if need <= _ALWAYS_FITS:  # no system query for everyday sizes (this check runs at every entry)
+        return
     have = memory_bytes()
     if need > have:
         raise ValueError(f"{names}: {what} would need {_human(need)}, more than the {_human(have)} of memory available")

@@ -160,6 +160,11 @@ def network_output(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, *, activat
     """
     act = get_activation(activation)
     a, W, X, _ = _particles(a, W, X)
+    return _output(a, W, X, act)
+
+
+def _output(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, act: Activation) -> torch.Tensor:
+    """:func:`network_output` without the entry checks (inside loops whose inputs were checked once)."""
     H = act.f(W @ X.T)
     return (a.unsqueeze(-2) @ H).squeeze(-2) / a.shape[-1]
 
@@ -432,7 +437,7 @@ def simulate_coupled(
             check_finite_step(k, f"{quantity} of variant {variants[vi]!r}", worst[vi], DIVERGENCE_LIMIT)
 
     def record(k: int) -> None:
-        f = network_output(A, Wc, X, activation=activation)
+        f = _output(A, Wc, X, act)
         r = f - y
         loss = 0.5 * (r * r).mean(-1)  # (V, R)
         check(k, "loss", loss)

@@ -313,6 +313,7 @@ def _all_finite(t: torch.Tensor) -> bool:
     overflows), and the exact elementwise test only when the sum is not finite."""
     if t.numel() == 0:
         return True
+    t = t.detach()
     return math.isfinite(float(t.sum())) or bool(torch.isfinite(t).all())
 
 

@@ -344,6 +344,8 @@ def minima_flatness(
     num_steps = check_iterations(num_steps, "num_steps")
     num_eigenvalues = check_positive_int(num_eigenvalues, "num_eigenvalues")
     num_probes = check_iterations(num_probes, "num_probes", minimum=2)
+    if check_positive_int(num_match_samples, "num_match_samples", minimum=4) % 2:
+        raise ValueError(f"num_match_samples must be even (draws are paired), got {num_match_samples}")
     X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
     num_params = sum(p.numel() for p in trainable_parameters(model)[1])
     if num_eigenvalues >= num_params:

@@ -129,6 +129,7 @@ def simulate_limit(
         A :class:`~dropout_theory.phase.LimitPath`, or ``None`` for the degenerate phase.
     """
     params = limit_parameters(a, b, tau0=tau0, keep0=keep0)
+    num_steps = check_iterations(num_steps, "num_steps")
     phase = phase or params["phase"]
     kw = {"activation": activation}
     g = torch_generator(generator)

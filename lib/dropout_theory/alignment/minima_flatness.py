@@ -143,7 +143,7 @@ def matched_noise_levels(
         raise ValueError("matching noise levels needs a model with nn.Dropout layers (give batch_size and sigma)")
     n = X.shape[0]
     _, params = trainable_parameters(model)
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
     masks = DropoutMasks(generator, per_example=False)
     # dropout noise at θ₀
     draws = []
@@ -344,7 +344,7 @@ def minima_flatness(
             raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
     if sigma is not None:
         sigma = check_positive(sigma, "sigma", allow_zero=True)
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
     kp = keep_probs(model)
     if "dropout" in strategies and not kp:
         raise ValueError("strategy 'dropout' needs a model with nn.Dropout layers")

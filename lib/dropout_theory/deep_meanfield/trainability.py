@@ -70,19 +70,21 @@ def _forward(params, x, phi, keep_prob, gen, train):
         if i > 0:
             h = phi(h)
             if train and keep_prob < 1.0:
-                h = h * bernoulli_mask(tuple(h.shape), keep_prob=keep_prob, generator=gen, dtype=h.dtype)
+                h = h * bernoulli_mask(
+                    tuple(h.shape), keep_prob=keep_prob, generator=gen, dtype=h.dtype, device=h.device
+                )
         h = torch.baddbmm(b, h, W.transpose(1, 2))
     return h  # (M, n, K) logits
 
 
 def _accuracy(params, X, y, phi, chunk: int = 2048) -> torch.Tensor:
     with torch.no_grad():
-        correct = torch.zeros(params[0].shape[0], dtype=torch.float64)
+        correct = torch.zeros(params[0].shape[0], dtype=torch.float64, device=X.device)
         for i in range(0, X.shape[0], chunk):
             xb = X[i : i + chunk].expand(params[0].shape[0], -1, -1)
             logits = _forward(params, xb, phi, 1.0, None, False)
             correct += (logits.argmax(-1) == y[i : i + chunk]).sum(-1).double()
-        return correct / X.shape[0]
+        return (correct / X.shape[0]).cpu()
 
 
 def train_deep_ensemble(
@@ -101,6 +103,7 @@ def train_deep_ensemble(
     eval_every: int = 50,
     generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
 ) -> TrainingResult:
     """Train M deep dropout networks of the same depth at once (one per σ_w² / learning-rate entry).
 
@@ -118,8 +121,10 @@ def train_deep_ensemble(
             :func:`dropout_theory.data.standardized_digits`.
         threshold: training accuracy for ``steps_to_threshold`` (default: not tracked, all −1).
         eval_every: steps between training-accuracy evaluations.
-        generator: torch generator or int seed of initialization, minibatches and masks (default: seed 0).
+        generator: torch generator (on ``device``) or int seed of initialization, minibatches and masks (default:
+            seed 0).
         dtype: floating dtype of the training.
+        device: where the networks are trained (the data are moved there).
 
     Returns:
         :class:`TrainingResult`; a model whose loss diverges is frozen and reported with the first step at which
@@ -138,24 +143,26 @@ def train_deep_ensemble(
     sw2, lr = (np.atleast_1d(a).astype(np.float64) for a in np.broadcast_arrays(sw2, lr))
     M = sw2.size
     X, y, Xt, yt = data if data is not None else standardized_digits(dtype=dtype)
-    gen = torch_generator(generator)
-    X, Xt = X.to(dtype), Xt.to(dtype)
+    gen = torch_generator(generator, device=device)
+    X, Xt = X.to(dtype=dtype, device=device), Xt.to(dtype=dtype, device=device)
+    y, yt = y.to(device), yt.to(device)
+    kw = {"dtype": dtype, "device": X.device}
     K = int(max(y.max(), yt.max())) + 1
     phi, _ = torch_activation(activation)
     sizes = [X.shape[1]] + [width] * depth + [K]
-    sw = torch.as_tensor(np.sqrt(sw2), dtype=dtype)[:, None, None]
+    sw = torch.as_tensor(np.sqrt(sw2), **kw)[:, None, None]
     params = []
     for fan_in, fan_out in itertools.pairwise(sizes):
-        W = torch.randn(M, fan_out, fan_in, generator=gen, dtype=dtype) * sw / math.sqrt(fan_in)
-        b = torch.randn(M, 1, fan_out, generator=gen, dtype=dtype) * math.sqrt(sigma_b2)
+        W = torch.randn(M, fan_out, fan_in, generator=gen, **kw) * sw / math.sqrt(fan_in)
+        b = torch.randn(M, 1, fan_out, generator=gen, **kw) * math.sqrt(sigma_b2)
         params += [W.requires_grad_(), b.requires_grad_()]
-    lr_t = torch.as_tensor(lr, dtype=dtype)[:, None, None]
-    alive = torch.ones(M, dtype=torch.bool)
+    lr_t = torch.as_tensor(lr, **kw)[:, None, None]
+    alive = torch.ones(M, dtype=torch.bool, device=X.device)
     diverged_at = np.full(M, -1, dtype=np.int64)
     hist, eval_steps = [], []
     first = np.full(M, -1, dtype=np.int64)
     for step in range(1, steps + 1):
-        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
+        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen, device=X.device)
         logits = _forward(params, X[idx].expand(M, -1, -1), phi, keep_prob, gen, True)
         losses = (
             torch.nn.functional.cross_entropy(logits.reshape(M * batch_size, K), y[idx].repeat(M), reduction="none")
@@ -164,7 +171,7 @@ def train_deep_ensemble(
         )
         bad = ~torch.isfinite(losses) | (losses > DIVERGENCE_LIMIT)
         if bad.any():
-            diverged_at[(bad & alive).numpy()] = step
+            diverged_at[(bad & alive).cpu().numpy()] = step
             alive &= ~bad
             losses = torch.where(alive, losses, torch.zeros_like(losses))
         grads = torch.autograd.grad(losses.sum(), params)
@@ -174,14 +181,14 @@ def train_deep_ensemble(
                 p -= scale * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
         if step % eval_every == 0 or step == steps:
             acc = _accuracy(params, X, y, phi).numpy()
-            acc = np.where(alive.numpy(), acc, 1.0 / K)
+            acc = np.where(alive.cpu().numpy(), acc, 1.0 / K)
             hist.append(acc)
             eval_steps.append(step)
             if threshold is not None:
                 hit = (first < 0) & (acc >= threshold)
                 first[hit] = step
     train_acc = hist[-1]
-    test_acc = np.where(alive.numpy(), _accuracy(params, Xt, yt, phi).numpy(), 1.0 / K)
+    test_acc = np.where(alive.cpu().numpy(), _accuracy(params, Xt, yt, phi).numpy(), 1.0 / K)
     return TrainingResult(
         train_accuracy=train_acc,
         test_accuracy=test_acc,

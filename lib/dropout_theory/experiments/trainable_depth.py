@@ -77,9 +77,10 @@ def train_grid_job(
     seed: int,
     threshold: float | None = None,
     eval_every: int = 50,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """One job: a batched :func:`dropout_theory.deep_meanfield.train_deep_ensemble` (``seed`` → ``generator``),
-    JSON-serializable (accuracies rounded to 6 decimals).
+    """One job: a batched :func:`dropout_theory.deep_meanfield.train_deep_ensemble` (``seed`` → ``generator``, on
+    ``device``), JSON-serializable (accuracies rounded to 6 decimals).
 
     ``sigma_w2="critical"`` trains every model at σ²_w,crit(σ_b², keep_prob), computed here, so that the job is
     declared by its inputs (its key never depends on a computed float).
@@ -90,6 +91,7 @@ def train_grid_job(
     res = train_deep_ensemble(
         activation, list(sigma_w2), sigma_b2, keep_prob, depth=depth, width=width, lr=lr, num_steps=num_steps,
         batch_size=batch_size, data=_load(dataset, 0), threshold=threshold, eval_every=eval_every, generator=seed,
+        device=device,
     )  # fmt: skip
     return {
         "train_accuracy": [round(float(a), 6) for a in res.train_accuracy],
@@ -116,6 +118,7 @@ def run_trainable_depth(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> dict[float, DepthGrid]:
     """:func:`dropout_theory.deep_meanfield.trainable_depth_grid` as resumable jobs through any Executor.
 
@@ -129,6 +132,7 @@ def run_trainable_depth(
             ``max_workers == 1``).
         max_workers: size of the default pool.
         progress: tqdm progress bar.
+        device: torch device every job trains on (default CPU).
 
     Returns:
         keep_prob → :class:`dropout_theory.deep_meanfield.DepthGrid`.
@@ -143,7 +147,7 @@ def run_trainable_depth(
         for r in keep_probs for L in depths
     ]  # fmt: skip
     results = run_jobs(train_grid_job, jobs, results_path=results_path, executor=executor,
-                       max_workers=max_workers, progress=progress, desc="trainable depth")  # fmt: skip
+                       max_workers=max_workers, progress=progress, desc="trainable depth", device=device)  # fmt: skip
     out: dict[float, DepthGrid] = {}
     for r in keep_probs:
         rows = [res for job, res in zip(jobs, results, strict=True) if job["keep_prob"] == float(r)]
@@ -175,6 +179,7 @@ def run_training_speed(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> dict[float, TrainingSpeed]:
     """:func:`dropout_theory.deep_meanfield.training_speed` as resumable jobs through any Executor.
 
@@ -192,7 +197,7 @@ def run_training_speed(
             for L in depths
         ]  # fmt: skip
     results = run_jobs(train_grid_job, jobs, results_path=results_path, executor=executor,
-                       max_workers=max_workers, progress=progress, desc="training speed")  # fmt: skip
+                       max_workers=max_workers, progress=progress, desc="training speed", device=device)  # fmt: skip
     out: dict[float, TrainingSpeed] = {}
     for r in keep_probs:
         idx = [i for i, job in enumerate(jobs) if job["keep_prob"] == float(r)]
@@ -219,7 +224,8 @@ def _cmd_trainable_depth(args: argparse.Namespace) -> None:
     res = run_trainable_depth(
         sizes["depths"], sizes["sigma_w2"], args.keep_probs or sizes["keep_probs"], activation=args.activation,
         width=sizes["width"], sigma_b2=args.sigma_b2, lr=args.lr, num_steps=sizes["steps"],
-        dataset=args.dataset, seed=args.seed, results_path=args.out, max_workers=args.workers,
+        dataset=args.dataset, seed=args.seed, results_path=args.out, max_workers=args.workers, executor=args.pool,
+        device=args.device,
     )  # fmt: skip
     for grid in res.values():
         print(grid)
@@ -233,6 +239,7 @@ def _cmd_training_speed(args: argparse.Namespace) -> None:
         args.keep_probs or ([1.0, 0.9] if quick else [1.0, 0.99, 0.98]), activation=args.activation,
         width=24 if quick else 128, sigma_b2=args.sigma_b2, num_steps=60 if quick else 1000, dataset=args.dataset,
         seed=args.seed, results_path=args.out, max_workers=args.workers, threshold=args.threshold,
+        executor=args.pool, device=args.device,
     )  # fmt: skip
     for grid in res.values():
         print(grid)

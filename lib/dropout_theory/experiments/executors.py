@@ -29,8 +29,8 @@ from dropout_theory._checks import check_choice, check_positive_int
 
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 
-#: Environment of every Dask worker process of a local cluster: one BLAS/OpenMP thread, like the local pool's
-#: workers, so that k workers use k cores.
+#: Environment of every Dask worker process of a local cluster: one BLAS/OpenMP (and so torch) thread, like the
+#: local pool's workers, so that k workers use k cores.
 WORKER_ENV: dict[str, str] = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 DASK_MISSING = (
@@ -42,12 +42,6 @@ DASK_MISSING = (
 def dask_available() -> bool:
     """Whether ``dask.distributed`` can be imported (without importing it)."""
     return importlib.util.find_spec("distributed") is not None
-
-
-def _one_torch_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 @contextlib.contextmanager
@@ -101,7 +95,6 @@ def open_executor(
                 )
             )
             client = stack.enter_context(Client(cluster))
-            client.run(_one_torch_thread)
         else:
             client = stack.enter_context(Client(scheduler))
         yield client.get_executor()

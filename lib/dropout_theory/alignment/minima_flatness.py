@@ -19,7 +19,7 @@ does not vanish at a minimum of the training loss, and parametric noise tracks â
 same number of steps, same starting point, same noise trace at the start â€” nothing else is equalised.
 
 At each end point :func:`minima_flatness` measures the training loss (dropout off), the test loss and accuracy,
-the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutchinson
+the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutch++
 (:mod:`dropout_theory.alignment.hessian_spectrum`, with :func:`dropout_theory.alignment.flat_hvp`).
 
 ``loss_fn(output, target)`` must be the MEAN of per-example losses (e.g. :func:`dropout_theory.networks.half_mse`)
@@ -190,7 +190,7 @@ class MinimumFlatness:
         test_loss: test loss (``nan`` without test data).
         test_accuracy: test accuracy from the argmax of the outputs (``nan`` without test data or labels).
         top_eigenvalues: largest Hessian eigenvalues of the training loss (dropout off), largest first.
-        trace: Hutchinson estimate of the Hessian trace.
+        trace: Hutch++ estimate of the Hessian trace (:func:`hessian_trace`).
         curve: training loss along the run.
     """
 
@@ -310,7 +310,7 @@ def minima_flatness(
         sigma: parametric noise scale; ``None`` matches it likewise.
         X_test: optional test inputs; y_test: their targets (accuracy from the argmax when one-hot or labels).
         num_eigenvalues: number k of top Hessian eigenvalues (Lanczos).
-        num_probes: Hutchinson probes for the Hessian trace.
+        num_probes: Hessian-vector products for the Hessian trace (Hutch++).
         num_match_samples: samples used by the matching (even, >= 4).
         tol: Lanczos tolerance.
         record_every: loss recording period of the training curves.

@@ -6,7 +6,7 @@ loss ½‖f(x) − y‖² averaged over examples), train four copies with the sa
 full-batch GD, full-batch dropout GD, mini-batch SGD and perturbed GD θ ← θ − η∇L(θ + σε) — with the SGD batch
 size and σ matched so that all three noises have the same trace at the start
 (:func:`dropout_theory.alignment.matched_noise_levels`). At each end point measure the training and test loss,
-the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutchinson). One job per
+the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutch++). One job per
 (keep_prob, seed); a run that diverges is recorded (step and quantity), not fatal.
 
 CLI: ``dropout-experiments minima-flatness [--out runs/minima-flatness.jsonl] [--workers 2] [--quick]
@@ -58,7 +58,7 @@ def minima_flatness_job(
         n_train: first ``n_train`` training images (``None``: all 1,348).
         widths: layer widths of :func:`dropout_theory.alignment.dropout_mlp`.
         num_eigenvalues: top Hessian eigenvalues per end point.
-        num_probes: Hutchinson probes per trace.
+        num_probes: Hessian-vector products per trace (Hutch++).
         device: where the networks train (initialized on the CPU, so the same start on every device; the noise
             comes from a generator on that device).
 

@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The options of a parsed command that determine its results (not ``--out``, ``--workers``, ``--quick``)."""
+    """The options of a parsed command that determine its results (not ``--out``, ``--workers``, ``--quick``,
+    ``--executor``, ``--scheduler``: where the jobs run does not change them; ``--device`` does)."""
     return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_OPTIONS}
 
 

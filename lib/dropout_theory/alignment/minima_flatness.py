@@ -315,7 +315,9 @@ def minima_flatness(
         tol: Lanczos tolerance.
         record_every: loss recording period of the training curves.
         generator: torch generator (or int seed) of everything random, used in a fixed order (matching, then each
-            strategy's training and measurements in the order of ``strategies``).
+            strategy's training in the order of ``strategies``). After each training run one seed is drawn from it
+            for that end point's measurements (Lanczos start, trace probes), so the training runs do not depend on
+            how many numbers the estimators draw.
 
     Returns:
         :class:`FlatnessComparison`; ``print`` it for a table.
@@ -390,10 +392,11 @@ def minima_flatness(
         loss, theta = module_flat_loss(net, loss_fn, X, y)
         hvp = flat_hvp(loss, theta)
         D = theta.numel()
+        measure = torch_generator(generator, offset=1)  # one draw: the next training run never sees the probes
         eig = top_hessian_eigenvalues(
-            hvp, D, k=num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype, device=theta.device
+            hvp, D, k=num_eigenvalues, tol=tol, generator=measure, dtype=theta.dtype, device=theta.device
         )
-        tr = hessian_trace(hvp, D, num_probes=num_probes, generator=generator, dtype=theta.dtype, device=theta.device)
+        tr = hessian_trace(hvp, D, num_probes=num_probes, generator=measure, dtype=theta.dtype, device=theta.device)
         test_loss = test_acc = math.nan
         if X_test is not None:
             net.eval()

@@ -40,7 +40,7 @@ from dropout_theory._checks import DivergenceError, check_choice, check_positive
 from dropout_theory.alignment import AlignmentCurve, alignment_along_training, parameter_indices, subset_baseline
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_int
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.networks import dropout_convnet, dropout_mlp, half_mse
 from dropout_theory.tables import Table
 

@@ -33,7 +33,7 @@ import torch
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.stats import fit_power_law
 from dropout_theory.tables import Table
 from dropout_theory.two_layer import init_params, simulate

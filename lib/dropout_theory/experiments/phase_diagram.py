@@ -35,9 +35,10 @@ FULL_POINTS: tuple[tuple[str, str], ...] = (
 FULL_WIDTHS: tuple[int, ...] = (50, 100, 200, 400, 800, 1600)
 
 
-def phase_job(*, seed: int = 0, **params: Any) -> dict[str, Any]:
-    """One job: :func:`dropout_theory.phase.phase_point` (``seed`` → ``generator``) as a JSON record."""
-    point = phase_point(generator=seed, **params)
+def phase_job(*, seed: int = 0, device: str | None = None, **params: Any) -> dict[str, Any]:
+    """One job: :func:`dropout_theory.phase.phase_point` (``seed`` → ``generator``, on ``device``) as a JSON
+    record."""
+    point = phase_point(generator=seed, device=device, **params)
     record = asdict(point)
     if point.divergence is not None:
         record["divergence"] = point.divergence.as_dict()
@@ -64,9 +65,10 @@ def run_phase_diagram(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
     **kwargs: Any,
 ) -> PhaseDiagram:
-    """Run the sweep through :func:`dropout_theory.experiments.run_jobs` (resumable, any Executor)."""
+    """Run the sweep through :func:`dropout_theory.experiments.run_jobs` (resumable, any Executor, on ``device``)."""
     jobs = phase_jobs(points, widths, **kwargs)
     results = run_jobs(
         phase_job,
@@ -76,6 +78,7 @@ def run_phase_diagram(
         max_workers=max_workers,
         progress=progress,
         desc="phase diagram",
+        device=device,
     )
     return PhaseDiagram(tuple(_point(r) for r in results))
 
@@ -84,7 +87,15 @@ def _cli(args: argparse.Namespace) -> None:
     points = BOOK_POINTS if args.quick else FULL_POINTS
     widths = (20, 40) if args.quick else FULL_WIDTHS
     kwargs = {"repeats": 2 if args.quick else 8}
-    diagram = run_phase_diagram(points, widths, results_path=args.out, max_workers=args.workers, **kwargs)
+    diagram = run_phase_diagram(
+        points,
+        widths,
+        results_path=args.out,
+        max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
+        **kwargs,
+    )
     print(diagram)
     print(diagram.slopes_table())
     print(f"{len(diagram.points)} results in {args.out}")

@@ -24,12 +24,13 @@ from dropout_theory.phase import TeacherStudentSummary, teacher_student_run
 from dropout_theory.phase.random_geometry import BOOK_WIDTHS, DTYPES, PAPER_WIDTHS
 
 
-def teacher_student_job(*, width: int, repeat: int = 0, **params: Any) -> dict[str, Any]:
-    """One job: :func:`dropout_theory.phase.teacher_student_run` (``repeat`` → ``generator``) as a JSON record,
+def teacher_student_job(*, width: int, repeat: int = 0, device: str | None = None, **params: Any) -> dict[str, Any]:
+    """One job: :func:`dropout_theory.phase.teacher_student_run` (``repeat`` → ``generator``, on ``device``) as a
+    JSON record,
     ``{"diverged": False, "steps", "rms", "loss"}``, or ``{"diverged": True, "divergence": {...}}`` for a run that
     blew up."""
     try:
-        run = teacher_student_run(width, generator=repeat, **params)
+        run = teacher_student_run(width, generator=repeat, device=device, **params)
     except DivergenceError as err:
         return {"diverged": True, "divergence": err.record.as_dict()}
     return {"diverged": False, **asdict(run)}
@@ -50,6 +51,7 @@ def run_teacher_student(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
     **kwargs: Any,
 ) -> TeacherStudentSummary:
     """Run the experiment through :func:`dropout_theory.experiments.run_jobs` and average over repeats."""
@@ -62,6 +64,7 @@ def run_teacher_student(
         max_workers=max_workers,
         progress=progress,
         desc="teacher-student",
+        device=device,
     )
     return TeacherStudentSummary.from_runs([j["width"] for j in jobs], results)
 
@@ -72,7 +75,15 @@ def _cli(args: argparse.Namespace) -> None:
     else:
         widths, repeats, kwargs = PAPER_WIDTHS, 10, {"num_steps": 1000, "record_every": 10}
     kwargs["dtype"] = args.dtype
-    summary = run_teacher_student(widths, repeats=repeats, results_path=args.out, max_workers=args.workers, **kwargs)
+    summary = run_teacher_student(
+        widths,
+        repeats=repeats,
+        results_path=args.out,
+        max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
+        **kwargs,
+    )
     print(summary)
     print(f"results in {args.out}")
 
@@ -86,5 +97,11 @@ def register(subparsers: Any) -> None:
         description=__doc__.splitlines()[0],
         quick_help="tiny widths and 20 steps (smoke test)",
     )
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float64", help="floating dtype of the runs")
+    p.add_argument(
+        "--dtype",
+        choices=sorted(DTYPES),
+        default="float32",
+        help="floating dtype of the runs (default float32: about twice as fast; the float32/float64 agreement is "
+        "in the book's appendix Reproducing the papers)",
+    )
     p.set_defaults(func=_cli)

@@ -70,8 +70,8 @@ def _scaling(a: Any, b: Any, width: int, tau0: float, keep0: float, t_final: flo
     return tau, q, math.ceil(t_final / tau - 1e-9)
 
 
-def _problem(d: int, num_points: int):
-    return make_teacher_student(d=d, num_points=num_points, teacher_width=4, generator=0)
+def _problem(d: int, num_points: int, *, dtype: torch.dtype = torch.float64, device=None):
+    return make_teacher_student(d=d, num_points=num_points, teacher_width=4, generator=0, dtype=dtype, device=device)
 
 
 def simulate_limit(
@@ -136,7 +136,7 @@ def simulate_limit(
 
 
 def _sw(P: torch.Tensor, Q: torch.Tensor) -> float:
-    g = torch.Generator().manual_seed(_SW_SEED)
+    g = torch.Generator(device=P.device).manual_seed(_SW_SEED)
     return float(sliced_wasserstein(P, Q, num_projections=_SW_PROJECTIONS, generator=g))
 
 
@@ -187,6 +187,8 @@ def phase_point(
     d: int = 5,
     num_points: int = 30,
     activation: str = "relu",
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
 ) -> PhasePoint:
     """One finite-n measurement at (a, b) (see the module docstring).
 
@@ -202,14 +204,19 @@ def phase_point(
         d: input dimension of the small teacher–student problem.
         num_points: number of data points.
         activation: activation name.
+        dtype: floating dtype of the particles (the problem and the initialization are drawn in float64).
+        device: where the particles are simulated (with an int ``generator``, the masks and clocks are drawn by
+            generators on that device).
 
     Returns:
         A :class:`PhasePoint`; a run that diverges is reported through ``divergence`` (with ``None`` distances)
         instead of raising, so a sweep over degenerate points completes.
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
-    data = _problem(d, num_points)
-    a0, W0 = init_student(int(width), d=d, repeats=repeats, generator=torch_generator(generator))
+    data = _problem(d, num_points, dtype=dtype, device=device)
+    a0, W0 = init_student(
+        int(width), d=d, repeats=repeats, generator=torch_generator(generator), dtype=dtype, device=device
+    )
     phase = classify_phase(a, b)
     head = {"a": str(a), "b": str(b), "width": int(width), "phase": phase, "tau": tau, "keep_prob": q, "steps": steps}
     try:
@@ -222,7 +229,7 @@ def phase_point(
             keep_prob=q,
             num_steps=steps,
             variants=("dropout", *COMPARED),
-            generator=torch_generator(generator, offset=1),
+            generator=torch_generator(generator, offset=1, device=device),
             activation=activation,
             record_every=max(1, steps // 20),
         )
@@ -245,7 +252,7 @@ def phase_point(
             keep0=keep0,
             t_final=steps * run.tau,
             num_steps=steps,
-            generator=torch_generator(generator, offset=2),
+            generator=torch_generator(generator, offset=2, device=device),
             activation=activation,
             phase=force,
         )

@@ -65,6 +65,7 @@ def teacher_student_run(
     d: int = 20,
     num_points: int = 500,
     teacher_width: int = 15,
+    device: torch.device | str | None = None,
 ) -> TeacherStudentRun:
     """One run of the teacher–student experiment: four coupled variants from one initialization.
 
@@ -79,13 +80,17 @@ def teacher_student_run(
         d: input dimension.
         num_points: number of data points.
         teacher_width: teacher neurons.
+        device: where the run is simulated (data and initialization are the same numbers on every device; with
+            an int ``generator`` the masks come from a generator on that device).
 
     Returns:
         A :class:`TeacherStudentRun` (dropout is the reference of the distances).
     """
     dt = DTYPES[dtype]
-    data = make_teacher_student(d=d, num_points=num_points, teacher_width=teacher_width, generator=0, dtype=dt)
-    a0, W0 = init_student(width, d=d, generator=torch_generator(generator, offset=1000), dtype=dt)
+    data = make_teacher_student(
+        d=d, num_points=num_points, teacher_width=teacher_width, generator=0, dtype=dt, device=device
+    )
+    a0, W0 = init_student(width, d=d, generator=torch_generator(generator, offset=1000), dtype=dt, device=device)
     run = simulate_coupled(
         a0,
         W0,
@@ -95,7 +100,7 @@ def teacher_student_run(
         keep_prob=keep_prob,
         num_steps=num_steps,
         variants=VARIANTS4,
-        generator=torch_generator(generator, offset=2000),
+        generator=torch_generator(generator, offset=2000, device=device),
         record_every=record_every,
     )
     return TeacherStudentRun(

@@ -15,7 +15,8 @@ Public API:
   :func:`parameter_indices`), and its dense pieces :func:`module_alignment_matrices` (:class:`AlignmentMatrices`)
   for spectra and baselines; :func:`alignment_along_training` (:class:`AlignmentCurve`);
 * eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
-* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`, and the
+* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`,
+  :func:`effective_rank` (the baseline is √(r_H r_Σ)/D), and the
   dense α of a parameter subset next to it, :func:`subset_baseline` (:class:`SubsetBaseline`);
 * flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca`, :func:`loss_flatness`,
   :func:`variance_flatness`;
@@ -27,6 +28,7 @@ Public API:
 from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
 from dropout_theory.alignment.baseline import (
     SubsetBaseline,
+    effective_rank,
     expected_random_alignment,
     random_eigenvector_alignment,
     subset_baseline,
@@ -87,6 +89,7 @@ __all__ = [
     "combine_alignment",
     "deflated_frobenius_sq",
     "dropout_parameter_window",
+    "effective_rank",
     "expected_random_alignment",
     "flat_hvp",
     "hessian_trace",

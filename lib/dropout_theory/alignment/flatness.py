@@ -171,6 +171,7 @@ def dropout_parameter_window(
     num_steps: int,
     generator: GeneratorLike = None,
     activation: str = "tanh",
+    mask: str = "shared",
 ) -> torch.Tensor:
     """θ_1, …, θ_N of dropout GD on the two-layer net from (a, W), flattened neuron-major (one
     :func:`dropout_theory.two_layer.simulate` run recording its parameters at every step).
@@ -183,6 +184,7 @@ def dropout_parameter_window(
         num_steps: window length N >= 1.
         generator: torch generator (or int seed) of the masks.
         activation: activation name.
+        mask: ``"shared"`` or ``"per_example"`` masks.
 
     Returns:
         (N, D) parameters after each step.
@@ -199,5 +201,6 @@ def dropout_parameter_window(
         generator=generator,
         activation=activation,
         record_parameters=True,
+        mask=mask,
     )
     return ens.theta_path[0, 1:]

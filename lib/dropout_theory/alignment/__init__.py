@@ -14,7 +14,8 @@ Public API:
   :func:`module_hessian_variance_alignment` (dense or matrix-free, all parameters or a subset from
   :func:`parameter_indices`), and its dense pieces :func:`module_alignment_matrices` (:class:`AlignmentMatrices`)
   for spectra and baselines; :func:`alignment_along_training` (:class:`AlignmentCurve`);
-* eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
+* eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`, and :func:`compare_eq17`
+  (:class:`Eq17Comparison`) against the exact H and the shared-mask and per-example Σ; :func:`frobenius_cosine`;
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`,
   :func:`effective_rank` (the baseline is √(r_H r_Σ)/D), and the
   dense α of a parameter subset next to it, :func:`subset_baseline` (:class:`SubsetBaseline`);
@@ -25,7 +26,12 @@ Public API:
   (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison` of :class:`MinimumFlatness` rows).
 """
 
-from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
+from dropout_theory.alignment.approximations import (
+    Eq17Comparison,
+    approximate_hessian_and_covariance,
+    compare_eq17,
+    frobenius_cosine,
+)
 from dropout_theory.alignment.baseline import (
     SubsetBaseline,
     effective_rank,
@@ -78,6 +84,7 @@ __all__ = [
     "AlignmentCurve",
     "AlignmentMatrices",
     "AlignmentResult",
+    "Eq17Comparison",
     "FlatnessComparison",
     "MinimumFlatness",
     "NoiseLevels",
@@ -87,11 +94,13 @@ __all__ = [
     "alignment_along_training",
     "approximate_hessian_and_covariance",
     "combine_alignment",
+    "compare_eq17",
     "deflated_frobenius_sq",
     "dropout_parameter_window",
     "effective_rank",
     "expected_random_alignment",
     "flat_hvp",
+    "frobenius_cosine",
     "hessian_trace",
     "hessian_variance_alignment",
     "hutchinson_frobenius_sq",

@@ -18,7 +18,7 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
     results = load_results(out)
     assert len(results) == len(build_jobs(quick=True))
     kinds = {r["params"]["kind"] for r in results.values()}
-    assert kinds == {"bands", "weak", "test"}
+    assert kinds == {"bands", "weak", "test", "gap"}
     table = weak_order_table(results)
     assert {(row["order"], row["keep_prob"]) for row in table} == {(1, 0.9), (2, 0.9)}
     printed = capsys.readouterr().out

@@ -143,14 +143,15 @@ def alignment_job(
         num_probes: Hutchinson probes for ‖H‖_F² per α.
         num_hessian_masks: masks in the estimate of H (even, >= 2; split into two halves).
         sketch_size: exact sketch width for ‖H‖_F² (``None``: the alignment function's default).
-        baseline_masks: dropout gradient draws for Σ̂ in the final baseline (even).
+        baseline_masks: dropout gradient draws for Σ̂ in the final baseline (even; 0 skips the baseline).
         baseline_samples: random eigenvector bases in the final baseline.
         mask: dropout mask convention of training and measurements, ``"shared"`` or ``"per_example"``.
 
     Returns:
         ``{"diverged": False, "num_params", "subset", "subset_size", "curve": {...}, "final": {...}}`` where the
         curve holds lists ``steps``, ``alpha``, ``alpha_stderr``, ``subset_alpha``, ``subset_stderr``, ``loss``,
-        ``test_accuracy`` and ``final`` is :func:`dropout_theory.alignment.subset_baseline`'s record; or
+        ``test_accuracy`` and ``final`` is :func:`dropout_theory.alignment.subset_baseline`'s record (``None`` when
+        ``baseline_masks`` is 0); or
         ``{"diverged": True, "divergence": {...}, "curve"}`` with the curve up to the divergence. Both also hold
         ``wall_s``, the job's wall time.
     """
@@ -193,6 +194,16 @@ def alignment_job(
             "wall_s": time.perf_counter() - start,
         }
     curve = _curve_dict(c, subset_name)
+    if not baseline_masks:
+        return {
+            "diverged": False,
+            "num_params": sum(p.numel() for p in net.parameters()),
+            "subset": subset_name,
+            "subset_size": idx.numel(),
+            "curve": curve,
+            "final": None,
+            "wall_s": time.perf_counter() - start,
+        }
     final = subset_baseline(
         net,
         half_mse,
@@ -226,6 +237,9 @@ def build_jobs(
     eval_every: int | None = None,
     num_masks: int | None = None,
     num_hessian_masks: int | None = None,
+    num_probes: int | None = None,
+    sketch_size: int | None = None,
+    baseline_masks: int | None = None,
     grid: Mapping[str, Sequence[tuple[float, float]]] | None = None,
     n_train: int | None = None,
     widths: Sequence[int] | None = None,
@@ -274,8 +288,14 @@ def build_jobs(
                             job["n_train"] = check_positive_int(n_train, "n_train")
                     if num_masks is not None:
                         job["num_masks"] = num_masks
-                    if num_hessian_masks is not None:
-                        job["num_hessian_masks"] = num_hessian_masks
+                    for name, value in (
+                        ("num_hessian_masks", num_hessian_masks),
+                        ("num_probes", num_probes),
+                        ("sketch_size", sketch_size),
+                        ("baseline_masks", baseline_masks),
+                    ):
+                        if value is not None:
+                            job[name] = value
                     jobs.append(job)
     return jobs
 
@@ -328,7 +348,9 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
         }
         if runs:
             c = [r["curve"] for r in runs]
-            f = [r["final"] for r in runs]
+            f = [r["final"] for r in runs if r["final"] is not None]
+            nan = {"alpha_exact": math.nan, "baseline_expected": math.nan, "baseline_unbiased": math.nan}
+            f = f or [{**nan, "baseline_samples": [math.nan]}]
             entry["alpha_min"], entry["alpha_mean"], entry["alpha_max"] = _stats([a for x in c for a in x["alpha"]])
             entry["subset_min"], entry["subset_mean"], entry["subset_max"] = _stats(
                 [a for x in c for a in x["subset_alpha"]]
@@ -426,6 +448,9 @@ def _cli(args: argparse.Namespace) -> None:
         eval_every=args.eval_every,
         num_masks=args.num_masks,
         num_hessian_masks=args.num_hessian_masks,
+        num_probes=args.num_probes,
+        sketch_size=args.sketch_size,
+        baseline_masks=args.baseline_masks,
         grid=grid,
         n_train=args.n_train,
         widths=args.widths,
@@ -463,6 +488,16 @@ def register(subparsers: Any) -> None:
         type=int_at_least(2, even=True),
         default=None,
         help="masks in the Monte Carlo Hessian of each α and of the final baseline (default 8)",
+    )
+    p.add_argument("--num-probes", type=int_at_least(2), default=None, help="Hutchinson probes per α (default 32)")
+    p.add_argument(
+        "--sketch-size", type=int_at_least(0), default=None, help="exact sketch width of ‖H‖_F² (default 32)"
+    )
+    p.add_argument(
+        "--baseline-masks",
+        type=int_at_least(0, even=True),
+        default=None,
+        help="dropout gradients of the final random-eigenvector baseline over the subset (default 2048; 0: none)",
     )
     p.add_argument(
         "--masks",

@@ -19,8 +19,9 @@ Public API:
 * the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`,
   :func:`effective_rank` (the baseline is √(r_H r_Σ)/D), and the
   dense α of a parameter subset next to it, :func:`subset_baseline` (:class:`SubsetBaseline`);
-* flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca`, :func:`loss_flatness`,
-  :func:`variance_flatness`;
+* flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca` (optionally detrended),
+  :func:`loss_flatness`, :func:`variance_flatness`; the eigenvector part of App. B: :func:`eigenvector_overlap`
+  (:class:`EigenvectorOverlap`);
 * sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
 * minima reached by dropout vs SGD vs parametric noise (SME paper App. D): :func:`matched_noise_levels`
   (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison` of :class:`MinimumFlatness` rows).
@@ -47,9 +48,11 @@ from dropout_theory.alignment.estimators import (
     sampled_trace_product,
 )
 from dropout_theory.alignment.flatness import (
+    EigenvectorOverlap,
     TrajectoryPCA,
     VarianceFlatness,
     dropout_parameter_window,
+    eigenvector_overlap,
     loss_flatness,
     trajectory_pca,
     variance_flatness,
@@ -84,6 +87,7 @@ __all__ = [
     "AlignmentCurve",
     "AlignmentMatrices",
     "AlignmentResult",
+    "EigenvectorOverlap",
     "Eq17Comparison",
     "FlatnessComparison",
     "MinimumFlatness",
@@ -98,6 +102,7 @@ __all__ = [
     "deflated_frobenius_sq",
     "dropout_parameter_window",
     "effective_rank",
+    "eigenvector_overlap",
     "expected_random_alignment",
     "flat_hvp",
     "frobenius_cosine",

@@ -97,8 +97,8 @@ def _curve_dict(c: AlignmentCurve, subset_name: str) -> dict[str, list[float]]:
         "steps": c.steps.tolist(),
         "alpha": c.alpha.tolist(),
         "alpha_stderr": c.stderr.tolist(),
-        "subset_alpha": c.subset_alpha[subset_name].tolist(),
-        "subset_stderr": c.subset_stderr[subset_name].tolist(),
+        "subset_alpha": c.subset_alpha[subset_name].tolist() if subset_name in c.subset_alpha else None,
+        "subset_stderr": c.subset_stderr[subset_name].tolist() if subset_name in c.subset_alpha else None,
         "loss": c.loss.tolist(),
         "test_accuracy": c.test_accuracy.tolist(),
     }
@@ -124,6 +124,7 @@ def alignment_job(
     baseline_masks: int = 2048,
     baseline_samples: int = 10,
     mask: str = "shared",
+    measure_subset: bool = True,
 ) -> dict[str, Any]:
     """One training run with α measured along it (see the module docstring). Returns a JSON-serializable dict.
 
@@ -146,6 +147,8 @@ def alignment_job(
         baseline_masks: dropout gradient draws for Σ̂ in the final baseline (even; 0 skips the baseline).
         baseline_samples: random eigenvector bases in the final baseline.
         mask: dropout mask convention of training and measurements, ``"shared"`` or ``"per_example"``.
+        measure_subset: also measure α over the subset at every measurement (``subset_alpha`` is ``None``
+            otherwise; it doubles the cost of the curve).
 
     Returns:
         ``{"diverged": False, "num_params", "subset", "subset_size", "curve": {...}, "final": {...}}`` where the
@@ -183,7 +186,7 @@ def alignment_job(
             num_probes=num_probes,
             num_hessian_masks=num_hessian_masks,
             sketch_size=sketch_size,
-            extra_subsets={subset_name: idx},
+            extra_subsets={subset_name: idx} if measure_subset else None,
             mask=mask,
         )
     except DivergenceError as err:
@@ -240,6 +243,7 @@ def build_jobs(
     num_probes: int | None = None,
     sketch_size: int | None = None,
     baseline_masks: int | None = None,
+    measure_subset: bool = True,
     grid: Mapping[str, Sequence[tuple[float, float]]] | None = None,
     n_train: int | None = None,
     widths: Sequence[int] | None = None,
@@ -296,6 +300,8 @@ def build_jobs(
                     ):
                         if value is not None:
                             job[name] = value
+                    if not measure_subset:
+                        job["measure_subset"] = False
                     jobs.append(job)
     return jobs
 
@@ -351,15 +357,19 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
             f = [r["final"] for r in runs if r["final"] is not None]
             nan = {"alpha_exact": math.nan, "baseline_expected": math.nan, "baseline_unbiased": math.nan}
             f = f or [{**nan, "baseline_samples": [math.nan]}]
+            with_subset = all(x["subset_alpha"] is not None for x in c)
             entry["alpha_min"], entry["alpha_mean"], entry["alpha_max"] = _stats([a for x in c for a in x["alpha"]])
-            entry["subset_min"], entry["subset_mean"], entry["subset_max"] = _stats(
-                [a for x in c for a in x["subset_alpha"]]
+            entry["subset_min"], entry["subset_mean"], entry["subset_max"] = (
+                _stats([a for x in c for a in x["subset_alpha"]]) if with_subset else (math.nan,) * 3
             )
-            entry["max_stderr"] = _stats([e for x in c for e in x["alpha_stderr"] + x["subset_stderr"]])[2]
+            errors = [e for x in c for e in x["alpha_stderr"] + (x["subset_stderr"] if with_subset else [])]
+            entry["max_stderr"] = _stats(errors)[2]
             entry["subset"] = runs[0]["subset"]
             entry["steps"] = c[0]["steps"][: min(len(x["steps"]) for x in c)]
             entry["alpha_curve"], entry["alpha_curve_stderr"] = _curve_over_seeds(c, "alpha")
-            entry["subset_curve"], entry["subset_curve_stderr"] = _curve_over_seeds(c, "subset_alpha")
+            entry["subset_curve"], entry["subset_curve_stderr"] = (
+                _curve_over_seeds(c, "subset_alpha") if with_subset else (None, None)
+            )
             entry["loss_curve"], entry["loss_curve_stderr"] = _curve_over_seeds(c, "loss")
             for name, vals in (
                 ("final_subset_exact", [x["alpha_exact"] for x in f]),
@@ -451,6 +461,7 @@ def _cli(args: argparse.Namespace) -> None:
         num_probes=args.num_probes,
         sketch_size=args.sketch_size,
         baseline_masks=args.baseline_masks,
+        measure_subset=not args.no_subset,
         grid=grid,
         n_train=args.n_train,
         widths=args.widths,
@@ -498,6 +509,9 @@ def register(subparsers: Any) -> None:
         type=int_at_least(0, even=True),
         default=None,
         help="dropout gradients of the final random-eigenvector baseline over the subset (default 2048; 0: none)",
+    )
+    p.add_argument(
+        "--no-subset", action="store_true", help="measure α over all parameters only (not also over the layer)"
     )
     p.add_argument(
         "--masks",

@@ -44,7 +44,7 @@ from dropout_theory.experiments.cli import add_experiment, int_at_least, positiv
 from dropout_theory.experiments.runner import job_records, run_jobs
 from dropout_theory.stats import Estimate, fit_power_law, squared_distance_of_mean
 from dropout_theory.tables import Table
-from dropout_theory.two_layer import init_params, simulate
+from dropout_theory.two_layer import WeakErrorStudy, init_params, simulate
 
 FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
 FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 8))
@@ -319,6 +319,34 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
     return table
 
 
+def weak_order_studies(results: Mapping[str, Mapping[str, Any]], *, problem: str, order: int) -> list[WeakErrorStudy]:
+    """The weak-order points of one problem and order as :class:`dropout_theory.two_layer.WeakErrorStudy` objects
+    (one per keep probability, fitted over every learning rate), e.g. for
+    :func:`dropout_theory.plotting.two_layer.plot_weak_errors`."""
+    studies = []
+    for row in weak_order_table(results):
+        if row["problem"] == problem and row["order"] == order and len(row["lrs"]) > 1:
+            lrs, errs = np.asarray(row["lrs"]), np.asarray(row["errors"])
+            fit = fit_power_law(lrs, errs)
+            studies.append(WeakErrorStudy(lrs, errs, np.asarray(row["std_errors"]), fit, order, row["keep_prob"], 1.0))
+    return studies
+
+
+def curve_summaries(results: Mapping[str, Mapping[str, Any]], *, kind: str = "test") -> dict[tuple[float, float], dict]:
+    """The stored "test" (Fig. 2) or "bands" (Fig. 1a) records by (lr, keep_prob) and method: ``steps``,
+    ``num_runs``, ``num_diverged``, ``substeps`` and the summaries (``{"mean", "min", "max"}`` over the runs that
+    stayed bounded) of ``train_loss`` and, for "test", ``test_loss`` and ``test_accuracy``."""
+    out: dict[tuple[float, float], dict] = {}
+    for rec in results.values():
+        prm, res = rec["params"], rec["result"]
+        if prm.get("kind") != kind:
+            continue
+        entry = {k: res.get(k) for k in ("steps", "train_loss", "test_loss", "test_accuracy", "num_runs")}
+        entry |= {"num_diverged": res["num_diverged"], "substeps": prm.get("substeps", 1)}
+        out.setdefault((prm["lr"], prm["keep_prob"]), {})[prm["method"]] = entry
+    return dict(sorted(out.items()))
+
+
 def gap_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The "gap" jobs by learning rate: the unbiased squared relative distance of the mean dropout parameters to
     gradient descent on L_S (``modified``) and on R_S (``plain``), each an :class:`~dropout_theory.stats.Estimate`,
@@ -421,4 +449,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cli)
 
 
-__all__: Sequence[str] = ["build_jobs", "gap_table", "register", "run", "sme_job", "weak_order_table"]
+__all__: Sequence[str] = [
+    "build_jobs",
+    "curve_summaries",
+    "gap_table",
+    "register",
+    "run",
+    "sme_job",
+    "weak_order_studies",
+    "weak_order_table",
+]

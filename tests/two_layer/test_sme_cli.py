@@ -61,3 +61,12 @@ def test_job_reports_divergence_and_rejects_bad_kind():
     assert len(ok["test_accuracy"]["mean"]) == len(ok["steps"])
     with pytest.raises(ValueError, match="kind"):
         sme_job(kind="nope", lr=0.1, keep_prob=0.5)
+
+
+def test_build_jobs_selects_kinds():
+    every = build_jobs(quick=True)
+    some = build_jobs(quick=True, kinds=("gap", "weak"))
+    assert some == [job for job in every if job["kind"] in ("gap", "weak")]
+    assert {job["kind"] for job in some} == {"gap", "weak"}
+    with pytest.raises(ValueError, match="kinds"):
+        build_jobs(quick=True, kinds=("gap", "nope"))

@@ -49,6 +49,8 @@ from dropout_theory.two_layer import WeakErrorStudy, init_params, simulate
 FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
 FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 8))
 GAP_LRS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)
+#: The kinds of jobs (see the module docstring), in the order :func:`build_jobs` lists them.
+KINDS: tuple[str, ...] = ("bands", "test", "gap", "weak")
 #: Weak-order studies: (problem, order, keep probabilities, learning rates, runs per point) at paper scale.
 WEAK_STUDIES: tuple[tuple[str, int, tuple[float, ...], tuple[float, ...], int], ...] = (
     ("toy", 1, (0.5, 0.7, 0.9, 0.97), (0.4, 0.2, 0.1, 0.05, 0.025), 20000),
@@ -202,6 +204,7 @@ def build_jobs(
     fig2a_steps: int | None = None,
     weak_runs: Mapping[str, int] | None = None,
     gap_runs: int = 300,
+    kinds: Sequence[str] = KINDS,
 ) -> list[dict[str, Any]]:
     """The job list: paper scale, or a smoke-test version with ``quick``.
 
@@ -212,7 +215,10 @@ def build_jobs(
         weak_runs: runs per point of the weak-order studies by ``"toy order 1"``, ``"toy order 2"``,
             ``"digits order 1"``, ``"digits order 2"`` (defaults in :data:`WEAK_STUDIES`).
         gap_runs: dropout runs per learning rate of the "gap" jobs.
+        kinds: the kinds of jobs to list (a subset of :data:`KINDS`; default all).
     """
+    for kind in kinds:
+        check_choice(kind, "kinds", KINDS)
     jobs: list[dict[str, Any]] = []
     width, n_train, steps = (8, 100, 20) if quick else (50, n_train, 1000)
     for lr, p in FIG1_CASES:
@@ -271,7 +277,7 @@ def build_jobs(
                 if problem != "toy":
                     job["problem"] = problem
                 jobs.append(job)
-    return jobs
+    return [job for job in jobs if job["kind"] in kinds]
 
 
 def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -408,6 +414,7 @@ def _cli(args: argparse.Namespace) -> None:
         fig2a_steps=args.fig2a_steps,
         weak_runs=weak_runs,
         gap_runs=args.gap_runs,
+        kinds=args.kinds,
     )
     rows = [
         (row["problem"], row["order"], row["keep_prob"], ", ".join(f"{e:.2e}" for e in row["errors"]),
@@ -446,10 +453,15 @@ def register(subparsers: Any) -> None:
         "--gap-runs", type=int_at_least(3), default=300, help="dropout runs per learning rate of the modified-loss "
         "gap (default 300)",
     )  # fmt: skip
+    p.add_argument(
+        "--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="kinds of jobs to run: bands (Fig. 1a), "
+        "test (Fig. 2), gap (modified-loss gaps), weak (weak orders); default all",
+    )  # fmt: skip
     p.set_defaults(func=_cli)
 
 
 __all__: Sequence[str] = [
+    "KINDS",
     "build_jobs",
     "curve_summaries",
     "gap_table",

@@ -8,7 +8,15 @@ import pytest
 
 from dropout_theory.experiments import job_key, load_results
 from dropout_theory.experiments.cli import main
-from dropout_theory.experiments.sme import build_jobs, sme_job, weak_order_table
+from dropout_theory.experiments.sme import (
+    build_jobs,
+    curve_summaries,
+    gap_table,
+    sme_job,
+    weak_order_studies,
+    weak_order_table,
+)
+from dropout_theory.plotting.two_layer import plot_summary_band
 
 
 def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, monkeypatch, capsys):
@@ -21,6 +29,16 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
     assert kinds == {"bands", "weak", "test", "gap"}
     table = weak_order_table(results)
     assert {(row["order"], row["keep_prob"]) for row in table} == {(1, 0.9), (2, 0.9)}
+    (study,) = weak_order_studies(results, problem="toy", order=2)
+    assert list(study.lrs) == [0.2, 0.4] and study.fit.exponent == pytest.approx(table[1]["slope"])
+    gaps = gap_table(results)
+    assert [g["lr"] for g in gaps] == [0.2, 0.4] and all(g["modified"].stderr > 0 for g in gaps)
+    curves = curve_summaries(results, kind="test")
+    assert set(curves) == {(0.005, 0.9), (1.0, 0.3)}
+    assert all(set(c) == {"dropout", "sme", "gd_modified"} for c in curves.values())
+    ax = plot_summary_band(curves[(1.0, 0.3)]["dropout"]["steps"], curves[(1.0, 0.3)]["dropout"]["test_accuracy"],
+                           lr=1.0, label="dropout", color="C0")  # fmt: skip
+    assert list(ax.get_lines()[0].get_ydata()) == curves[(1.0, 0.3)]["dropout"]["test_accuracy"]["mean"]
     printed = capsys.readouterr().out
     assert "slope" in printed
     before = out.read_text()

@@ -153,10 +153,7 @@ def test_the_done_when_grep_finds_nothing():
 #: they run is a math-package function (deep_meanfield.train_deep_ensemble); the shell only stores and reads it.
 STORED_RUN_CHAPTERS = {
     "book/part2/trainable_depth.ipynb",
-    # Part I reads the stored paper-scale summaries under results/part1 (load_results and the summary tables)
-    "book/part1/modified_loss.ipynb",
-    "book/part1/sme.ipynb",
-    "book/part1/flatness.ipynb",
+    # Part I reads the stored alignment runs under results/part1 (load_results and the summary table)
     "book/part1/deep_alignment.ipynb",
 }
 

@@ -36,9 +36,11 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
     curves = curve_summaries(results, kind="test")
     assert set(curves) == {(0.005, 0.9), (1.0, 0.3)}
     assert all(set(c) == {"dropout", "sme", "gd_modified"} for c in curves.values())
-    ax = plot_summary_band(curves[(1.0, 0.3)]["dropout"]["steps"], curves[(1.0, 0.3)]["dropout"]["test_accuracy"],
-                           lr=1.0, label="dropout", color="C0")  # fmt: skip
-    assert list(ax.get_lines()[0].get_ydata()) == curves[(1.0, 0.3)]["dropout"]["test_accuracy"]["mean"]
+    drop = curves[(1.0, 0.3)]["dropout"]
+    ax = plot_summary_band(
+        recorded_steps=drop["steps"], summary=drop["test_accuracy"], lr=1.0, label="dropout", color="C0"
+    )
+    assert list(ax.get_lines()[0].get_ydata()) == drop["test_accuracy"]["mean"]
     printed = capsys.readouterr().out
     assert "slope" in printed
     before = out.read_text()

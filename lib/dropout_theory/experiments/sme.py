@@ -198,8 +198,8 @@ def sme_job(
 
 
 def build_jobs(
-    quick: bool = False,
     *,
+    quick: bool = False,
     n_train: int | None = None,
     fig2a_steps: int | None = None,
     weak_runs: Mapping[str, int] | None = None,
@@ -382,7 +382,7 @@ def run(
 ) -> list[dict[str, Any]]:
     """Run (or resume) every job of :func:`build_jobs` (``sizes`` holds its keyword arguments) and return the
     weak-order table of this sweep's jobs."""
-    jobs = build_jobs(quick, **sizes)
+    jobs = build_jobs(quick=quick, **sizes)
     results = run_jobs(
         sme_job,
         jobs,

@@ -61,7 +61,7 @@ def plot_alignment_curves(
 
 
 def plot_stored_alignment(
-    rows: Sequence[Mapping[str, Any]],
+    runs: Sequence[Mapping[str, Any]],
     *,
     reference: float | None = None,
     subset: bool = False,
@@ -70,7 +70,7 @@ def plot_stored_alignment(
     """α along training from stored runs: the mean over seeds with ±1 standard-error bars, one line per row.
 
     Args:
-        rows: summary rows of ``dropout-experiments alignment``
+        runs: summary rows of ``dropout-experiments alignment``
             (:func:`dropout_theory.experiments.alignment.summary_table`), each with ``steps``, ``alpha_curve``,
             ``alpha_curve_stderr`` (and ``subset_curve``, ``subset_curve_stderr``), ``mask``, ``keep_prob`` and
             ``num_seeds``. Rows with the same keep probability share a colour; per-example masks
@@ -84,9 +84,9 @@ def plot_stored_alignment(
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 3.4))
-    keeps = sorted({r["keep_prob"] for r in rows}, reverse=True)
+    keeps = sorted({r["keep_prob"] for r in runs}, reverse=True)
     field = "subset_curve" if subset else "alpha_curve"
-    for r in rows:
+    for r in runs:
         if not r["num_seeds"] or r.get(field) is None:
             continue
         color = f"C{keeps.index(r['keep_prob'])}"

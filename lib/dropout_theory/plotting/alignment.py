@@ -67,7 +67,8 @@ def plot_stored_alignment(
     subset: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
-    """α along training from stored runs: the mean over seeds with ±1 standard-error bars, one line per row.
+    """α along training from stored runs: the mean over seeds with ±1 standard-error bars (none for a single
+    seed), one line per row.
 
     Args:
         runs: summary rows of ``dropout-experiments alignment``
@@ -91,15 +92,16 @@ def plot_stored_alignment(
             continue
         color = f"C{keeps.index(r['keep_prob'])}"
         per_example = r["mask"] == "per_example"
+        n = r["num_seeds"]
         ax.errorbar(
             np.asarray(r["steps"], dtype=np.float64),
             np.asarray(r[field], dtype=np.float64),
-            yerr=np.asarray(r[field + "_stderr"], dtype=np.float64),
+            yerr=np.asarray(r[field + "_stderr"], dtype=np.float64) if n > 1 else None,  # one seed: no error bar
             marker="o" if per_example else "s",
             ls="-" if per_example else "--",
             capsize=2,
             color=color,
-            label=f"keep {r['keep_prob']:g}, {r['mask'].replace('_', '-')} masks ({r['num_seeds']} seeds)",
+            label=f"keep {r['keep_prob']:g}, {r['mask'].replace('_', '-')} masks ({n} seed{'s' if n > 1 else ''})",
         )
     if reference is not None:
         ax.axhline(reference, color="0.5", lw=1, ls=":")

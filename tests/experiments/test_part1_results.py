@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from dropout_theory.experiments import alignment as alignment_runs
-from dropout_theory.experiments import load_results
+from dropout_theory.alignment import stored_alignment_summary
+from dropout_theory.jobs import load_results
 from dropout_theory.plotting.alignment import plot_stored_alignment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_alignment_runs_belong_to_their_command_and_the_figure_is_drawn_from_the
         assert 0 <= prm["seed"] < opts["seeds"] and prm["num_steps"] == opts["steps"]
     total = len(opts["grid"]) * len(opts["masks"]) * opts["seeds"]
     assert len(records) == total if COMPLETE[name] else 0 < len(records) < total
-    table = alignment_runs.summary_table(records)
+    table = stored_alignment_summary(records)
     assert {r["mask"] for r in table} == MASKS
     assert all(r["num_diverged"] == 0 and r["num_seeds"] >= 1 for r in table)
     if COMPLETE[name]:

@@ -81,6 +81,7 @@ from dropout_theory.alignment.module_alignment import (
     module_hessian_variance_alignment,
     parameter_indices,
 )
+from dropout_theory.alignment.stored_runs import summary_table as stored_alignment_summary
 from dropout_theory.alignment.training import AlignmentCurve, alignment_along_training
 
 __all__ = [
@@ -123,6 +124,7 @@ __all__ = [
     "random_eigenvector_alignment",
     "sampled_trace_product",
     "sigma_matvec",
+    "stored_alignment_summary",
     "subset_baseline",
     "top_hessian_eigenvalues",
     "trajectory_pca",

@@ -28,7 +28,6 @@ CLI: ``dropout-experiments alignment [--out runs/alignment.jsonl] [--workers 2] 
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -40,15 +39,14 @@ from torch import nn
 
 from dropout_theory._checks import DivergenceError, check_choice, check_positive_int
 from dropout_theory.alignment import AlignmentCurve, alignment_along_training, parameter_indices, subset_baseline
+from dropout_theory.alignment.stored_runs import MODELS, summary_table
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_float, positive_int, probability
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.networks import dropout_convnet, dropout_mlp, half_mse
 from dropout_theory.rng import MASK_CONVENTIONS
-from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table
 
-MODELS: tuple[str, ...] = ("fnn", "conv")
 SUBSETS: dict[str, str] = {"fnn": "3.weight", "conv": "11.weight"}
 DTYPES: dict[str, str] = {"fnn": "float64", "conv": "float32"}
 PAPER_GRID: dict[str, tuple[tuple[float, float], ...]] = {
@@ -304,85 +302,6 @@ def build_jobs(
                         job["measure_subset"] = False
                     jobs.append(job)
     return jobs
-
-
-def _stats(values: list[float | None]) -> tuple[float, float, float]:
-    """Min, mean and max; a value stored as ``None`` (non-finite) makes them NaN."""
-    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
-    return float(t.min()), float(t.mean()), float(t.max())
-
-
-def _curve_over_seeds(curves: list[Mapping[str, list[float]]], field: str) -> tuple[list[float], list[float]]:
-    """Mean over seeds and its standard error (:class:`dropout_theory.stats.Estimate`) at each measured step."""
-    length = min(len(c[field]) for c in curves)
-    ests = [
-        Estimate.from_samples([math.nan if c[field][t] is None else c[field][t] for c in curves])
-        for t in range(length)
-    ]
-    return [e.value for e in ests], [e.stderr for e in ests]
-
-
-def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per (model, mask, lr, keep_prob), from :func:`load_results`'s mapping: min/mean/max of α over training (all
-    measurements of all seeds pooled; all parameters and the subset), the largest standard error, α along training
-    as a mean over seeds with its standard error (``steps``, ``alpha_curve``, ``alpha_curve_stderr``,
-    ``subset_curve``, ``subset_curve_stderr``; the standard error over seeds covers both the seed-to-seed spread and
-    the Monte Carlo error of each α), and seed means of the final dense subset α, the random baselines, the final
-    training loss and test accuracy. Records without a ``mask`` parameter count as ``"shared"``."""
-    groups: dict[tuple[str, str, float, float], list[dict[str, Any]]] = {}
-    diverged: dict[tuple[str, str, float, float], int] = {}
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        key = (prm["model"], prm.get("mask", "shared"), prm["lr"], prm["keep_prob"])
-        groups.setdefault(key, [])
-        if res["diverged"]:
-            diverged[key] = diverged.get(key, 0) + 1
-        else:
-            groups[key].append(res)
-    order = {m: i for i, m in enumerate(MODELS)}
-    mask_order = {m: i for i, m in enumerate(MASK_CONVENTIONS)}
-    table = []
-    for key in sorted(groups, key=lambda k: (order[k[0]], k[2], -k[3], mask_order[k[1]])):
-        runs = groups[key]
-        entry: dict[str, Any] = {
-            "model": key[0],
-            "mask": key[1],
-            "lr": key[2],
-            "keep_prob": key[3],
-            "num_seeds": len(runs),
-            "num_diverged": diverged.get(key, 0),
-        }
-        if runs:
-            c = [r["curve"] for r in runs]
-            f = [r["final"] for r in runs if r["final"] is not None]
-            nan = {"alpha_exact": math.nan, "baseline_expected": math.nan, "baseline_unbiased": math.nan}
-            f = f or [{**nan, "baseline_samples": [math.nan]}]
-            with_subset = all(x["subset_alpha"] is not None for x in c)
-            entry["alpha_min"], entry["alpha_mean"], entry["alpha_max"] = _stats([a for x in c for a in x["alpha"]])
-            entry["subset_min"], entry["subset_mean"], entry["subset_max"] = (
-                _stats([a for x in c for a in x["subset_alpha"]]) if with_subset else (math.nan,) * 3
-            )
-            errors = [e for x in c for e in x["alpha_stderr"] + (x["subset_stderr"] if with_subset else [])]
-            entry["max_stderr"] = _stats(errors)[2]
-            entry["subset"] = runs[0]["subset"]
-            entry["steps"] = c[0]["steps"][: min(len(x["steps"]) for x in c)]
-            entry["alpha_curve"], entry["alpha_curve_stderr"] = _curve_over_seeds(c, "alpha")
-            entry["subset_curve"], entry["subset_curve_stderr"] = (
-                _curve_over_seeds(c, "subset_alpha") if with_subset else (None, None)
-            )
-            entry["loss_curve"], entry["loss_curve_stderr"] = _curve_over_seeds(c, "loss")
-            for name, vals in (
-                ("final_subset_exact", [x["alpha_exact"] for x in f]),
-                ("baseline_expected", [x["baseline_expected"] for x in f]),
-                ("baseline_unbiased", [x["baseline_unbiased"] for x in f]),
-                ("baseline_sampled", [_stats(x["baseline_samples"])[1] for x in f]),
-                ("final_loss", [x["loss"][-1] for x in c]),
-                ("final_test_accuracy", [x["test_accuracy"][-1] for x in c]),
-                ("wall_s", [r.get("wall_s") for r in runs]),
-            ):
-                entry[name] = _stats(vals)[1]
-        table.append(entry)
-    return table
 
 
 def format_table(table: Sequence[Mapping[str, Any]]) -> Table:

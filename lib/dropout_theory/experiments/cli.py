@@ -9,9 +9,11 @@ sizes, for a smoke test).
 
 Options are checked by argparse before anything runs (a bad value exits with status 2 and writes nothing). The
 results file records the run (command, options, scale, library version) in its first line, and a run resumes
-only into a file of the same run. SIGTERM or SIGINT stops a run cleanly: the finished jobs are saved, the
-workers are stopped, and the command exits with status 128 + the signal number (143 for SIGTERM); the same
-command resumes. Exit status 1 means some jobs raised (their tracebacks are in the results file).
+only into a file of the same run (a subcommand whose science function labels its own runs, with
+``set_defaults(labels_own_runs=True)``, records that function's arguments as the options instead). SIGTERM or
+SIGINT stops a run cleanly: the finished jobs are saved, the workers are stopped, and the command exits with
+status 128 + the signal number (143 for SIGTERM); the same command resumes. Exit status 1 means some jobs raised
+(their tracebacks are in the results file).
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import dropout_theory.experiments as _pkg
-from dropout_theory.experiments.runner import JobsFailed, RunInterrupted, check_results_path, run_identity
+from dropout_theory.jobs import JobsFailed, RunInterrupted, RunMismatchError, check_results_path, run_identity
 
 #: Folder of the default results files (relative to the working directory; ignored by the book's git).
 RUNS_DIR = "runs"
-_NOT_OPTIONS = frozenset({"func", "out", "workers", "quick", "command", "subparser"})
+_NOT_OPTIONS = frozenset({"func", "out", "workers", "quick", "command", "subparser", "labels_own_runs"})
 
 
 def int_at_least(minimum: int, *, even: bool = False) -> Callable[[str], int]:
@@ -130,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(_pkg.__path__), key=lambda i: i.name):
-        if info.name in {"cli", "runner", "__main__"}:
+        if info.name in {"cli", "__main__"}:
             continue
         module = importlib.import_module(f"{_pkg.__name__}.{info.name}")
         register = getattr(module, "register", None)
@@ -158,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out = default_results_path(args.command, args.quick)
     options, scale = run_options(args), "quick" if args.quick else "paper"
     identity = {"command": args.command, "options": options, "scale": scale, "library_version": __version__}
+    if getattr(args, "labels_own_runs", False):  # a science function that labels its runs checks them itself
+        identity = None
     try:
         check_results_path(args.out, identity)
     except ValueError as err:
@@ -165,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with run_identity(args.command, options, scale, argv=["dropout-experiments", *argv]):
             args.func(args)
+    except RunMismatchError as err:
+        args.subparser.error(f"argument --out: {err}")
     except RunInterrupted as stop:
         print(f"dropout-experiments {args.command}: {stop}", file=sys.stderr)
         return 128 + stop.signum

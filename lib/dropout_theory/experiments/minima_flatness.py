@@ -28,7 +28,7 @@ from dropout_theory._checks import DivergenceError, check_choice, check_positive
 from dropout_theory.alignment import minima_flatness
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.networks import NOISES, dropout_mlp, half_mse
 from dropout_theory.rng import MASK_CONVENTIONS
 from dropout_theory.stats import Estimate

@@ -18,7 +18,7 @@ from typing import Any
 
 from dropout_theory._checks import Divergence
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import run_jobs
+from dropout_theory.jobs import run_jobs
 from dropout_theory.phase import BOOK_POINTS, BOOK_WIDTHS, PhaseDiagram, PhasePoint, phase_point
 
 #: Paper-scale grid: the book's points and seven more.

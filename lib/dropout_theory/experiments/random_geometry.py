@@ -19,7 +19,7 @@ from typing import Any
 
 from dropout_theory._checks import DivergenceError
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import run_jobs
+from dropout_theory.jobs import run_jobs
 from dropout_theory.phase import TeacherStudentSummary, teacher_student_run
 from dropout_theory.phase.random_geometry import BOOK_WIDTHS, DTYPES, PAPER_WIDTHS
 

@@ -41,7 +41,7 @@ import torch
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_int
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.stats import Estimate, fit_power_law, squared_distance_of_mean
 from dropout_theory.tables import Table
 from dropout_theory.two_layer import WeakErrorStudy, init_params, simulate

@@ -35,7 +35,7 @@ from dropout_theory.alignment import (
 )
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, positive_int, probability
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.rng import MASK_CONVENTIONS
 from dropout_theory.stats import Estimate, fit_power_law
 from dropout_theory.tables import Table

@@ -72,7 +72,7 @@ def plot_stored_alignment(
 
     Args:
         runs: summary rows of ``dropout-experiments alignment``
-            (:func:`dropout_theory.experiments.alignment.summary_table`), each with ``steps``, ``alpha_curve``,
+            (:func:`dropout_theory.alignment.stored_alignment_summary`), each with ``steps``, ``alpha_curve``,
             ``alpha_curve_stderr`` (and ``subset_curve``, ``subset_curve_stderr``), ``mask``, ``keep_prob`` and
             ``num_seeds``. Rows with the same keep probability share a colour; per-example masks
             are drawn solid with circles, shared masks dashed with squares.

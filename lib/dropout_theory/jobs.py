@@ -1,4 +1,7 @@
-"""Run lists of independent jobs through any ``concurrent.futures.Executor``, resumably.
+"""The job store: run lists of independent jobs through any ``concurrent.futures.Executor``, resumably.
+
+Part of the core, so that the math packages can run a sweep into a results file and read it back (a chapter that
+plots a stored sweep calls the same function that made it); the ``dropout-experiments`` command is a shell over it.
 
 A sweep is a list of parameter dicts and a top-level (picklable) function ``fn(**params) -> dict``. Each
 finished job is appended at once, as one JSON line, to a results file, so an interrupted sweep resumes where it
@@ -147,12 +150,19 @@ def run_identity(
 ) -> Iterator[None]:
     """Label the runs of :func:`run_jobs` started inside this block (what the ``dropout-experiments`` command does).
 
+    A science function that owns a stored sweep labels its runs itself (its own arguments are the options), so that
+    the command line and a chapter calling it with the same arguments resume and read the same file; the command
+    line of an enclosing block is kept for provenance.
+
     Args:
-        command: subcommand name, e.g. ``"sme"``.
+        command: subcommand or sweep name, e.g. ``"sme"``.
         options: the options that determine the results (JSON-serializable).
-        scale: ``"quick"`` or ``"paper"``.
-        argv: the command line, recorded in the header for provenance (not part of the identity).
+        scale: ``"quick"`` or ``"paper"`` (or another label of the sweep's size).
+        argv: the command line, recorded in the header for provenance (not part of the identity); default: that of
+            the enclosing block, if any.
     """
+    if argv is None:
+        argv = (_RUN_IDENTITY.get() or {}).get("argv")
     token = _RUN_IDENTITY.set(
         {"command": command, "options": dict(options), "scale": scale, "argv": None if argv is None else list(argv)}
     )
@@ -223,7 +233,7 @@ def read_run_header(results_path: str | os.PathLike) -> dict[str, Any] | None:
         rec = None
     if not isinstance(rec, dict) or rec.get("record") != "run":
         raise RunMismatchError(
-            f"{path} is not a results file of dropout_theory.experiments (its first line is not a run header); "
+            f"{path} is not a results file of dropout_theory.jobs (its first line is not a run header); "
             "choose another results file"
         )
     return rec

@@ -6,7 +6,8 @@ mini-batch SGD and perturbed GD θ ← θ − η ∇L(θ + σε), whose mean ste
 E_ε L(θ + σε) = L(θ) + (σ²/2) Tr H + O(σ⁴).
 
 **How the noise levels are matched** (:func:`matched_noise_levels`): at the common starting point θ₀ we
-measure the size of dropout's gradient noise, T = Tr Σ_drop(θ₀) = E‖∇L(θ₀; δ) − E_δ∇L(θ₀; δ)‖², and choose
+measure the size of dropout's gradient noise (with the ``mask`` convention of the dropout run: one mask per unit
+shared by the batch, or one per example and unit), T = Tr Σ_drop(θ₀) = E‖∇L(θ₀; δ) − E_δ∇L(θ₀; δ)‖², and choose
 the batch size and σ that give SGD and parametric noise the same trace at θ₀:
 
 * SGD without replacement: Tr Σ_B = s² (n − B) / (B (n − 1)) with s² = (1/n) Σ_i ‖∇ℓ_i − ∇L‖² (per-example
@@ -53,7 +54,7 @@ from dropout_theory.networks import (
     trainable_parameters,
 )
 from dropout_theory.networks.functional import LossFn
-from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table, TabularResult
 
@@ -121,6 +122,7 @@ def matched_noise_levels(
     *,
     num_samples: int = 64,
     generator: GeneratorLike = None,
+    mask: str = "shared",
 ) -> NoiseLevels:
     """Batch size and σ giving SGD and parametric noise the trace of dropout's noise at the current θ.
 
@@ -130,6 +132,8 @@ def matched_noise_levels(
         X: (n, …) training inputs; y: (n, …) targets.
         num_samples: dropout gradients, Hutchinson probes and perturbed gradients used (even, >= 4).
         generator: torch generator (or int seed) of masks, probes and perturbations.
+        mask: dropout mask convention, ``"shared"`` or ``"per_example"``
+            (:data:`dropout_theory.rng.MASK_CONVENTIONS`).
 
     Returns:
         :class:`NoiseLevels`.
@@ -144,7 +148,7 @@ def matched_noise_levels(
     n = X.shape[0]
     _, params = trainable_parameters(model)
     generator = torch_generator(generator, device=X.device)
-    masks = DropoutMasks(generator, per_example=False)
+    masks = DropoutMasks(generator, mask=mask)
     # dropout noise at θ₀
     draws = []
     for _ in range(num_samples):
@@ -295,6 +299,7 @@ def minima_flatness(
     tol: float = 1e-6,
     record_every: int | None = None,
     generator: GeneratorLike = None,
+    mask: str = "shared",
 ) -> FlatnessComparison:
     """Train copies of one model with each strategy and measure the flatness of the end points.
 
@@ -318,6 +323,7 @@ def minima_flatness(
             strategy's training in the order of ``strategies``). After each training run one seed is drawn from it
             for that end point's measurements (Lanczos start, trace probes), so the training runs do not depend on
             how many numbers the estimators draw.
+        mask: mask convention of the dropout run and of the matching, ``"shared"`` or ``"per_example"``.
 
     Returns:
         :class:`FlatnessComparison`; ``print`` it for a table.
@@ -347,13 +353,16 @@ def minima_flatness(
     if sigma is not None:
         sigma = check_positive(sigma, "sigma", allow_zero=True)
     generator = torch_generator(generator, device=X.device)
+    mask = check_choice(mask, "mask", MASK_CONVENTIONS)
     kp = keep_probs(model)
     if "dropout" in strategies and not kp:
         raise ValueError("strategy 'dropout' needs a model with nn.Dropout layers")
     levels = None
     need = ("sgd" in strategies and batch_size is None) or ("parametric" in strategies and sigma is None)
     if need:
-        levels = matched_noise_levels(model, loss_fn, X, y, num_samples=num_match_samples, generator=generator)
+        levels = matched_noise_levels(
+            model, loss_fn, X, y, num_samples=num_match_samples, generator=generator, mask=mask
+        )
         batch_size = levels.batch_size if batch_size is None else batch_size
         sigma = levels.sigma if sigma is None else sigma
     rows = []
@@ -364,7 +373,8 @@ def minima_flatness(
         if strategy == "gd":
             setting, trace0 = "-", 0.0
         elif strategy == "dropout":
-            setting = "keep_prob " + "/".join(f"{p:.3g}" for p in kp)
+            setting = "keep_prob " + "/".join(f"{p:.3g}" for p in kp) + ("" if mask == "shared" else f", {mask}")
+            opts["mask"] = mask
             if levels is not None:
                 trace0 = levels.dropout_trace.value
         elif strategy == "sgd":

@@ -11,7 +11,8 @@ Shapes (leading dimensions ``…`` broadcast, e.g. R runs or S masks):
 * ``a``: (…, m, K) output weights; ``W``: (…, m, d) input weights (the bias is a constant input feature);
 * ``X``: (n, d) inputs; ``y``: (n, K) targets;
 * ``h``, ``dh``: (…, n, m) hidden activations σ(XWᵀ) and slopes σ'(XWᵀ); ``e``: (…, n, K) residuals f(X) − y;
-* ``mask``: (…, m) dropout multipliers δ_r (``None`` = no dropout);
+* ``mask``: (…, m) dropout multipliers δ_r shared by the batch (``None`` = no dropout), or (…, n, m) one mask per
+  example in :func:`per_example_masked_gradient_from_parts`;
 * ``v`` = (1 − p)/p, the variance of δ for keep probability p.
 """
 
@@ -56,6 +57,19 @@ def masked_gradient_from_parts(a, h, dh, X, y, mask) -> tuple[torch.Tensor, torc
     g = (r @ a.mT) * dh
     if mask is not None:
         g = g * mask[..., None, :]
+    return hm.mT @ r / n, g.mT @ X / n
+
+
+def per_example_masked_gradient_from_parts(a, h, dh, X, y, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """∇ R_S^drop with one mask per example: ``mask`` (…, n, m) multiplies neuron r of example i by δ_ir.
+
+    The same formulas as :func:`masked_gradient_from_parts` with the (…, m) mask replaced by the (…, n, m) one:
+    r = (h ∘ δ) a − y, ∇_a = (h ∘ δ)ᵀ r / n, ∇_W = (((r aᵀ) ∘ σ') ∘ δ)ᵀ X / n.
+    """
+    n = X.shape[0]
+    hm = h * mask
+    r = hm @ a - y
+    g = (r @ a.mT) * dh * mask
     return hm.mT @ r / n, g.mT @ X / n
 
 

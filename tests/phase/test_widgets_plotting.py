@@ -35,7 +35,7 @@ def test_distance_and_curve_figures():
     fig = plots.plot_distances_vs_width(PhaseDiagram(points), ncols=2)
     assert len(fig.axes) == 2
     summary = TeacherStudentSummary(
-        {n: WidthSummary([0, 1], {"random_metric": [0, 1.0]}, {"random_metric": [0, 0.1]}, {}, 2) for n in (10, 20)}
+        {n: WidthSummary([0, 1], {"random_metric": [[0, 1.0], [0, 0.8]]}, {}, {}) for n in (10, 20)}
     )
     assert len(plots.plot_rms_curves(summary).axes) == 1
     plots.plot_penalty_sweep({"q": [(1.0, 0.5), (10.0, 1.0)]})

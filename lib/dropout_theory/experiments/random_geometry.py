@@ -2,37 +2,56 @@
 
 The science is :mod:`dropout_theory.phase.random_geometry`; this module is the ``random-geometry`` subcommand.
 One job per (width, repeat): :func:`teacher_student_job`, i.e. :func:`dropout_theory.phase.teacher_student_run`
-with the repeat index as its generator, stored as JSON; :func:`run_teacher_student` averages them into a
-:class:`dropout_theory.phase.TeacherStudentSummary`. Paper scale: widths 200, 500, 1000, 2000, 5000, 10 repeats,
-1000 steps.
+with the repeat index as its generator, stored as JSON (numbers to 6 significant digits);
+:func:`run_teacher_student` collects them into a :class:`dropout_theory.phase.TeacherStudentSummary`, and
+:func:`load_teacher_student` reads a stored run back. Paper scale: widths 200, 500, 1000, 2000, 5000, 10 repeats,
+1000 steps, the authors' setup.
 
-CLI: ``dropout-experiments random-geometry [--out runs/random-geometry.jsonl] [--workers 2] [--quick]``.
+CLI: ``dropout-experiments random-geometry [--setup authors|book] [--widths 200 500 ...] [--repeats 10]
+[--steps 1000] [--record-every 10] [--tau 0.5] [--keep-prob 0.7] [--dtype float32] [--out FILE] [--workers 1]
+[--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import asdict
 from typing import Any
 
 from dropout_theory._checks import DivergenceError
-from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import run_jobs
+from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
+from dropout_theory.experiments.runner import RunMismatchError, load_results, read_run_header, run_jobs
 from dropout_theory.phase import TeacherStudentSummary, teacher_student_run
 from dropout_theory.phase.random_geometry import BOOK_WIDTHS, DTYPES, PAPER_WIDTHS
+from dropout_theory.phase.teacher_student import SETUPS
+
+#: Significant digits of the stored numbers.
+DIGITS = 6
+
+
+def round_floats(obj: Any, digits: int = DIGITS) -> Any:
+    """A copy of a JSON-like object with every float rounded to ``digits`` significant digits."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [round_floats(v, digits) for v in obj]
+    return obj
 
 
 def teacher_student_job(*, width: int, repeat: int = 0, **params: Any) -> dict[str, Any]:
     """One job: :func:`dropout_theory.phase.teacher_student_run` (``repeat`` → ``generator``) as a JSON record,
-    ``{"diverged": False, "steps", "rms", "loss"}``, or ``{"diverged": True, "divergence": {...}}`` for a run that
-    blew up."""
+    ``{"diverged": False, "steps", "rms", "loss", "val_loss"}`` (6 significant digits), or
+    ``{"diverged": True, "divergence": {...}}`` for a run that blew up."""
     try:
         run = teacher_student_run(width, generator=repeat, **params)
     except DivergenceError as err:
         return {"diverged": True, "divergence": err.record.as_dict()}
-    return {"diverged": False, **asdict(run)}
+    return {"diverged": False, **round_floats(asdict(run))}
 
 
 def teacher_student_jobs(
@@ -52,7 +71,7 @@ def run_teacher_student(
     progress: bool = True,
     **kwargs: Any,
 ) -> TeacherStudentSummary:
-    """Run the experiment through :func:`dropout_theory.experiments.run_jobs` and average over repeats."""
+    """Run the experiment through :func:`dropout_theory.experiments.run_jobs` and collect the repeats."""
     jobs = teacher_student_jobs(widths, repeats=repeats, **kwargs)
     results = run_jobs(
         teacher_student_job,
@@ -66,14 +85,41 @@ def run_teacher_student(
     return TeacherStudentSummary.from_runs([j["width"] for j in jobs], results)
 
 
+def load_teacher_student(results_path: str | os.PathLike) -> TeacherStudentSummary:
+    """Read a stored run of the experiment (every finished job of the results file) without running anything.
+
+    Args:
+        results_path: a results file written by ``dropout-experiments random-geometry`` or
+            :func:`run_teacher_student`.
+
+    Returns:
+        The :class:`dropout_theory.phase.TeacherStudentSummary` of its jobs, repeats in increasing order.
+
+    Raises:
+        RunMismatchError: the file holds another experiment's jobs.
+        ValueError: the file holds no finished job.
+    """
+    header = read_run_header(results_path)
+    function = f"{teacher_student_job.__module__}.{teacher_student_job.__qualname__}"
+    if header is None or header.get("function") != function:
+        raise RunMismatchError(f"{results_path} does not hold a run of {function}")
+    records = sorted(load_results(results_path).values(), key=lambda r: (r["params"]["width"], r["params"]["repeat"]))
+    if not records:
+        raise ValueError(f"{results_path} holds no finished job")
+    return TeacherStudentSummary.from_runs([r["params"]["width"] for r in records], [r["result"] for r in records])
+
+
 def _cli(args: argparse.Namespace) -> None:
     if args.quick:
-        widths, repeats, kwargs = (20, 40), 2, {"num_steps": 20, "record_every": 10}
+        widths, repeats, num_steps, record_every = (20, 40), 2, 20, 10
     else:
-        widths, repeats, kwargs = PAPER_WIDTHS, 10, {"num_steps": 1000, "record_every": 10}
-    kwargs["dtype"] = args.dtype
+        widths, repeats, num_steps, record_every = args.widths, args.repeats, args.steps, args.record_every
+    kwargs = {"num_steps": num_steps, "record_every": min(record_every, num_steps), "setup": args.setup,
+              "tau": args.tau, "keep_prob": args.keep_prob, "dtype": args.dtype}  # fmt: skip
     summary = run_teacher_student(widths, repeats=repeats, results_path=args.out, max_workers=args.workers, **kwargs)
     print(summary)
+    if len(summary.widths) > 2:
+        print(summary.slopes_table([num_steps]))
     print(f"results in {args.out}")
 
 
@@ -84,7 +130,15 @@ def register(subparsers: Any) -> None:
         "random-geometry",
         help="teacher-student: dropout vs random metric, propagation noise, no dropout (part III)",
         description=__doc__.splitlines()[0],
-        quick_help="tiny widths and 20 steps (smoke test)",
+        quick_help="widths 20 and 40, 2 repeats, 20 steps (smoke test; the size options are ignored)",
     )
+    p.add_argument("--setup", choices=SETUPS, default="authors",
+                   help="data and initialization: the authors' code (default) or the book's earlier choice")
+    p.add_argument("--widths", type=positive_int, nargs="+", default=list(PAPER_WIDTHS), help="student widths")
+    p.add_argument("--repeats", type=positive_int, default=10, help="repeats per width (seeds 0, 1, ...)")
+    p.add_argument("--steps", type=positive_int, default=1000, help="gradient steps per run")
+    p.add_argument("--record-every", type=positive_int, default=10, help="record the distances every this many steps")
+    p.add_argument("--tau", type=positive_float, default=0.5, help="master learning rate (learning rate tau * width)")
+    p.add_argument("--keep-prob", type=probability, default=0.7, help="keep probability q (dropout rate 1 - q)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float64", help="floating dtype of the runs")
     p.set_defaults(func=_cli)

@@ -12,7 +12,8 @@ Public API:
   :func:`bernoulli_jump_process`, :func:`critical_corner_process`, :class:`LimitPath`;
 * distances — :func:`rms_distance`, :func:`sliced_wasserstein`, :func:`mmd`;
 * classification — :func:`classify_phase`, :func:`limit_parameters`, :data:`PHASES`;
-* data — :func:`make_teacher_student`, :func:`init_student`, :class:`TeacherStudentData`;
+* data — :func:`make_teacher_student`, :func:`init_student`, :class:`TeacherStudentData`, :data:`SETUPS` (the
+  authors' distributions or the book's);
 * the numerical phase diagram — :func:`phase_point` (:class:`PhasePoint`), :func:`phase_diagram`
   (:class:`PhaseDiagram`, with log–log slopes), :func:`simulate_limit`, :func:`compare_with_limit` /
   :func:`compare_with_limits` (:class:`LimitComparison`, :class:`LimitComparisons`), :func:`unmoved_fraction`,
@@ -71,12 +72,13 @@ from dropout_theory.phase.random_geometry import (
     teacher_student_experiment,
     teacher_student_run,
 )
-from dropout_theory.phase.teacher_student import TeacherStudentData, init_student, make_teacher_student
+from dropout_theory.phase.teacher_student import SETUPS, TeacherStudentData, init_student, make_teacher_student
 
 __all__ = [
     "BOOK_POINTS",
     "BOOK_WIDTHS",
     "PHASES",
+    "SETUPS",
     "VARIANTS",
     "CoupledRun",
     "DigitsCurves",

@@ -71,7 +71,7 @@ def _scaling(a: Any, b: Any, width: int, tau0: float, keep0: float, t_final: flo
 
 
 def _problem(d: int, num_points: int):
-    return make_teacher_student(d=d, num_points=num_points, teacher_width=4, generator=0)
+    return make_teacher_student(d=d, num_points=num_points, teacher_width=4, setup="book", generator=0)
 
 
 def simulate_limit(
@@ -209,7 +209,7 @@ def phase_point(
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
     data = _problem(d, num_points)
-    a0, W0 = init_student(int(width), d=d, repeats=repeats, generator=torch_generator(generator))
+    a0, W0 = init_student(int(width), d=d, repeats=repeats, setup="book", generator=torch_generator(generator))
     phase = classify_phase(a, b)
     head = {"a": str(a), "b": str(b), "width": int(width), "phase": phase, "tau": tau, "keep_prob": q, "steps": steps}
     try:
@@ -398,7 +398,7 @@ def compare_with_limit(
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
     data = _problem(d, num_points)
-    a0, W0 = init_student(int(width), d=d, generator=torch_generator(generator))
+    a0, W0 = init_student(int(width), d=d, setup="book", generator=torch_generator(generator))
     run = simulate_coupled(
         a0,
         W0,

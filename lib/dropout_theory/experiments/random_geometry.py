@@ -132,8 +132,12 @@ def register(subparsers: Any) -> None:
         description=__doc__.splitlines()[0],
         quick_help="widths 20 and 40, 2 repeats, 20 steps (smoke test; the size options are ignored)",
     )
-    p.add_argument("--setup", choices=SETUPS, default="authors",
-                   help="data and initialization: the authors' code (default) or the book's earlier choice")
+    p.add_argument(
+        "--setup",
+        choices=SETUPS,
+        default="authors",
+        help="data and initialization: the authors' code (default) or the book's earlier choice",
+    )
     p.add_argument("--widths", type=positive_int, nargs="+", default=list(PAPER_WIDTHS), help="student widths")
     p.add_argument("--repeats", type=positive_int, default=10, help="repeats per width (seeds 0, 1, ...)")
     p.add_argument("--steps", type=positive_int, default=1000, help="gradient steps per run")

@@ -4,7 +4,8 @@
 Public API:
 
 * particles — :func:`init_particles`, :func:`simulate_coupled` (variants "dropout", "random_metric",
-  "propagation_noise_random_metric", "no_dropout", "penalized" on one shared random stream),
+  "propagation_noise_random_metric", "propagation_noise", "no_dropout", "penalized" on one shared random stream;
+  their table names :data:`VARIANT_NAMES`),
   :class:`CoupledRun`, :func:`particle_velocity`, :func:`mask_average_velocity`, :func:`network_output`,
   :func:`penalized_objective`,
   :func:`penalty_coefficient`, :func:`pack_particles`, :data:`VARIANTS`;
@@ -20,7 +21,11 @@ Public API:
   :data:`BOOK_POINTS`, :data:`BOOK_WIDTHS`;
 * dropout vs random geometry — :func:`teacher_student_run` (:class:`TeacherStudentRun`),
   :func:`teacher_student_experiment` (:class:`TeacherStudentSummary` of :class:`WidthSummary`),
-  :func:`penalty_visibility` (:class:`PenaltyVisibility`), :func:`digits_parity_curves` (:class:`DigitsCurves`).
+  :func:`penalty_visibility` (:class:`PenaltyVisibility`), :func:`digits_parity_curves` (:class:`DigitsCurves`);
+* mini-batch SGD and the MNIST experiment — :func:`simulate_coupled_sgd` (:class:`SGDRun`; five coupled variants,
+  squared or logistic loss), :func:`sharpness` (Lanczos), :func:`batch_sharpness`, :func:`mean_field_loss`,
+  :func:`flatten_particles`, :func:`mnist_run` (:class:`MnistRun`) and :class:`MnistSummary` (digits 4 vs 7,
+  :data:`MNIST_DROP_RATES`).
 
 Master learning rate τ: the per-parameter learning rate of gradient descent on the loss is τ·n.
 """
@@ -49,7 +54,10 @@ from dropout_theory.phase.limits import (
     poisson_jump_process,
     wasserstein_gradient_flow,
 )
+from dropout_theory.phase.minibatch import LOSSES, MINIBATCH_VARIANTS, SGDRun, simulate_coupled_sgd
+from dropout_theory.phase.mnist import MNIST_DROP_RATES, MnistRun, MnistSummary, mnist_run
 from dropout_theory.phase.particles import (
+    VARIANT_NAMES,
     VARIANTS,
     CoupledRun,
     init_particles,
@@ -72,38 +80,50 @@ from dropout_theory.phase.random_geometry import (
     teacher_student_experiment,
     teacher_student_run,
 )
+from dropout_theory.phase.sharpness import batch_sharpness, flatten_particles, mean_field_loss, sharpness
 from dropout_theory.phase.teacher_student import SETUPS, TeacherStudentData, init_student, make_teacher_student
 
 __all__ = [
     "BOOK_POINTS",
     "BOOK_WIDTHS",
+    "LOSSES",
+    "MINIBATCH_VARIANTS",
+    "MNIST_DROP_RATES",
     "PHASES",
     "SETUPS",
     "VARIANTS",
+    "VARIANT_NAMES",
     "CoupledRun",
     "DigitsCurves",
     "LimitComparison",
     "LimitComparisons",
     "LimitPath",
+    "MnistRun",
+    "MnistSummary",
     "PenaltyVisibility",
     "PhaseDiagram",
     "PhasePoint",
+    "SGDRun",
     "TeacherStudentData",
     "TeacherStudentRun",
     "TeacherStudentSummary",
     "WidthSummary",
+    "batch_sharpness",
     "bernoulli_jump_process",
     "classify_phase",
     "compare_with_limit",
     "compare_with_limits",
     "critical_corner_process",
     "digits_parity_curves",
+    "flatten_particles",
     "init_particles",
     "init_student",
     "limit_parameters",
     "make_teacher_student",
     "mask_average_velocity",
+    "mean_field_loss",
     "mmd",
+    "mnist_run",
     "network_output",
     "pack_particles",
     "particle_velocity",
@@ -115,7 +135,9 @@ __all__ = [
     "phase_point",
     "poisson_jump_process",
     "rms_distance",
+    "sharpness",
     "simulate_coupled",
+    "simulate_coupled_sgd",
     "simulate_limit",
     "sliced_wasserstein",
     "teacher_student_experiment",

@@ -59,6 +59,15 @@ VARIANTS: tuple[str, ...] = (
     "no_dropout",
     "penalized",
 )
+#: Short names of the variants in tables ("PN": propagation noise, "RM": random metric).
+VARIANT_NAMES = {
+    "dropout": "dropout",
+    "random_metric": "random metric",
+    "propagation_noise_random_metric": "PN + RM",
+    "propagation_noise": "PN only",
+    "no_dropout": "no dropout",
+    "penalized": "explicit penalty",
+}
 #: Variants whose forward pass uses the mask m₁, m₂, and whose gradients are multiplied by m₁.
 _FORWARD_M1 = ("dropout", "propagation_noise")
 _FORWARD_M2 = ("propagation_noise_random_metric",)

@@ -26,7 +26,7 @@ import torch
 
 from dropout_theory._checks import check_choice
 from dropout_theory.data import digits_parity
-from dropout_theory.phase.particles import init_particles, network_output, simulate_coupled
+from dropout_theory.phase.particles import VARIANT_NAMES, init_particles, network_output, simulate_coupled
 from dropout_theory.phase.teacher_student import init_student, make_teacher_student
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate, LogLinearFit, fit_power_law
@@ -40,14 +40,6 @@ PAPER_WIDTHS: tuple[int, ...] = (200, 500, 1000, 2000, 5000)
 BOOK_WIDTHS: tuple[int, ...] = (50, 150, 500)
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-#: Short names of the variants in tables.
-SHORT_NAMES = {
-    "random_metric": "random metric",
-    "propagation_noise_random_metric": "PN + RM",
-    "propagation_noise": "PN only",
-    "no_dropout": "no dropout",
-    "dropout": "dropout",
-}
 
 
 @dataclass(frozen=True)
@@ -246,7 +238,7 @@ class TeacherStudentSummary(TabularResult):
         rows = [(n, *(at[v].get(n) for v in variants), s.num_diverged) for n, s in self.widths.items()]
         reps = sorted({s.num_repeats for s in self.widths.values()})
         return Table.build(
-            ("width", *(SHORT_NAMES[v] for v in variants), "diverged"),
+            ("width", *(VARIANT_NAMES[v] for v in variants), "diverged"),
             rows,
             formats=("d", *([""] * len(variants)), "d"),
             title=f"RMS distance of dropout at step {step} to (mean ± s.e. over {'/'.join(map(str, reps))} repeats):",
@@ -255,7 +247,7 @@ class TeacherStudentSummary(TabularResult):
     def slopes_table(self, steps: Sequence[int]) -> Table:
         """Fitted log–log slopes (± standard error) of the RMS distances against the width, one column per step."""
         fits = {k: self.slopes(k) for k in steps}
-        rows = [(SHORT_NAMES[v], *(Estimate(fits[k][v].exponent, fits[k][v].stderr) for k in steps))
+        rows = [(VARIANT_NAMES[v], *(Estimate(fits[k][v].exponent, fits[k][v].stderr) for k in steps))
                 for v in self.variants]  # fmt: skip
         widths = list(self.widths)
         return Table.build(
@@ -273,7 +265,7 @@ class TeacherStudentSummary(TabularResult):
             if not s.steps:
                 continue
             train, val = s.loss_at(step), s.loss_at(step, validation=True)
-            rows += [(n, SHORT_NAMES[v], train[v], val.get(v)) for v in train]
+            rows += [(n, VARIANT_NAMES[v], train[v], val.get(v)) for v in train]
         return Table.build(
             ("width", "variant", "training loss", "validation loss"),
             rows,

@@ -12,7 +12,8 @@ Public API:
 * limits — :func:`wasserstein_gradient_flow`, :func:`penalized_flow`, :func:`poisson_jump_process`,
   :func:`bernoulli_jump_process`, :func:`critical_corner_process`, :class:`LimitPath`;
 * distances — :func:`rms_distance`, :func:`sliced_wasserstein`, :func:`mmd`;
-* classification — :func:`classify_phase`, :func:`limit_parameters`, :data:`PHASES`;
+* classification — :func:`classify_phase`, :func:`limit_parameters`, :data:`PHASES`, :func:`as_exponent` (how
+  exponents given as floats are rounded);
 * data — :func:`make_teacher_student`, :func:`init_student`, :class:`TeacherStudentData`, :data:`SETUPS` (the
   authors' distributions or the book's);
 * the numerical phase diagram — :func:`phase_point` (:class:`PhasePoint`), :func:`phase_diagram`
@@ -30,7 +31,7 @@ Public API:
 Master learning rate τ: the per-parameter learning rate of gradient descent on the loss is τ·n.
 """
 
-from dropout_theory.phase.classify import PHASES, classify_phase, limit_parameters
+from dropout_theory.phase.classify import PHASES, as_exponent, classify_phase, limit_parameters
 from dropout_theory.phase.compare import (
     BOOK_POINTS,
     BOOK_WIDTHS,
@@ -108,6 +109,7 @@ __all__ = [
     "TeacherStudentRun",
     "TeacherStudentSummary",
     "WidthSummary",
+    "as_exponent",
     "batch_sharpness",
     "bernoulli_jump_process",
     "classify_phase",

@@ -7,8 +7,10 @@ import json
 import pytest
 
 from dropout_theory.experiments.cli import main
-from dropout_theory.experiments.phase_diagram import run_phase_diagram
+from dropout_theory.experiments.mnist import load_mnist_runs, run_mnist
+from dropout_theory.experiments.phase_diagram import load_phase_diagram, phase_jobs, run_phase_diagram
 from dropout_theory.experiments.random_geometry import load_teacher_student, run_teacher_student
+from dropout_theory.experiments.runner import RunMismatchError
 from dropout_theory.phase import phase_diagram, teacher_student_experiment
 
 
@@ -57,3 +59,30 @@ def test_shells_reproduce_the_in_process_science(tmp_path):
             for v, rows in getattr(direct[n], field).items():
                 assert getattr(ts[n], field)[v] == [pytest.approx(r, rel=1e-5, abs=1e-12) for r in rows]
     assert load_teacher_student(tmp_path / "ts.jsonl") == ts
+
+
+def test_phase_diagram_options_max_steps_and_stored_run(tmp_path, capsys):
+    """--points/--widths/--repeats/--max-steps reach the jobs; --max-steps leaves out the long runs; the stored run
+    reads back as the same diagram."""
+    jobs = phase_jobs((("0", "0"), ("5/4", "1")), (10, 40), max_steps=200, repeats=2)
+    assert [(j["a"], j["width"]) for j in jobs] == [("0", 10), ("0", 40), ("5/4", 10)]  # (5/4, 1) at n = 40: 1006 steps
+    out = tmp_path / "pd.jsonl"
+    argv = ["phase-diagram", "--points", "0,0", "1/4,1/4", "--widths", "10", "30", "--repeats", "2", "--tau", "0.2",
+            "--max-steps", "100", "--out", str(out), "--workers", "1"]  # fmt: skip
+    assert main(argv) == 0
+    stored = load_phase_diagram(out)
+    assert [(p.a, p.b, p.width) for p in stored.points] == [("0", "0", 10), ("0", "0", 30), ("1/4", "1/4", 10),
+                                                            ("1/4", "1/4", 30)]  # fmt: skip
+    assert stored.points[0].tau == 0.2 and "predicted slope" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["phase-diagram", "--points", "1/0,1", "--out", str(tmp_path / "x.jsonl")])
+
+
+def test_mnist_shell_stores_and_reads_back(tmp_path):
+    kw = {"num_steps": 4, "record_every": 2, "batch_size": 16, "curvature_steps": [], "sharpness_steps": []}
+    summaries = run_mnist((8,), (0.8,), repeats=2, results_path=tmp_path / "m.jsonl", max_workers=1, progress=False,
+                          **kw)  # fmt: skip
+    assert list(summaries) == [8] and list(summaries[8].runs) == [0.8]
+    assert load_mnist_runs(tmp_path / "m.jsonl") == summaries
+    with pytest.raises(RunMismatchError):
+        load_teacher_student(tmp_path / "m.jsonl")

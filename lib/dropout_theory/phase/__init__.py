@@ -17,7 +17,8 @@ Public API:
 * data — :func:`make_teacher_student`, :func:`init_student`, :class:`TeacherStudentData`, :data:`SETUPS` (the
   authors' distributions or the book's);
 * the numerical phase diagram — :func:`phase_point` (:class:`PhasePoint`), :func:`phase_diagram`
-  (:class:`PhaseDiagram`, with log–log slopes), :func:`simulate_limit`, :func:`compare_with_limit` /
+  (:class:`PhaseDiagram`, with log–log slopes against the predicted ones of :func:`predicted_slope`),
+  :func:`num_steps_at`, :func:`simulate_limit`, :func:`compare_with_limit` /
   :func:`compare_with_limits` (:class:`LimitComparison`, :class:`LimitComparisons`), :func:`unmoved_fraction`,
   :data:`BOOK_POINTS`, :data:`BOOK_WIDTHS`;
 * dropout vs random geometry — :func:`teacher_student_run` (:class:`TeacherStudentRun`),
@@ -41,8 +42,10 @@ from dropout_theory.phase.compare import (
     PhasePoint,
     compare_with_limit,
     compare_with_limits,
+    num_steps_at,
     phase_diagram,
     phase_point,
+    predicted_slope,
     simulate_limit,
     unmoved_fraction,
 )
@@ -127,6 +130,7 @@ __all__ = [
     "mmd",
     "mnist_run",
     "network_output",
+    "num_steps_at",
     "pack_particles",
     "particle_velocity",
     "penalized_flow",
@@ -136,6 +140,7 @@ __all__ = [
     "phase_diagram",
     "phase_point",
     "poisson_jump_process",
+    "predicted_slope",
     "rms_distance",
     "sharpness",
     "simulate_coupled",

@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from dropout_theory._checks import check_keep_prob, check_positive_int
-from dropout_theory.data import mnist_pair
+from dropout_theory._checks import check_choice, check_keep_prob, check_positive_int
+from dropout_theory.data import Split, mnist_pair
 from dropout_theory.phase.minibatch import MINIBATCH_VARIANTS, simulate_coupled_sgd
 from dropout_theory.phase.particles import VARIANT_NAMES, init_particles
 from dropout_theory.phase.sharpness import batch_sharpness, sharpness
@@ -82,6 +82,7 @@ def mnist_run(
     num_curvature_batches: int = 32,
     generator: GeneratorLike = 0,
     dtype: str = "float32",
+    data: Split | None = None,
 ) -> MnistRun:
     """One run of the MNIST 4-vs-7 experiment: the five coupled variants at one drop rate.
 
@@ -100,18 +101,20 @@ def mnist_run(
             2000 + r, so repeat r shares its initialization, batches and mask uniforms across drop rates) or a torch
             generator.
         dtype: ``"float32"`` or ``"float64"``.
+        data: a :class:`dropout_theory.data.Split` with validation set and ±1 targets to use instead of
+            :func:`dropout_theory.data.mnist_pair` (e.g. a small stand-in).
 
     Returns:
         A :class:`MnistRun`.
     """
     q = check_keep_prob(keep_prob)
     width = check_positive_int(width, "width")
-    dt = _DTYPES[dtype]
+    dt = _DTYPES[check_choice(dtype, "dtype", tuple(_DTYPES))]
     curvature_steps = sorted({int(s) for s in curvature_steps})
     sharp_at = set(curvature_steps if sharpness_steps is None else sharpness_steps)
     if not sharp_at <= set(curvature_steps):
         raise ValueError(f"sharpness_steps must be among curvature_steps {curvature_steps}, got {sorted(sharp_at)}")
-    split = mnist_pair(dtype=dt)
+    split = mnist_pair(dtype=dt) if data is None else data
     a0, W0 = init_particles(width, split.X_train.shape[1], generator=torch_generator(generator), dtype=dt)
     run = simulate_coupled_sgd(
         a0,

@@ -150,8 +150,13 @@ def test_the_done_when_grep_finds_nothing():
 
 
 #: Chapters that read stored runs (results/, issue #11) through the experiments' resumable results files. The science
-#: they run is a math-package function (deep_meanfield.train_deep_ensemble); the shell only stores and reads it.
-STORED_RUN_CHAPTERS = {"book/part2/trainable_depth.ipynb"}
+#: they run is a math-package function (deep_meanfield.train_deep_ensemble, the phase package's runs); the shell only
+#: stores and reads it.
+STORED_RUN_CHAPTERS = {
+    "book/part2/trainable_depth.ipynb",
+    "book/part3/numerical_phase_diagram.ipynb",
+    "book/part3/random_geometry.ipynb",
+}
 
 
 def test_chapters_do_not_import_the_experiments_shell():

@@ -60,5 +60,8 @@ def test_summary_statistics(runs):
     assert d.stderr == pytest.approx(float(paired.std() / 2**0.5), rel=1e-10)
     steps, curve = s.curve(0.5, "val_accuracy", "dropout")
     assert steps == [0, 4, 8] and len(curve) == 3
+    rms = [r.rms["no_dropout"][-1] for r in runs[:2]]
+    assert s.estimate(0.8, "rms", "no_dropout", at="final") == Estimate.from_samples(rms)
+    assert "variant minus dropout" in str(s.difference_table("test_loss"))
     text = str(s)
     assert "drop rate" in text and "PN only" in text and "±" in text

@@ -197,7 +197,7 @@ class MnistSummary(TabularResult):
                 measured = [x for x in r[metric][variant] if x is not None]
                 vals.append(measured[-1] if measured else float("nan"))
                 continue
-            series = r["metrics"][metric][variant]
+            series = r["rms"][variant] if metric == "rms" else r["metrics"][metric][variant]
             if at == "final":
                 vals.append(series[-1])
             else:  # the recorded step of lowest validation risk
@@ -210,8 +210,9 @@ class MnistSummary(TabularResult):
 
         Args:
             keep_prob: the keep rate of the runs.
-            metric: a key of :attr:`MnistRun.metrics`, or ``"sharpness"``, ``"batch_sharpness"``,
-                ``"dropout_batch_sharpness"`` (at the last step where it was measured).
+            metric: a key of :attr:`MnistRun.metrics`, ``"rms"`` (the RMS particle distance to the dropout run), or
+                ``"sharpness"``, ``"batch_sharpness"``, ``"dropout_batch_sharpness"`` (at the last step where it was
+                measured).
             variant: the variant.
             at: ``"best_val"`` (the recorded step of lowest validation risk of each run) or ``"final"``.
         """
@@ -229,6 +230,20 @@ class MnistSummary(TabularResult):
         rs = self.runs[keep_prob]
         rows = torch.tensor([r["metrics"][metric][variant] for r in rs], dtype=torch.float64)
         return list(rs[0]["steps"]), [Estimate.from_samples(rows[:, j]) for j in range(rows.shape[1])]
+
+    def difference_table(self, metric: str, *, at: str = "best_val", reference: str = "dropout") -> Table:
+        """Paired differences metric(variant) − metric(reference) (mean ± s.e. over the repeats), one row per drop
+        rate, one column per other variant."""
+        others = [v for v in self.variants if v != reference]
+        rows = [(round(1 - q, 3), *(self.difference(q, metric, v, reference, at=at) for v in others))
+                for q in self.runs]  # fmt: skip
+        where = {"best_val": "at the step of lowest validation risk", "final": "at the end"}[at]
+        return Table.build(
+            ("drop rate", *(VARIANT_NAMES[v] for v in others)),
+            rows,
+            formats=("g", *([""] * len(others))),
+            title=f"{metric.replace('_', ' ')} {where}: variant minus {VARIANT_NAMES[reference]} (paired, mean ± s.e.)",
+        )
 
     def table(self) -> Table:
         rows = []

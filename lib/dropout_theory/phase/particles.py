@@ -10,8 +10,8 @@ keep rate q (``keep_prob``) and **master learning rate** τ draws multipliers 1 
     X_i ← X_i − τ (1 + η_i) Dφ(X_i)ᵀ [ (1/n) Σ_j (1 + η_j) φ(X_j) − y ],
 
 where Dφ(X_i)ᵀ r = (1/N) Σ_k ∇_X φ(X_i, x_k) r_k. This is plain gradient descent with dropout on L with the
-per-parameter learning rate ``lr = τ·n`` (∂L/∂X_i carries a factor 1/n), so the paper's "master step 0.5
-(learning rate 0.5·width)" is τ = 0.5.
+per-parameter learning rate ``lr = τ·n`` (∂L/∂X_i carries a factor 1/n), so the "master step 0.5 (learning rate
+0.5·width)" of the authors' teacher–student code (GitHub ``PierreMarion23/dropout-phase-diagram``) is τ = 0.5.
 
 Coupled variants (:data:`VARIANTS`), all driven by ONE random stream: every step draws two independent masks
 m₁, m₂ from the generator whatever the variants requested, so runs with the same seed are coupled.

@@ -93,6 +93,25 @@ def test_summary_statistics_over_repeats():
         summary.rms_at(3)
 
 
+def test_ordering_table_uses_paired_gaps():
+    """A gap is '<' only beyond z paired standard errors: here the random metric sits 0.1 below the other two in every
+    repeat (a paired gap with zero spread), while those two differ by +0.01, −0.01, +0.01 (mean 0.0033, paired s.e.
+    0.0067: half a standard error)."""
+
+    def run(r: int) -> dict:
+        pn = 0.5 + 0.01 * r
+        nd = pn + (0.01 if r != 1 else -0.01)
+        return {"steps": [0, 1], "rms": {"random_metric": [0.0, 0.4 + 0.01 * r], "propagation_noise_random_metric":
+                [0.0, pn], "no_dropout": [0.0, nd]}, "loss": {}, "val_loss": {}}  # fmt: skip
+
+    summary = TeacherStudentSummary.from_runs([7, 7, 7], [run(r) for r in range(3)])
+    two = str(summary.ordering_table([1]))
+    assert "random metric < PN + RM ≈ no dropout" in two
+    assert "random metric < PN + RM < no dropout" in str(summary.ordering_table([1], z=0.4))
+    single = TeacherStudentSummary.from_runs([7], [run(0)])
+    assert "random metric ≈ PN + RM ≈ no dropout" in str(single.ordering_table([1]))
+
+
 def test_penalty_visibility_and_digits_curves():
     p = penalty_visibility(20, tau=0.05, keep_prob=0.5, repeats=1)
     assert p.steps == 20 and p.ratio == pytest.approx(p.to_penalized / p.to_no_dropout) and p.ratio > 0

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -256,6 +257,43 @@ class TeacherStudentSummary(TabularResult):
             formats=("", *([""] * len(steps))),
             title=f"log–log slope of the RMS distance against the width ({widths[0]}…{widths[-1]}, "
             f"{len(widths)} widths; ± s.e. of the fit)",
+        )
+
+    def ordering_table(self, steps: Sequence[int], *, z: float = 2.0) -> Table:
+        """Per width and step, the variants sorted by their mean RMS distance to dropout (nearest first), joined by
+        ``<`` where the two neighbours differ by more than ``z`` standard errors and by ``≈`` where they do not.
+
+        The difference of two neighbours is paired (the variants of one repeat share its initialization and masks):
+        its mean ± standard error over the repeats (:meth:`dropout_theory.stats.Estimate.from_samples`; with one
+        repeat the error is infinite, so every neighbour is ``≈``).
+
+        Args:
+            steps: recorded steps, one column each.
+            z: the number of standard errors a gap must exceed.
+
+        Returns:
+            The table: width, then one ordering per step.
+        """
+        rows = []
+        for n, s in self.widths.items():
+            if not s.steps:
+                continue
+            row: list[Any] = [n]
+            for step in steps:
+                j = s._index(step)
+                samples = {v: [r[j] for r in c] for v, c in s.rms.items()}
+                ranked = sorted(samples, key=lambda v: Estimate.from_samples(samples[v]).value)
+                text = VARIANT_NAMES[ranked[0]]
+                for near, far in itertools.pairwise(ranked):
+                    gap = Estimate.from_samples([b - a for a, b in zip(samples[near], samples[far], strict=True)])
+                    text += (" < " if gap.value > z * gap.stderr else " ≈ ") + VARIANT_NAMES[far]
+                row.append(text)
+            rows.append(row)
+        return Table.build(
+            ("width", *(f"step {k}" for k in steps)),
+            rows,
+            formats=("d", *([""] * len(steps))),
+            title=f"distances from dropout, nearest first ('<': paired gap above {z:g} standard errors, '≈': not)",
         )
 
     def loss_table(self, step: int) -> Table:

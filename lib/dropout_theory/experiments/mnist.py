@@ -38,7 +38,7 @@ def mnist_job(*, width: int, keep_prob: float, repeat: int = 0, **params: Any) -
 
 
 def mnist_jobs(
-    widths: Sequence[int], keep_probs: Sequence[float], *, repeats: int, **kwargs: Any
+    widths: Sequence[int], *, keep_probs: Sequence[float], repeats: int, **kwargs: Any
 ) -> list[dict[str, Any]]:
     """Jobs of the experiment: every width × keep rate × repeat, with :func:`mnist_run`'s keyword arguments (repeats
     outermost, so that an interrupted sweep has the same repeats at every keep rate)."""
@@ -56,8 +56,8 @@ def _summaries(records: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> dict
 
 def run_mnist(
     widths: Sequence[int] = (1000,),
-    keep_probs: Sequence[float] = tuple(round(1 - p, 3) for p in MNIST_DROP_RATES),
     *,
+    keep_probs: Sequence[float] = tuple(round(1 - p, 3) for p in MNIST_DROP_RATES),
     repeats: int = 5,
     results_path: str | None = None,
     executor: Executor | None = None,
@@ -67,7 +67,7 @@ def run_mnist(
 ) -> dict[int, MnistSummary]:
     """Run the experiment through :func:`dropout_theory.experiments.run_jobs`; one summary per width (runs that
     diverged are left out of the summaries and kept in the results file)."""
-    jobs = mnist_jobs(widths, keep_probs, repeats=repeats, **kwargs)
+    jobs = mnist_jobs(widths, keep_probs=keep_probs, repeats=repeats, **kwargs)
     results = run_jobs(mnist_job, jobs, results_path=results_path, executor=executor, max_workers=max_workers,
                        progress=progress, desc="mnist 4 vs 7")  # fmt: skip
     return _summaries(list(zip(jobs, results, strict=True)))
@@ -102,7 +102,7 @@ def _cli(args: argparse.Namespace) -> None:
               "curvature_steps": list(curvature), "sharpness_steps": [max(curvature)] if curvature else [],
               "dtype": args.dtype}  # fmt: skip
     summaries = run_mnist(
-        widths, keep_probs, repeats=repeats, results_path=args.out, max_workers=args.workers, **kwargs
+        widths, keep_probs=keep_probs, repeats=repeats, results_path=args.out, max_workers=args.workers, **kwargs
     )
     for n, summary in summaries.items():
         print(f"width {n}")

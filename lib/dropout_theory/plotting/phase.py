@@ -295,7 +295,7 @@ def plot_digits_curves(res: DigitsCurves, *, axes: Sequence[Axes] | None = None)
 
 
 def plot_mnist_curves(
-    summary: MnistSummary, keep_prob: float, *, metric: str = "test_loss", ax: Axes | None = None
+    summary: MnistSummary, *, keep_prob: float, metric: str = "test_loss", ax: Axes | None = None
 ) -> Axes:
     """One metric of the MNIST experiment along training, one curve per variant (mean ± s.e. over the repeats).
 
@@ -324,7 +324,7 @@ def plot_mnist_curves(
 
 
 def plot_mnist_by_drop_rate(
-    summary: MnistSummary, metric: str, *, at: str = "best_val", scale: float = 1.0, ax: Axes | None = None
+    summary: MnistSummary, *, metric: str, at: str = "best_val", scale: float = 1.0, ax: Axes | None = None
 ) -> Axes:
     """One end-of-run quantity of the MNIST experiment against the drop rate, one series per variant (mean ± s.e.).
 

@@ -4,7 +4,7 @@
   inside the package that contains it. Tests, benchmarks, tools and chapters are outside every package; a test may
   import only the private module it mirrors (``tests/test_checks.py`` ↔ ``dropout_theory/_checks.py``).
 * Every public function with more than three parameters takes its non-data arguments by keyword.
-* Chapters do not import the experiments shell (except to read stored runs, :data:`STORED_RUN_CHAPTERS`).
+* Chapters do not import the experiments shell (they read stored runs through the science functions).
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ DATA_ARGUMENTS = {
 #: in the order of the formulas.
 MEAN_FIELD_ARGUMENTS = {
     "activation", "q", "c", "q_a", "q_b", "q_ab", "q_a1", "q_b1", "q_ab1", "sigma_w2", "sigma_b2", "keep_prob",
-    "keep_probs", "sigma_b2_grid", "q_layers", "q_ab_layers",
+    "keep_probs", "sigma_b2_grid", "q_layers", "q_ab_layers", "panels", "configs",
 }  # fmt: skip
 MEAN_FIELD_MODULES = ("dropout_theory.deep_meanfield", "dropout_theory.plotting.deep_meanfield",
-                      "dropout_theory.symbolic.deep_linear", "dropout_theory.experiments.trainable_depth")  # fmt: skip
+                      "dropout_theory.symbolic.deep_linear")  # fmt: skip
 
 
 def _python_sources():
@@ -149,22 +149,10 @@ def test_the_done_when_grep_finds_nothing():
     assert not hits, "\n".join(hits)
 
 
-#: Chapters that read stored runs (results/, issue #11) through the experiments' resumable results files. The science
-#: they run is a math-package function (deep_meanfield.train_deep_ensemble, the phase package's runs); the shell only
-#: stores and reads it.
-STORED_RUN_CHAPTERS = {
-    "book/part2/trainable_depth.ipynb",
-    "book/part3/numerical_phase_diagram.ipynb",
-    "book/part3/random_geometry.ipynb",
-}
-
-
 def test_chapters_do_not_import_the_experiments_shell():
-    bad = [
-        str(p.relative_to(ROOT))
-        for p, code in _chapter_sources()
-        if "dropout_theory.experiments" in code and str(p.relative_to(ROOT)) not in STORED_RUN_CHAPTERS
-    ]
+    """Chapters that plot stored runs read them through the science function that made them (the job store is in the
+    core), so no chapter needs the command-line shell."""
+    bad = [str(p.relative_to(ROOT)) for p, code in _chapter_sources() if "dropout_theory.experiments" in code]
     assert not bad, f"chapters importing dropout_theory.experiments: {bad}"
 
 
@@ -195,13 +183,13 @@ def test_public_functions_take_non_data_arguments_by_keyword():
 @pytest.mark.parametrize("concept", ["learning_rate", "steps", "workers", "out", "seed", "n_networks", "n_nodes"])
 def test_one_name_per_concept(concept):
     """lr, num_steps, max_workers, results_path, generator, num_networks, num_nodes: the other spellings are gone
-    from every public signature (``seed`` survives only in the experiments' JSON job functions; a slider's
+    from every public signature (``seed`` survives only in JSON job functions, named ``*_job``; a slider's
     ``steps`` are its positions, not a step count)."""
     offenders = [
         f"{module}.{name}"
         for module, name, fn in _public_functions()
         if concept in inspect.signature(fn).parameters
-        and not (concept == "seed" and module.startswith("dropout_theory.experiments"))
+        and not (concept == "seed" and (module.startswith("dropout_theory.experiments") or name.endswith("_job")))
         and f"{module}.{name}" != "dropout_theory.plotting.interactive.slider_figure"
     ]
     assert not offenders, offenders

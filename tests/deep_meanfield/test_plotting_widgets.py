@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from dropout_theory.deep_meanfield import DepthGrid
 from dropout_theory.plotting import deep_meanfield as P
 from dropout_theory.widgets import deep_meanfield as W
 
@@ -31,14 +32,17 @@ def test_var_mean_and_heatmap_figures():
         np.array([1.0, 2.0]),
         np.full((2, 2), 0.5),
         bounds={"b": (np.array([1.0, 2.0]), np.array([3.0, 3.0]))},
+        boundary=(np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.array([0.5, np.nan])),
     )
-    assert len(ax.lines) == 1
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["b", "fitted $L^*$"] and len(ax.containers) == 1  # the censored point has no error bar
     plt.close("all")
 
 
 def test_widgets_build_with_their_controls():
     w = W.signal_propagation_widget()
     assert [c.description for c in w.kwargs_widgets] == ["activation", "σ_w²", "σ_b²", "keep_prob"]
-    grid = {1.0: {"depths": np.array([2.0, 4.0]), "sigma_w2": np.array([1.0, 2.0]), "accuracy": np.ones((2, 2))}}
-    assert W.trainable_depth_widget(grid) is not None
+    g = DepthGrid(0.9, np.array([2.0, 4.0]), np.array([1.0, 2.0]), np.ones((2, 2)), np.ones((2, 2)), label="keep 0.9")
+    w = W.trainable_depth_widget({g.label: g})
+    assert [c.description for c in w.kwargs_widgets] == ["panel"]
     plt.close("all")

@@ -1,16 +1,12 @@
 """Batched training of deep dropout networks: learns, models are independent, divergence is flagged."""
 
+import itertools
+
 import numpy as np
 import torch
 
 from dropout_theory.data import standardized_digits
-from dropout_theory.deep_meanfield import (
-    DepthGrid,
-    depth_scales,
-    train_deep_ensemble,
-    trainable_depth_bound,
-    trainable_depth_grid,
-)
+from dropout_theory.deep_meanfield import depth_scales, initial_weights, train_deep_ensemble, trainable_depth_bound
 
 
 def _small_data():
@@ -69,15 +65,55 @@ def test_bounds():
     assert d["xi_c_bound"][0] == d["combined_bound"][0]  # ordered side, ρ = 1: ξ_c = ξ_∇
 
 
-def test_depth_grid_stacks_one_training_per_depth():
-    """Each row of the grid is the batched training of that depth over the σ_w² grid (same generator seed)."""
+def test_rmsprop_is_torchs_rule():
+    """One model trained by the batched RMSProp equals torch.optim.RMSprop on the same network, masks and batches
+    (float64, to 1e-10): the same draws come from the same generator, and the update is torch's."""
     data = _small_data()
-    kw = dict(width=8, lr=0.05, num_steps=5, batch_size=8, data=data)
-    grid = trainable_depth_grid([2, 3], [1.0, 2.0], [0.9], **kw)[0.9]
-    assert isinstance(grid, DepthGrid) and grid.accuracy.shape == (2, 2)
-    row = train_deep_ensemble("tanh", [1.0, 2.0], 0.05, 0.9, depth=3, eval_every=5, **kw)
-    np.testing.assert_array_equal(grid.accuracy[1], row.train_accuracy)
-    assert "keep_prob 0.9" in str(grid)
+    kw = dict(depth=2, width=6, num_steps=4, batch_size=8, data=data, eval_every=4, dtype=torch.float64)
+    ours = train_deep_ensemble("tanh", [1.5], 0.05, 0.8, lr=[0.01], optimizer="rmsprop", **kw)
+    # the reference: the same training loop with torch's optimizer on a (1, ...) copy of the parameters
+    gen = torch.Generator().manual_seed(0)
+    X, y = data[0].double(), data[1]
+    sizes = [X.shape[1], 6, 6, 10]
+    params = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        W = torch.randn(1, fan_out, fan_in, generator=gen, dtype=torch.float64) * np.sqrt(1.5 / fan_in)
+        b = torch.randn(1, 1, fan_out, generator=gen, dtype=torch.float64) * np.sqrt(0.05)
+        params += [W.requires_grad_(), b.requires_grad_()]
+    opt = torch.optim.RMSprop(params, lr=0.01)
+    for _ in range(4):
+        idx = torch.randint(0, X.shape[0], (8,), generator=gen)
+        h = X[idx][None]
+        for i in range(3):
+            if i > 0:
+                h = torch.tanh(h) * (torch.rand(h.shape, generator=gen, dtype=torch.float64) < 0.8) / 0.8
+            h = torch.baddbmm(params[2 * i + 1], h, params[2 * i].transpose(1, 2))
+        loss = torch.nn.functional.cross_entropy(h[0], y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        h = X[None]
+        for i in range(3):
+            h = torch.baddbmm(params[2 * i + 1], torch.tanh(h) if i > 0 else h, params[2 * i].transpose(1, 2))
+        acc = float((h[0].argmax(-1) == y).double().mean())
+    assert abs(ours.train_accuracy[0] - acc) < 1e-10
+    assert not np.array_equal(ours.train_accuracy, train_deep_ensemble("tanh", [1.5], 0.05, 0.8, lr=[0.01],
+                                                                     **kw).train_accuracy)  # fmt: skip
+
+
+def test_orthogonal_weights_are_scaled_isometries():
+    """A square orthogonal layer has WᵀW = σ_w² I; rectangular ones have the Gaussian entry variance σ_w²/fan_in."""
+    gen = torch.Generator().manual_seed(1)
+    sw = torch.tensor([1.3, 2.0], dtype=torch.float64)[:, None, None].sqrt()
+    W = initial_weights((2, 16, 16), sigma_w=sw, init="orthogonal", generator=gen, dtype=torch.float64)
+    eye = torch.eye(16, dtype=torch.float64)
+    assert torch.allclose(W.transpose(1, 2) @ W, sw**2 * eye, atol=1e-12)
+    for fan_out, fan_in in ((64, 16), (10, 64)):
+        Wr = initial_weights((2, fan_out, fan_in), sigma_w=sw, init="orthogonal", generator=gen, dtype=torch.float64)
+        assert torch.allclose((Wr**2).sum((1, 2)) / (fan_out * fan_in), sw[:, 0, 0] ** 2 / fan_in, rtol=1e-12)
+    other = initial_weights((2, 16, 16), sigma_w=sw, init="orthogonal", generator=gen, dtype=torch.float64)
+    assert not torch.allclose(W[0], other[0])
 
 
 def test_bounds_are_six_depth_scales():

@@ -7,11 +7,18 @@ import json
 import pytest
 
 from dropout_theory.experiments.cli import main
-from dropout_theory.experiments.mnist import load_mnist_runs, run_mnist
-from dropout_theory.experiments.phase_diagram import load_phase_diagram, phase_jobs, run_phase_diagram
-from dropout_theory.experiments.random_geometry import load_teacher_student, run_teacher_student
-from dropout_theory.experiments.runner import RunMismatchError
-from dropout_theory.phase import phase_diagram, teacher_student_experiment
+from dropout_theory.experiments.mnist import mnist_job, run_mnist
+from dropout_theory.experiments.phase_diagram import phase_job, phase_jobs, run_phase_diagram
+from dropout_theory.experiments.random_geometry import run_teacher_student, teacher_student_job
+from dropout_theory.jobs import RunMismatchError
+from dropout_theory.phase import (
+    load_mnist_runs,
+    load_phase_diagram,
+    load_teacher_student,
+    phase_diagram,
+    stored,
+    teacher_student_experiment,
+)
 
 
 def test_phase_diagram_cli_quick_and_resume(tmp_path, capsys):
@@ -86,3 +93,10 @@ def test_mnist_shell_stores_and_reads_back(tmp_path):
     assert load_mnist_runs(tmp_path / "m.jsonl") == summaries
     with pytest.raises(RunMismatchError):
         load_teacher_student(tmp_path / "m.jsonl")
+
+
+def test_the_loaders_name_the_job_functions():
+    """The core loaders accept a results file by the job function its header names: the shells' functions."""
+    for fn, name in ((teacher_student_job, stored.TEACHER_STUDENT_JOB), (phase_job, stored.PHASE_JOB),
+                     (mnist_job, stored.MNIST_JOB)):  # fmt: skip
+        assert f"{fn.__module__}.{fn.__qualname__}" == name

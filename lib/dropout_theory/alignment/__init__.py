@@ -19,7 +19,7 @@ Public API:
   dense α of a parameter subset next to it, :func:`subset_baseline` (:class:`SubsetBaseline`);
 * flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca`, :func:`loss_flatness`,
   :func:`variance_flatness`;
-* sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
+* sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutch++ or Hutchinson);
 * minima reached by dropout vs SGD vs parametric noise (SME paper App. D): :func:`matched_noise_levels`
   (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison` of :class:`MinimumFlatness` rows).
 """

@@ -19,7 +19,7 @@ does not vanish at a minimum of the training loss, and parametric noise tracks �
 same number of steps, same starting point, same noise trace at the start — nothing else is equalised.
 
 At each end point :func:`minima_flatness` measures the training loss (dropout off), the test loss and accuracy,
-the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutchinson
+the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutch++
 (:mod:`dropout_theory.alignment.hessian_spectrum`, with :func:`dropout_theory.alignment.flat_hvp`).
 
 ``loss_fn(output, target)`` must be the MEAN of per-example losses (e.g. :func:`dropout_theory.networks.half_mse`)
@@ -143,7 +143,7 @@ def matched_noise_levels(
         raise ValueError("matching noise levels needs a model with nn.Dropout layers (give batch_size and sigma)")
     n = X.shape[0]
     _, params = trainable_parameters(model)
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
     masks = DropoutMasks(generator, per_example=False)
     # dropout noise at θ₀
     draws = []
@@ -190,7 +190,7 @@ class MinimumFlatness:
         test_loss: test loss (``nan`` without test data).
         test_accuracy: test accuracy from the argmax of the outputs (``nan`` without test data or labels).
         top_eigenvalues: largest Hessian eigenvalues of the training loss (dropout off), largest first.
-        trace: Hutchinson estimate of the Hessian trace.
+        trace: Hutch++ estimate of the Hessian trace (:func:`hessian_trace`).
         curve: training loss along the run.
     """
 
@@ -310,12 +310,14 @@ def minima_flatness(
         sigma: parametric noise scale; ``None`` matches it likewise.
         X_test: optional test inputs; y_test: their targets (accuracy from the argmax when one-hot or labels).
         num_eigenvalues: number k of top Hessian eigenvalues (Lanczos).
-        num_probes: Hutchinson probes for the Hessian trace.
+        num_probes: Hessian-vector products for the Hessian trace (Hutch++).
         num_match_samples: samples used by the matching (even, >= 4).
         tol: Lanczos tolerance.
         record_every: loss recording period of the training curves.
         generator: torch generator (or int seed) of everything random, used in a fixed order (matching, then each
-            strategy's training and measurements in the order of ``strategies``).
+            strategy's training in the order of ``strategies``). After each training run one seed is drawn from it
+            for that end point's measurements (Lanczos start, trace probes), so the training runs do not depend on
+            how many numbers the estimators draw.
 
     Returns:
         :class:`FlatnessComparison`; ``print`` it for a table.
@@ -344,7 +346,7 @@ def minima_flatness(
             raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
     if sigma is not None:
         sigma = check_positive(sigma, "sigma", allow_zero=True)
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
     kp = keep_probs(model)
     if "dropout" in strategies and not kp:
         raise ValueError("strategy 'dropout' needs a model with nn.Dropout layers")
@@ -390,10 +392,11 @@ def minima_flatness(
         loss, theta = module_flat_loss(net, loss_fn, X, y)
         hvp = flat_hvp(loss, theta)
         D = theta.numel()
+        measure = torch_generator(generator, offset=1)  # one draw: the next training run never sees the probes
         eig = top_hessian_eigenvalues(
-            hvp, D, k=num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype, device=theta.device
+            hvp, D, k=num_eigenvalues, tol=tol, generator=measure, dtype=theta.dtype, device=theta.device
         )
-        tr = hessian_trace(hvp, D, num_probes=num_probes, generator=generator, dtype=theta.dtype, device=theta.device)
+        tr = hessian_trace(hvp, D, num_probes=num_probes, generator=measure, dtype=theta.dtype, device=theta.device)
         test_loss = test_acc = math.nan
         if X_test is not None:
             net.eval()

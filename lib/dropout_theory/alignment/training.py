@@ -125,7 +125,7 @@ def alignment_along_training(
     if "" in extra_subsets:
         raise ValueError("extra_subsets names must be non-empty strings")
     subsets = {"": subset, **extra_subsets}
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
     kw = dict(
         num_masks=num_masks,
         method="matrix_free",
@@ -138,7 +138,7 @@ def alignment_along_training(
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if measurement_generator is not None:
-        kw["generator"] = torch_generator(measurement_generator)
+        kw["generator"] = torch_generator(measurement_generator, device=X.device)
     names = list(subsets)
     rows: list[tuple[int, float, list[tuple[float, float]], float]] = []
 

@@ -3,13 +3,15 @@
 Network (the convention of :mod:`.maps`): z^1 = W^1 x + b^1 and, for l = 1, …, L−1,
 z^{l+1} = W^{l+1} (m^l ⊙ φ(z^l) / ρ) + b^{l+1}, with W^l_ij ~ N(0, σ_w²/N), b^l_i ~ N(0, σ_b²), and a
 Bernoulli(ρ) mask m^l drawn independently per network, per layer **and per input**. The output is z^L and
-the loss of input a is E_a = ½‖z_a^L‖² (zero labels, squared loss, no softmax), so the backpropagated
-errors are
+the loss of input a is E_a = ½‖z_a^L‖² (zero labels, squared loss, no softmax; ``readout="loss"``), so the
+backpropagated errors are
 
     δ^L = z^L,   δ^l = φ'(z^l) ⊙ (m^l/ρ) ⊙ (W̃^{l+1})ᵀ δ^{l+1},
 
 with W̃ = W (realistic backward pass: the forward weights) or W̃ an independent copy (the gradient-independence
-assumption, GIA). The gradient of layer l's weights is δ^l (x^{l−1})ᵀ with x^{l−1} = m^{l−1} ⊙ φ(z^{l−1})/ρ.
+assumption, GIA). With ``readout="random"`` the loss is a random linear readout E_a = g·z_a^L with g ~ N(0, I_N)
+drawn per network, independent of the forward pass and shared by the inputs, so δ^L = g is not built from the
+forward weights. The gradient of layer l's weights is δ^l (x^{l−1})ᵀ with x^{l−1} = m^{l−1} ⊙ φ(z^{l−1})/ρ.
 
 Every layer is one batched matmul over an ensemble dimension (networks × inputs); the only Python loops run
 over layers and over chunks of networks (to bound the memory of the stored weights), never over networks.
@@ -30,6 +32,7 @@ from dropout_theory.deep_meanfield._validate import check_activation, check_para
 from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
 
 BACKWARD_MODES = ("none", "realistic", "gia")
+READOUTS = ("loss", "random")
 
 
 def torch_activation(name: str) -> tuple[Callable, Callable]:
@@ -120,6 +123,7 @@ def simulate_ensemble(
     num_networks: int,
     inputs: torch.Tensor,
     backward: str = "none",
+    readout: str = "loss",
     generator: GeneratorLike = 0,
     chunk_size: int | None = None,
     max_chunk_bytes: float = 2.0**28,
@@ -136,6 +140,8 @@ def simulate_ensemble(
         num_networks: number of independent networks.
         inputs: (n_inputs, d) inputs shared by all networks (d = input dimension).
         backward: "none" (forward only), "realistic" (same weights backward) or "gia" (independent copy).
+        readout: "loss" (δ^L = z^L) or "random" (δ^L = g, a Gaussian vector independent of the network; drawn
+            after the forward pass, so the forward draws are those of ``readout="loss"`` with the same generator).
         generator: torch generator (on ``device``) or int seed that draws weights, biases and masks (default:
             seed 0).
         chunk_size: networks per batch; default from ``max_chunk_bytes`` (the stored weights of a chunk).
@@ -153,6 +159,7 @@ def simulate_ensemble(
     check_activation(activation)
     check_params(sigma_w2, sigma_b2, keep_prob)
     check_choice(backward, "backward", BACKWARD_MODES)
+    check_choice(readout, "readout", READOUTS)
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
     num_networks = check_positive_int(num_networks, "num_networks")
@@ -178,6 +185,7 @@ def simulate_ensemble(
             min(chunk_size, num_networks - start),
             x,
             backward,
+            readout,
             gen,
         )
         for start in range(0, num_networks, chunk_size)
@@ -186,7 +194,7 @@ def simulate_ensemble(
     return EnsembleResult(**cat)
 
 
-def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, gen) -> dict:
+def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, readout, gen) -> dict:
     phi, dphi = torch_activation(activation)
     n_in, d = x.shape
     dev, dt = x.device, x.dtype
@@ -229,7 +237,10 @@ def _simulate_chunk(activation, s, b, r, depth, width, B, x, backward, gen) -> d
         return out
     N = width
     deltas = torch.empty(depth, B, n_in, N, device=dev, dtype=dt)  # all errors, metrics computed at the end
-    deltas[-1] = zs[-1]
+    if readout == "loss":
+        deltas[-1] = zs[-1]
+    else:
+        deltas[-1] = torch.randn(B, 1, N, generator=gen, device=dev, dtype=dt).expand(B, n_in, N)
     for l in range(depth - 2, -1, -1):
         if keep_weights:
             Wn = Ws[l + 1]

@@ -1,11 +1,11 @@
-"""Paper-scale experiments: a resumable job runner over any ``concurrent.futures.Executor`` and the CLI.
+"""Paper-scale experiments: the ``dropout-experiments`` command, a shell over the math packages.
 
-Public API: :func:`run_jobs`, :func:`load_results`, :func:`job_records`, :func:`job_key`,
-:func:`read_run_header`, :func:`check_results_path`, :func:`run_identity`, :func:`default_executor`, and the
-exceptions :class:`RunInterrupted`, :class:`JobsFailed`, :class:`RunMismatchError`.
+The resumable job store it runs on is the core module :mod:`dropout_theory.jobs`; its public API is re-exported
+here: ``run_jobs``, ``load_results``, ``job_records``, ``job_key``, ``read_run_header``, ``check_results_path``,
+``run_identity``, ``default_executor``, and the exceptions ``RunInterrupted``, ``JobsFailed``, ``RunMismatchError``.
 """
 
-from dropout_theory.experiments.runner import (
+from dropout_theory.jobs import (
     JobsFailed,
     RunInterrupted,
     RunMismatchError,

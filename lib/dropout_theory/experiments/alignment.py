@@ -40,7 +40,7 @@ from dropout_theory._checks import DivergenceError, check_choice, check_positive
 from dropout_theory.alignment import AlignmentCurve, alignment_along_training, parameter_indices, subset_baseline
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_int
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.networks import dropout_convnet, dropout_mlp, half_mse
 from dropout_theory.tables import Table
 
@@ -119,6 +119,7 @@ def alignment_job(
     sketch_size: int | None = None,
     baseline_masks: int = 2048,
     baseline_samples: int = 10,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """One training run with α measured along it (see the module docstring). Returns a JSON-serializable dict.
 
@@ -140,6 +141,8 @@ def alignment_job(
         sketch_size: exact sketch width for ‖H‖_F² (``None``: the alignment function's default).
         baseline_masks: dropout gradient draws for Σ̂ in the final baseline (even).
         baseline_samples: random eigenvector bases in the final baseline.
+        device: where the network trains (initialized on the CPU, so the same start on every device; masks and
+            probes come from generators on that device).
 
     Returns:
         ``{"diverged": False, "num_params", "subset", "subset_size", "curve": {...}, "final": {...}}`` where the
@@ -151,13 +154,15 @@ def alignment_job(
     dt = {"float64": torch.float64, "float32": torch.float32}[check_choice(dtype, "dtype", ("float64", "float32"))]
     num_steps = check_positive_int(num_steps, "num_steps")
     eval_every = check_positive_int(eval_every, "eval_every")
-    digits = load_digits_regression(generator=0, bias=False, dtype=dt)
+    dev = torch.device(device or "cpu")
+    digits = load_digits_regression(generator=0, bias=False, dtype=dt, device=dev)
     n = digits.X_train.shape[0] if n_train is None else check_positive_int(n_train, "n_train")
     X, Y = digits.X_train[:n], digits.y_train[:n]
     net = build_model(model, keep_prob=keep_prob, seed=seed, widths=widths, channels=channels, hidden=hidden, dtype=dt)
+    net = net.to(dev)
     subset_name = SUBSETS[model]
     idx = parameter_indices(net, subset_name)
-    meas_gen = torch.Generator().manual_seed(seed + 2000)
+    meas_gen = torch.Generator(device=dev).manual_seed(seed + 2000)
     start = time.perf_counter()
     try:
         c = alignment_along_training(
@@ -168,7 +173,7 @@ def alignment_job(
             lr=lr,
             num_steps=num_steps,
             eval_every=eval_every,
-            generator=torch.Generator().manual_seed(seed + 1000),
+            generator=torch.Generator(device=dev).manual_seed(seed + 1000),
             measurement_generator=meas_gen,
             X_test=digits.X_test,
             y_test=digits.y_test,
@@ -340,8 +345,9 @@ def run(
     num_steps: int | None = None,
     eval_every: int | None = None,
     num_masks: int | None = None,
+    device: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return :func:`summary_table` of this sweep's jobs."""
+    """Run (or resume) every job (on ``device``) and return :func:`summary_table` of this sweep's jobs."""
     jobs = build_jobs(
         quick=quick, models=models, seeds=seeds, num_steps=num_steps, eval_every=eval_every, num_masks=num_masks
     )
@@ -353,6 +359,7 @@ def run(
         max_workers=max_workers,
         progress=progress,
         desc="alignment",
+        device=device,
     )
     return summary_table(job_records(jobs, results))
 
@@ -362,6 +369,8 @@ def _cli(args: argparse.Namespace) -> None:
         args.out,
         quick=args.quick,
         max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
         models=args.models,
         seeds=args.seeds,
         num_steps=args.steps,

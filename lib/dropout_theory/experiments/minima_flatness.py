@@ -6,7 +6,7 @@ loss ½‖f(x) − y‖² averaged over examples), train four copies with the sa
 full-batch GD, full-batch dropout GD, mini-batch SGD and perturbed GD θ ← θ − η∇L(θ + σε) — with the SGD batch
 size and σ matched so that all three noises have the same trace at the start
 (:func:`dropout_theory.alignment.matched_noise_levels`). At each end point measure the training and test loss,
-the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutchinson). One job per
+the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutch++). One job per
 (keep_prob, seed); a run that diverges is recorded (step and quantity), not fatal.
 
 CLI: ``dropout-experiments minima-flatness [--out runs/minima-flatness.jsonl] [--workers 2] [--quick]
@@ -27,7 +27,7 @@ from dropout_theory._checks import DivergenceError, check_positive_int
 from dropout_theory.alignment import minima_flatness
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.networks import NOISES, dropout_mlp, half_mse
 from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table
@@ -46,6 +46,7 @@ def minima_flatness_job(
     widths: Sequence[int] = PAPER_WIDTHS,
     num_eigenvalues: int = 3,
     num_probes: int = 100,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """One comparison (all four strategies from one start). Returns a JSON-serializable dict.
 
@@ -57,16 +58,18 @@ def minima_flatness_job(
         n_train: first ``n_train`` training images (``None``: all 1,348).
         widths: layer widths of :func:`dropout_theory.alignment.dropout_mlp`.
         num_eigenvalues: top Hessian eigenvalues per end point.
-        num_probes: Hutchinson probes per trace.
+        num_probes: Hessian-vector products per trace (Hutch++).
+        device: where the networks train (initialized on the CPU, so the same start on every device; the noise
+            comes from a generator on that device).
 
     Returns:
         ``{"diverged": False, "num_params", "noise": {...}, "rows": [...], "curves": {...}}`` or
         ``{"diverged": True, "divergence": {...}}``.
     """
-    digits = load_digits_regression(generator=0, bias=False)
+    digits = load_digits_regression(generator=0, bias=False, device=device)
     n = digits.X_train.shape[0] if n_train is None else n_train
     X, Y = digits.X_train[:n], digits.y_train[:n]
-    net = dropout_mlp(tuple(widths), keep_prob=keep_prob, generator=seed)
+    net = dropout_mlp(tuple(widths), keep_prob=keep_prob, generator=seed).to(device)
     try:
         res = minima_flatness(
             net,
@@ -167,8 +170,9 @@ def run(
     lr: float = 0.1,
     num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
+    device: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return :func:`summary_table` of this sweep's jobs."""
+    """Run (or resume) every job (on ``device``) and return :func:`summary_table` of this sweep's jobs."""
     jobs = build_jobs(quick=quick, seeds=seeds, lr=lr, num_steps=num_steps, keep_probs=keep_probs)
     results = run_jobs(
         minima_flatness_job,
@@ -178,6 +182,7 @@ def run(
         max_workers=max_workers,
         progress=progress,
         desc="minima-flatness",
+        device=device,
     )
     return summary_table(job_records(jobs, results))
 
@@ -187,6 +192,8 @@ def _cli(args: argparse.Namespace) -> None:
         args.out,
         quick=args.quick,
         max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
         seeds=args.seeds,
         lr=args.lr,
         num_steps=args.steps,

@@ -14,7 +14,6 @@ CLI: ``dropout-experiments mnist [--widths 1000] [--keep-prob 0.9 0.8 0.7 0.6] [
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import asdict
@@ -23,8 +22,9 @@ from typing import Any
 from dropout_theory._checks import DivergenceError
 from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_float, positive_int, probability
 from dropout_theory.experiments.random_geometry import round_floats
-from dropout_theory.experiments.runner import RunMismatchError, load_results, read_run_header, run_jobs
+from dropout_theory.jobs import run_jobs
 from dropout_theory.phase import MNIST_DROP_RATES, MnistSummary, mnist_run
+from dropout_theory.phase.stored import mnist_summaries
 
 
 def mnist_job(*, width: int, keep_prob: float, repeat: int = 0, **params: Any) -> dict[str, Any]:
@@ -46,14 +46,6 @@ def mnist_jobs(
             for r in range(repeats) for n in widths for q in keep_probs]  # fmt: skip
 
 
-def _summaries(records: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> dict[int, MnistSummary]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    for params, result in records:
-        if not result.get("diverged"):
-            out.setdefault(int(params["width"]), []).append(result)
-    return {n: MnistSummary.from_runs(rs) for n, rs in sorted(out.items())}
-
-
 def run_mnist(
     widths: Sequence[int] = (1000,),
     *,
@@ -70,25 +62,7 @@ def run_mnist(
     jobs = mnist_jobs(widths, keep_probs=keep_probs, repeats=repeats, **kwargs)
     results = run_jobs(mnist_job, jobs, results_path=results_path, executor=executor, max_workers=max_workers,
                        progress=progress, desc="mnist 4 vs 7")  # fmt: skip
-    return _summaries(list(zip(jobs, results, strict=True)))
-
-
-def load_mnist_runs(results_path: str | os.PathLike) -> dict[int, MnistSummary]:
-    """Read a stored run of the experiment without running anything: width → :class:`dropout_theory.phase.MnistSummary`
-    (repeats in increasing order).
-
-    Raises:
-        RunMismatchError: the file holds another experiment's jobs.
-        ValueError: the file holds no finished job.
-    """
-    header = read_run_header(results_path)
-    function = f"{mnist_job.__module__}.{mnist_job.__qualname__}"
-    if header is None or header.get("function") != function:
-        raise RunMismatchError(f"{results_path} does not hold a run of {function}")
-    records = sorted(load_results(results_path).values(), key=lambda r: (r["params"]["width"], r["params"]["repeat"]))
-    if not records:
-        raise ValueError(f"{results_path} holds no finished job")
-    return _summaries([(r["params"], r["result"]) for r in records])
+    return mnist_summaries(list(zip(jobs, results, strict=True)))
 
 
 def _cli(args: argparse.Namespace) -> None:

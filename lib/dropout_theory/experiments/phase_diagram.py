@@ -14,24 +14,22 @@ CLI: ``dropout-experiments phase-diagram [--points 0,0 1/4,1/4 ...] [--widths 50
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import asdict
 from typing import Any
 
-from dropout_theory._checks import Divergence
 from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
-from dropout_theory.experiments.runner import RunMismatchError, load_results, read_run_header, run_jobs
+from dropout_theory.jobs import run_jobs
 from dropout_theory.phase import (
     BOOK_POINTS,
     BOOK_WIDTHS,
     PhaseDiagram,
-    PhasePoint,
     as_exponent,
     num_steps_at,
     phase_point,
 )
+from dropout_theory.phase.stored import phase_point_from_record
 
 #: Paper-scale grid: the book's points and seven more.
 FULL_POINTS: tuple[tuple[str, str], ...] = (
@@ -47,18 +45,14 @@ FULL_POINTS: tuple[tuple[str, str], ...] = (
 FULL_WIDTHS: tuple[int, ...] = (50, 100, 200, 400, 800, 1600)
 
 
-def phase_job(*, seed: int = 0, **params: Any) -> dict[str, Any]:
-    """One job: :func:`dropout_theory.phase.phase_point` (``seed`` → ``generator``) as a JSON record."""
-    point = phase_point(generator=seed, **params)
+def phase_job(*, seed: int = 0, device: str | None = None, **params: Any) -> dict[str, Any]:
+    """One job: :func:`dropout_theory.phase.phase_point` (``seed`` → ``generator``, on ``device``) as a JSON
+    record."""
+    point = phase_point(generator=seed, device=device, **params)
     record = asdict(point)
     if point.divergence is not None:
         record["divergence"] = point.divergence.as_dict()
     return record
-
-
-def _point(record: dict[str, Any]) -> PhasePoint:
-    div = record.get("divergence")
-    return PhasePoint(**{**record, "divergence": None if div is None else Divergence.from_dict(div)})
 
 
 def phase_jobs(
@@ -88,9 +82,10 @@ def run_phase_diagram(
     max_workers: int | None = None,
     progress: bool = True,
     max_steps: int | None = None,
+    device: str | None = None,
     **kwargs: Any,
 ) -> PhaseDiagram:
-    """Run the sweep through :func:`dropout_theory.experiments.run_jobs` (resumable, any Executor)."""
+    """Run the sweep through :func:`dropout_theory.jobs.run_jobs` (resumable, any Executor, on ``device``)."""
     jobs = phase_jobs(points, widths, max_steps=max_steps, **kwargs)
     results = run_jobs(
         phase_job,
@@ -100,28 +95,9 @@ def run_phase_diagram(
         max_workers=max_workers,
         progress=progress,
         desc="phase diagram",
+        device=device,
     )
-    return PhaseDiagram(tuple(_point(r) for r in results))
-
-
-def load_phase_diagram(results_path: str | os.PathLike) -> PhaseDiagram:
-    """Read a stored sweep without running anything: every finished job of the results file, grouped by point in the
-    order of first appearance, widths increasing.
-
-    Raises:
-        RunMismatchError: the file holds another experiment's jobs.
-        ValueError: the file holds no finished job.
-    """
-    header = read_run_header(results_path)
-    function = f"{phase_job.__module__}.{phase_job.__qualname__}"
-    if header is None or header.get("function") != function:
-        raise RunMismatchError(f"{results_path} does not hold a run of {function}")
-    records = [r["result"] for r in load_results(results_path).values()]
-    if not records:
-        raise ValueError(f"{results_path} holds no finished job")
-    order = {key: i for i, key in enumerate(dict.fromkeys((r["a"], r["b"]) for r in records))}
-    records.sort(key=lambda r: (order[(r["a"], r["b"])], r["width"]))
-    return PhaseDiagram(tuple(_point(r) for r in records))
+    return PhaseDiagram(tuple(phase_point_from_record(r) for r in results))
 
 
 def _point_arg(text: str) -> tuple[str, str]:
@@ -143,7 +119,14 @@ def _cli(args: argparse.Namespace) -> None:
         kwargs = {"repeats": args.repeats, "tau0": args.tau, "keep0": args.keep_prob, "t_final": args.t_final,
                   "dtype": args.dtype}  # fmt: skip
     diagram = run_phase_diagram(
-        points, widths, results_path=args.out, max_workers=args.workers, max_steps=max_steps, **kwargs
+        points,
+        widths,
+        results_path=args.out,
+        max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
+        max_steps=max_steps,
+        **kwargs,
     )
     print(diagram)
     print(diagram.slopes_table())

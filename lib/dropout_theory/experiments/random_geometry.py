@@ -15,7 +15,6 @@ CLI: ``dropout-experiments random-geometry [--setup authors|book] [--widths 200 
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import asdict
@@ -23,7 +22,7 @@ from typing import Any
 
 from dropout_theory._checks import DivergenceError
 from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
-from dropout_theory.experiments.runner import RunMismatchError, load_results, read_run_header, run_jobs
+from dropout_theory.jobs import run_jobs
 from dropout_theory.phase import TeacherStudentSummary, teacher_student_run
 from dropout_theory.phase.random_geometry import BOOK_WIDTHS, DTYPES, PAPER_WIDTHS
 from dropout_theory.phase.teacher_student import SETUPS
@@ -43,12 +42,12 @@ def round_floats(obj: Any, digits: int = DIGITS) -> Any:
     return obj
 
 
-def teacher_student_job(*, width: int, repeat: int = 0, **params: Any) -> dict[str, Any]:
-    """One job: :func:`dropout_theory.phase.teacher_student_run` (``repeat`` → ``generator``) as a JSON record,
-    ``{"diverged": False, "steps", "rms", "loss", "val_loss"}`` (6 significant digits), or
+def teacher_student_job(*, width: int, repeat: int = 0, device: str | None = None, **params: Any) -> dict[str, Any]:
+    """One job: :func:`dropout_theory.phase.teacher_student_run` (``repeat`` → ``generator``, on ``device``) as a
+    JSON record, ``{"diverged": False, "steps", "rms", "loss", "val_loss"}`` (6 significant digits), or
     ``{"diverged": True, "divergence": {...}}`` for a run that blew up."""
     try:
-        run = teacher_student_run(width, generator=repeat, **params)
+        run = teacher_student_run(width, generator=repeat, device=device, **params)
     except DivergenceError as err:
         return {"diverged": True, "divergence": err.record.as_dict()}
     return {"diverged": False, **round_floats(asdict(run))}
@@ -69,6 +68,7 @@ def run_teacher_student(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
     **kwargs: Any,
 ) -> TeacherStudentSummary:
     """Run the experiment through :func:`dropout_theory.experiments.run_jobs` and collect the repeats."""
@@ -81,32 +81,9 @@ def run_teacher_student(
         max_workers=max_workers,
         progress=progress,
         desc="teacher-student",
+        device=device,
     )
     return TeacherStudentSummary.from_runs([j["width"] for j in jobs], results)
-
-
-def load_teacher_student(results_path: str | os.PathLike) -> TeacherStudentSummary:
-    """Read a stored run of the experiment (every finished job of the results file) without running anything.
-
-    Args:
-        results_path: a results file written by ``dropout-experiments random-geometry`` or
-            :func:`run_teacher_student`.
-
-    Returns:
-        The :class:`dropout_theory.phase.TeacherStudentSummary` of its jobs, repeats in increasing order.
-
-    Raises:
-        RunMismatchError: the file holds another experiment's jobs.
-        ValueError: the file holds no finished job.
-    """
-    header = read_run_header(results_path)
-    function = f"{teacher_student_job.__module__}.{teacher_student_job.__qualname__}"
-    if header is None or header.get("function") != function:
-        raise RunMismatchError(f"{results_path} does not hold a run of {function}")
-    records = sorted(load_results(results_path).values(), key=lambda r: (r["params"]["width"], r["params"]["repeat"]))
-    if not records:
-        raise ValueError(f"{results_path} holds no finished job")
-    return TeacherStudentSummary.from_runs([r["params"]["width"] for r in records], [r["result"] for r in records])
 
 
 def _cli(args: argparse.Namespace) -> None:
@@ -116,7 +93,15 @@ def _cli(args: argparse.Namespace) -> None:
         widths, repeats, num_steps, record_every = args.widths, args.repeats, args.steps, args.record_every
     kwargs = {"num_steps": num_steps, "record_every": min(record_every, num_steps), "setup": args.setup,
               "tau": args.tau, "keep_prob": args.keep_prob, "dtype": args.dtype}  # fmt: skip
-    summary = run_teacher_student(widths, repeats=repeats, results_path=args.out, max_workers=args.workers, **kwargs)
+    summary = run_teacher_student(
+        widths,
+        repeats=repeats,
+        results_path=args.out,
+        max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
+        **kwargs,
+    )
     print(summary)
     if len(summary.widths) > 2:
         print(summary.slopes_table([num_steps]))
@@ -144,5 +129,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--record-every", type=positive_int, default=10, help="record the distances every this many steps")
     p.add_argument("--tau", type=positive_float, default=0.5, help="master learning rate (learning rate tau * width)")
     p.add_argument("--keep-prob", type=probability, default=0.7, help="keep probability q (dropout rate 1 - q)")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float64", help="floating dtype of the runs")
+    p.add_argument(
+        "--dtype",
+        choices=sorted(DTYPES),
+        default="float32",
+        help="floating dtype of the runs (default float32: about twice as fast; the float32/float64 agreement is "
+        "in the book's appendix Reproducing the papers)",
+    )
     p.set_defaults(func=_cli)

@@ -33,7 +33,7 @@ import torch
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment
-from dropout_theory.experiments.runner import job_records, run_jobs
+from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.stats import fit_power_law
 from dropout_theory.tables import Table
 from dropout_theory.two_layer import init_params, simulate
@@ -42,18 +42,18 @@ FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9
 FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 8))
 
 
-def _digits(n_train: int | None):
-    dg = load_digits_regression(input_norm=0.5, generator=0)
+def _digits(n_train: int | None, device: str | None = None):
+    dg = load_digits_regression(input_norm=0.5, generator=0, device=device)
     n = dg.X_train.shape[0] if n_train is None else n_train
     return dg.X_train[:n], dg.y_train[:n], dg.X_test, dg.y_test, dg.labels_test
 
 
-def _teacher_student():
-    g = torch.Generator().manual_seed(0)
+def _teacher_student(device: str | None = None):
+    g = torch.Generator().manual_seed(0)  # drawn on the CPU: the same problem on every device
     X = torch.randn(20, 3, generator=g, dtype=torch.float64)
     y = torch.sin(X @ torch.randn(3, generator=g, dtype=torch.float64))
     a, W = init_params(4, 3, generator=g, scale_a=3.0)
-    return a, W, X, y
+    return a.to(device), W.to(device), X.to(device), y.to(device)
 
 
 def _summary(values: torch.Tensor) -> dict[str, list[float]]:
@@ -74,12 +74,18 @@ def sme_job(
     substeps: int = 1,
     horizon: float = 1.0,
     seed: int = 0,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """One job of the sweep (see the module docstring for the kinds). Returns a JSON-serializable dict."""
+    """One job of the sweep (see the module docstring for the kinds). Returns a JSON-serializable dict.
+
+    ``device``: where the runs are simulated (the problem and the initialization are the same numbers on every
+    device; masks and noise come from a generator on that device).
+    """
     check_choice(kind, "kind", ("bands", "weak", "test"))
+    dev = torch.device(device or "cpu")
     if kind == "weak":
-        gen = torch.Generator().manual_seed(seed)
-        a, W, X, y = _teacher_student()
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        a, W, X, y = _teacher_student(device)
         N = max(1, round(horizon / lr))
         means, variances = [], []
         for name in ("dropout", "sme"):
@@ -107,8 +113,8 @@ def sme_job(
         err = float(torch.linalg.vector_norm(means[0] - means[1]))
         se = float(((variances[0] + variances[1]).sum() / num_runs).sqrt())
         return {"diverged": False, "error": err, "std_error": se}
-    X, Y, Xt, Yt, labels = _digits(n_train)
-    a0, W0 = init_params(width, X.shape[1], 10, generator=torch.Generator().manual_seed(0))
+    X, Y, Xt, Yt, labels = _digits(n_train, device)
+    a0, W0 = (t.to(dev) for t in init_params(width, X.shape[1], 10, generator=torch.Generator().manual_seed(0)))
     runs = 1 if method == "gd_modified" else num_runs
     # one run at a time, so that a run that blows up is counted instead of discarding the ensemble
     kept, failures = [], []
@@ -125,7 +131,7 @@ def sme_job(
                     lr=lr,
                     num_steps=num_steps,
                     substeps=substeps,
-                    generator=torch.Generator().manual_seed(1000 * seed + r),
+                    generator=torch.Generator(device=dev).manual_seed(1000 * seed + r),
                     record_every=max(1, num_steps // 100),
                     X_test=Xt,
                     y_test=Yt,
@@ -250,8 +256,9 @@ def run(
     max_workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return the weak-order table of this sweep's jobs."""
+    """Run (or resume) every job (on ``device``) and return the weak-order table of this sweep's jobs."""
     jobs = build_jobs(quick)
     results = run_jobs(
         sme_job,
@@ -261,12 +268,13 @@ def run(
         max_workers=max_workers,
         progress=progress,
         desc="sme",
+        device=device,
     )
     return weak_order_table(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
-    table = run(args.out, quick=args.quick, max_workers=args.workers)
+    table = run(args.out, quick=args.quick, max_workers=args.workers, executor=args.pool, device=args.device)
     rows = [
         (row["order"], row["keep_prob"], ", ".join(f"{e:.2e}" for e in row["errors"]),
          f"{row['slope']:.2f} ± {row['slope_stderr']:.2f}", row["num_diverged"])

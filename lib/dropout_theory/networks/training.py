@@ -113,7 +113,7 @@ def train_with_noise(
     if noise == "dropout" and not keep_probs(model):
         raise ValueError("noise='dropout' needs a model with nn.Dropout layers")
     names, params = trainable_parameters(model)
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
     masks = DropoutMasks(generator, per_example=False)
     was_training = model.training
     steps, losses = [], []

@@ -27,7 +27,9 @@ Public API:
 * mini-batch SGD and the MNIST experiment — :func:`simulate_coupled_sgd` (:class:`SGDRun`; five coupled variants,
   squared or logistic loss), :func:`sharpness` (Lanczos), :func:`batch_sharpness`, :func:`mean_field_loss`,
   :func:`flatten_particles`, :func:`mnist_run` (:class:`MnistRun`) and :class:`MnistSummary` (digits 4 vs 7,
-  :data:`MNIST_DROP_RATES`).
+  :data:`MNIST_DROP_RATES`);
+* stored runs of the Part III experiments — :func:`load_teacher_student`, :func:`load_phase_diagram`,
+  :func:`load_mnist_runs` (module :mod:`dropout_theory.phase.stored`).
 
 Master learning rate τ: the per-parameter learning rate of gradient descent on the loss is τ·n.
 """
@@ -85,6 +87,7 @@ from dropout_theory.phase.random_geometry import (
     teacher_student_run,
 )
 from dropout_theory.phase.sharpness import batch_sharpness, flatten_particles, mean_field_loss, sharpness
+from dropout_theory.phase.stored import load_mnist_runs, load_phase_diagram, load_teacher_student
 from dropout_theory.phase.teacher_student import SETUPS, TeacherStudentData, init_student, make_teacher_student
 
 __all__ = [
@@ -124,6 +127,9 @@ __all__ = [
     "init_particles",
     "init_student",
     "limit_parameters",
+    "load_mnist_runs",
+    "load_phase_diagram",
+    "load_teacher_student",
     "make_teacher_student",
     "mask_average_velocity",
     "mean_field_loss",

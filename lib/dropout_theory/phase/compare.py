@@ -75,8 +75,10 @@ def num_steps_at(a: Any, b: Any, width: int, *, tau0: float = 0.1, t_final: floa
     return _scaling(a, b, width, tau0, 1.0, t_final)[2]
 
 
-def _problem(d: int, num_points: int, dtype: torch.dtype = torch.float64):
-    return make_teacher_student(d=d, num_points=num_points, teacher_width=4, setup="book", generator=0, dtype=dtype)
+def _problem(d: int, num_points: int, *, dtype: torch.dtype = torch.float64, device=None):
+    return make_teacher_student(
+        d=d, num_points=num_points, teacher_width=4, setup="book", generator=0, dtype=dtype, device=device
+    )
 
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -172,7 +174,7 @@ def simulate_limit(
 
 
 def _sw(P: torch.Tensor, Q: torch.Tensor) -> float:
-    g = torch.Generator().manual_seed(_SW_SEED)
+    g = torch.Generator(device=P.device).manual_seed(_SW_SEED)
     return float(sliced_wasserstein(P, Q, num_projections=_SW_PROJECTIONS, generator=g))
 
 
@@ -223,7 +225,8 @@ def phase_point(
     d: int = 5,
     num_points: int = 30,
     activation: str = "relu",
-    dtype: str = "float64",
+    dtype: str | torch.dtype = "float64",
+    device: torch.device | str | None = None,
 ) -> PhasePoint:
     """One finite-n measurement at (a, b) (see the module docstring).
 
@@ -239,17 +242,19 @@ def phase_point(
         d: input dimension of the small teacher–student problem.
         num_points: number of data points.
         activation: activation name.
-        dtype: ``"float64"`` or ``"float32"``.
+        dtype: ``"float64"`` or ``"float32"`` (or the torch dtype) of the particles.
+        device: where the particles are simulated (with an int ``generator``, the masks and clocks are drawn by
+            generators on that device).
 
     Returns:
         A :class:`PhasePoint`; a run that diverges is reported through ``divergence`` (with ``None`` distances)
         instead of raising, so a sweep over degenerate points completes.
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
-    dt = _DTYPES[dtype]
-    data = _problem(d, num_points, dt)
+    dt = _DTYPES[dtype] if isinstance(dtype, str) else dtype
+    data = _problem(d, num_points, dtype=dt, device=device)
     a0, W0 = init_student(int(width), d=d, repeats=repeats, setup="book", generator=torch_generator(generator),
-                          dtype=dt)  # fmt: skip
+                          dtype=dt, device=device)  # fmt: skip
     phase = classify_phase(a, b)
     head = {"a": str(a), "b": str(b), "width": int(width), "phase": phase, "tau": tau, "keep_prob": q, "steps": steps}
     try:
@@ -262,7 +267,7 @@ def phase_point(
             keep_prob=q,
             num_steps=steps,
             variants=("dropout", *COMPARED),
-            generator=torch_generator(generator, offset=1),
+            generator=torch_generator(generator, offset=1, device=device),
             activation=activation,
             record_every=max(1, steps // 20),
         )
@@ -285,7 +290,7 @@ def phase_point(
             keep0=keep0,
             t_final=steps * run.tau,
             num_steps=steps,
-            generator=torch_generator(generator, offset=2),
+            generator=torch_generator(generator, offset=2, device=device),
             activation=activation,
             phase=force,
         )

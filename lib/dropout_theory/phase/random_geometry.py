@@ -73,6 +73,7 @@ def teacher_student_run(
     d: int = 20,
     num_points: int = 500,
     teacher_width: int = 15,
+    device: torch.device | str | None = None,
 ) -> TeacherStudentRun:
     """One run of the teacher–student experiment: four coupled variants from one initialization.
 
@@ -90,15 +91,19 @@ def teacher_student_run(
         d: input dimension.
         num_points: number of training points (and of validation points).
         teacher_width: teacher neurons.
+        device: where the run is simulated (data and initialization are the same numbers on every device; with
+            an int ``generator`` the masks come from a generator on that device).
 
     Returns:
         A :class:`TeacherStudentRun` (dropout is the reference of the distances).
     """
     dt = DTYPES[check_choice(dtype, "dtype", tuple(DTYPES))]
     data = make_teacher_student(
-        d=d, num_points=num_points, teacher_width=teacher_width, setup=setup, generator=0, dtype=dt
+        d=d, num_points=num_points, teacher_width=teacher_width, setup=setup, generator=0, dtype=dt, device=device
     )
-    a0, W0 = init_student(width, d=d, setup=setup, generator=torch_generator(generator, offset=1000), dtype=dt)
+    a0, W0 = init_student(
+        width, d=d, setup=setup, generator=torch_generator(generator, offset=1000), dtype=dt, device=device
+    )
     run = simulate_coupled(
         a0,
         W0,
@@ -108,7 +113,7 @@ def teacher_student_run(
         keep_prob=keep_prob,
         num_steps=num_steps,
         variants=VARIANTS4,
-        generator=torch_generator(generator, offset=2000),
+        generator=torch_generator(generator, offset=2000, device=device),
         record_every=record_every,
         validation=(data.X_val, data.y_val),
     )

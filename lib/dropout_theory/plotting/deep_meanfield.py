@@ -152,21 +152,30 @@ def plot_trainable_heatmap(
     accuracy: np.ndarray,
     *,
     bounds: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    boundary: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     title: str = "",
     ax: Axes | None = None,
 ) -> Axes:
     """Training accuracy over (σ_w², depth) with depth-bound curves overlaid.
 
     Args:
-        depths: (n_depth,) network depths.
+        depths: (n_depth,) network depths (rows of NaN accuracy, depths not trained, are left blank).
         sigma_w2: (n_sigma,) weight variances.
         accuracy: (n_depth, n_sigma) accuracies.
         bounds: label → (σ_w² grid, bound on depth) curves.
+        boundary: (σ_w², L*, standard error) of a fitted boundary, drawn as points with error bars (NaN errors:
+            censored points, drawn as open markers).
     """
     ax = _ax(ax)
-    im = ax.pcolormesh(sigma_w2, depths, accuracy, shading="nearest", cmap="viridis", vmin=0.0, vmax=1.0)
+    im = ax.pcolormesh(sigma_w2, depths, np.ma.masked_invalid(accuracy), shading="nearest", cmap="viridis",
+                       vmin=0.0, vmax=1.0)  # fmt: skip
     for i, (label, (sw, L)) in enumerate((bounds or {}).items()):
         ax.plot(sw, L, ["w-", "w--", "r:"][i % 3], lw=1.5, label=label)
+    if boundary is not None:
+        sw, L, se = (np.asarray(v, dtype=np.float64) for v in boundary)
+        fit = np.isfinite(se)
+        ax.errorbar(sw[fit], L[fit], yerr=se[fit], fmt="o", color="orange", ms=4, capsize=2, label="fitted $L^*$")
+        ax.plot(sw[~fit], L[~fit], "o", mfc="none", color="orange", ms=4)
     ax.set_ylim(depths.min() - 0.5, depths.max() + 0.5)
     ax.set(xlabel="$\\sigma_w^2$", ylabel="depth $L$", title=title)
     ax.figure.colorbar(im, ax=ax, label="training accuracy")

@@ -17,14 +17,31 @@ masks, τ(E) = 1, τ(E²) = 1/ρ²) and τ(G_k) = (s/ρ)^k,
 
 The functions below carry out this induction symbolically, solve the recursion in closed form, and assemble
 the gradient metrics; :func:`linear_gradient_theory` evaluates them numerically, to compare with simulation.
+
+**Finite width, exactly.** The assembly q̃^l = σ_b² Σ_m τ(P) T_{L−j} + q^l T_k holds at every width N with
+T_k = E τ(G_{a,k} G_{b,k}) and q^l the ensemble mean (the bias vectors and z^l are independent of the layers above,
+E BBᵀ is exactly τ(P)·I, and sign flips of W^{l+1}'s columns remove the off-diagonal terms). All finite-width
+effects are in T_k, and Wick's theorem — all three pairings of the four W's of a peeled layer, not only the two
+planar ones — gives an exact linear recursion for the pair (U_k, T_k) with U_k = E τ(G_{a,k}) τ(G_{b,k}):
+
+    U_{k+1} = s² [E τ(D_a²)τ(D_b²) U_k + 2 E τ(E²) T_k / N²],
+    T_{k+1} = s² [E τ(E²) U_k + (E τ(E)² + E τ(E²)/N) T_k],
+
+with the exact mask moments at width N (one input: E τ(D²)² = ρ⁻² + (1 − ρ)/(ρ³N); a pair with independent masks:
+E τ(D_a²)τ(D_b²) = ρ⁻², E τ(E)² = 1 + (ρ⁻² − 1)/N). :func:`finite_width_step` is this map,
+:func:`T_finite_width` iterates it, and :func:`first_order_width_correction` solves its 1/N part in closed form:
+T_k = T_k^∞ (1 + c_k/N + O(N⁻²)) with c_k growing linearly in k.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
 s, rho, sigma_b2, k = sp.symbols("sigma_w2 rho sigma_b2 k", positive=True)
+N = sp.symbols("N", positive=True)  # the width
 
 
 def mask_moments(pair: bool) -> tuple[sp.Expr, sp.Expr]:
@@ -68,8 +85,11 @@ def check_closed_form(pair: bool, n_layers: int = 6) -> bool:
     return all(sp.simplify(cf.subs(k, j) - table[j]) == 0 for j in range(n_layers + 1))
 
 
-def T_numeric(k_max: int, sigma_w2: float, keep_prob: float, *, pair: bool) -> np.ndarray:
-    """T_0..T_{k_max} as floats (by the recursion, valid also at ρ = 1)."""
+def T_numeric(k_max: int, sigma_w2: float, keep_prob: float, *, pair: bool, width: int | None = None) -> np.ndarray:
+    """T_0..T_{k_max} as floats: the wide limit (``width=None``; by the recursion, valid also at ρ = 1) or exactly
+    at a finite width (:func:`T_finite_width`)."""
+    if width is not None:
+        return T_finite_width(k_max, sigma_w2, keep_prob, width=width, pair=pair)
     tE, tE2 = (1.0, 1.0 / keep_prob**2) if pair else (1.0 / keep_prob, 1.0 / keep_prob**3)
     out = np.empty(k_max + 1)
     out[0] = 1.0
@@ -78,14 +98,68 @@ def T_numeric(k_max: int, sigma_w2: float, keep_prob: float, *, pair: bool) -> n
     return out
 
 
+def finite_width_step(pair: bool) -> sp.Matrix:
+    """The exact one-layer map (U_k, T_k) ↦ (U_{k+1}, T_{k+1}) at width N (module docstring), as a 2×2 matrix.
+
+    U_k = E τ(G_{a,k})τ(G_{b,k}) and T_k = E τ(G_{a,k}G_{b,k}) (a = b for one input); U_0 = T_0 = 1.
+    """
+    if pair:
+        tDD, tE2, tE_sq = 1 / rho**2, 1 / rho**2, 1 + (1 / rho**2 - 1) / N
+    else:
+        tDD, tE2, tE_sq = 1 / rho**2 + (1 - rho) / (rho**3 * N), 1 / rho**3, 1 / rho**2 + (1 - rho) / (rho**3 * N)
+    return s**2 * sp.Matrix([[tDD, 2 * tE2 / N**2], [tE2, tE_sq + tE2 / N]])
+
+
+def T_finite_width(k_max: int, sigma_w2: float, keep_prob: float, *, width: int, pair: bool) -> np.ndarray:
+    """T_0..T_{k_max} exactly at width N = ``width`` (all orders in 1/N), by iterating :func:`finite_width_step`."""
+    M = np.array(finite_width_step(pair).subs({s: sigma_w2, rho: keep_prob, N: width}).evalf(), dtype=np.float64)
+    out = np.empty(k_max + 1)
+    v = np.ones(2)
+    out[0] = 1.0
+    for j in range(k_max):
+        v = M @ v
+        out[j + 1] = v[1]
+    return out
+
+
+@lru_cache(maxsize=2)
+def first_order_width_correction(pair: bool) -> sp.Expr:
+    """c_k in T_k = T_k^∞ (1 + c_k/N + O(N⁻²)), in closed form (the 1/N part of :func:`finite_width_step` solved
+    with :func:`sympy.rsolve`, for ρ ≠ 1).
+
+    Writing U_k = u_k + u'_k/N, T_k = t_k + t'_k/N, the order-1/N recursions are driven by the wide-limit solution
+    (u_k = (s/ρ)^{2k} or s^{2k}, t_k = :func:`closed_form_T`); c_k = t'_k/t_k.
+    """
+    step = finite_width_step(pair)
+    M0 = step.applyfunc(lambda e: sp.limit(e, N, sp.oo))
+    M1 = step.applyfunc(lambda e: sp.limit(N * (e - sp.limit(e, N, sp.oo)), N, sp.oo))
+    j = sp.Dummy("j", integer=True, nonnegative=True)
+
+    def driven(lam: sp.Expr, f: sp.Expr) -> sp.Expr:  # y_{k+1} = λ y_k + f_k, y_0 = 0
+        return sp.simplify(sp.summation(lam ** (k - 1 - j) * f.subs(k, j), (j, 0, k - 1)))
+
+    u = (s / rho) ** (2 * k)  # E τ(G_a)τ(G_b) in the wide limit, for one input and for a pair
+    t = closed_form_T(pair)
+    u1 = driven(M0[0, 0], M1[0, 0] * u + M1[0, 1] * t)
+    t1 = driven(M0[1, 1], M0[1, 0] * u1 + M1[1, 0] * u + M1[1, 1] * t)
+    c = sp.simplify(t1 / t)
+    if isinstance(c, sp.Piecewise):  # the sums are geometric in ρ^{-2}: keep the branch ρ ≠ 1
+        c = c.args[-1][0]
+    return sp.factor(sp.simplify(c))
+
+
 def linear_gradient_theory(
     sigma_w2: float,
     sigma_b2: float,
     keep_prob: float,
     q_layers: np.ndarray,
     q_ab_layers: np.ndarray | None = None,
+    *,
+    width: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """Wide-network gradient metrics of a linear dropout network of depth L = len(q_layers), per layer.
+    """Gradient metrics of a linear dropout network of depth L = len(q_layers), per layer: in the wide limit, or
+    exactly at width ``width`` (the same assembly with :func:`T_finite_width`; ``q_layers`` are then the ensemble
+    means, which the linear maps give exactly at any width).
 
     Realistic (same weights backward), with k = L − l and τ(P) = (s/ρ)^{j−l} (one input) or s^{j−l} (pair):
 
@@ -97,6 +171,7 @@ def linear_gradient_theory(
         sigma_w2, sigma_b2, keep_prob: network parameters.
         q_layers: (L,) lengths q^1..q^L of the input (theory or measured means).
         q_ab_layers: (L,) covariances q_ab^1..q_ab^L of the pair, or None.
+        width: hidden width N, or None for the wide limit.
 
     Returns:
         Dict of (L,) arrays: "single" and "single_gia", plus "pair" and "pair_gia" when q_ab_layers is given.
@@ -112,7 +187,7 @@ def linear_gradient_theory(
         if qv is None:
             continue
         qv = np.asarray(qv, dtype=np.float64)
-        T = T_numeric(L, sigma_w2, keep_prob, pair=pair)
+        T = T_numeric(L, sigma_w2, keep_prob, pair=pair, width=width)
         vals = np.empty(L)
         for i, kk in enumerate(ks):
             m = np.arange(kk)  # m = L − j for j = l+1..L

@@ -25,10 +25,13 @@ from dropout_theory.activations import Activation
 
 
 def forward_parts(a, W, X, y, *, act: Activation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(h, dh, e)``: σ(XWᵀ), σ'(XWᵀ) (…, n, m) and the residual e = h a − y (…, n, K) of the unmasked network."""
+    """``(h, dh, e)``: σ(XWᵀ), σ'(XWᵀ) (…, n, m) and the residual e = h a − y (…, n, K) of the unmasked network.
+
+    σ' comes from the stored h where the activation allows it (:meth:`Activation.slope`: tanh needs one tanh per
+    entry instead of two)."""
     z = X @ W.mT
     h = act.f(z)
-    return h, act.df(z), h @ a - y
+    return h, act.slope(z, h), h @ a - y
 
 
 def risk(a, W, X, y, *, act: Activation) -> torch.Tensor:
@@ -59,7 +62,8 @@ def masked_gradient_from_parts(a, h, dh, X, y, mask) -> tuple[torch.Tensor, torc
 def masked_gradient(a, W, X, y, mask, *, act: Activation) -> tuple[torch.Tensor, torch.Tensor]:
     """∇ R_S^drop(θ; δ) for dropout multipliers ``mask`` (…, m) (``None``: the plain gradient of R_S)."""
     z = X @ W.mT
-    return masked_gradient_from_parts(a, act.f(z), act.df(z), X, y, mask)
+    h = act.f(z)
+    return masked_gradient_from_parts(a, h, act.slope(z, h), X, y, mask)
 
 
 def modified_loss(a, W, X, y, *, v: float, act: Activation) -> torch.Tensor:

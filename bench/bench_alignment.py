@@ -10,6 +10,12 @@ layer) after 300 steps of dropout GD, α over all parameters from the same 512 d
 (a) the dense Hessian (one HVP per parameter) and (b) the matrix-free ‖H‖_F² (deflated Hutchinson: a 32-column
 sketch treated exactly + 32 probes); then matrix-free α for a 64-300-300-10 MLP (112,810 parameters).
 
+Each row also prints the rate of its matrix products (GFLOP/s: the products' FLOPs, counted by torch's
+``FlopCounterMode`` in a second, untimed call of the same computation, over the time of the first; elementwise work
+is not counted, so the rate is a lower bound) as a percentage of the float64 matrix-product peak measured in the
+same run (``bench/peaks.py``): the distance of the whole computation to the machine's arithmetic limit. Counting
+doubles the benchmark's run time.
+
 Usage: ``python bench/bench_alignment.py [--quick]``.
 """
 
@@ -19,15 +25,13 @@ import argparse
 import time
 
 import torch
+from peaks import print_peaks
 from sklearn.datasets import load_digits
+from torch.utils.flop_counter import FlopCounterMode
 
-from dropout_theory.alignment import (
-    dropout_mlp,
-    hessian_variance_alignment,
-    module_hessian_variance_alignment,
-    train_with_noise,
-)
+from dropout_theory.alignment import hessian_variance_alignment, module_hessian_variance_alignment
 from dropout_theory.data import load_digits_regression
+from dropout_theory.networks import dropout_mlp, train_with_noise
 from dropout_theory.two_layer import init_params
 
 
@@ -43,20 +47,28 @@ def _digits(n: int, d_extra: int = 0, generator: torch.Generator | None = None):
 class _Rows(list):
     """Rows printed as soon as they are appended (the full run takes minutes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, peak: float) -> None:
         super().__init__()
-        print(f"{'network':<28} {'D':>8} {'alpha':>8} {'time s':>8}  note", flush=True)
+        self.peak = peak
+        print(f"{'network':<28} {'D':>8} {'alpha':>8} {'time s':>8} {'GFLOP/s':>8} {'of peak':>8}  note", flush=True)
 
     def append(self, row) -> None:
-        name, D, alpha, t, note = row
-        print(f"{name:<28} {D:>8d} {alpha:>8.4f} {t:>8.2f}  {note}", flush=True)
+        name, D, alpha, (t, flops), note = row
+        rate = flops / t / 1e9
+        print(f"{name:<28} {D:>8d} {alpha:>8.4f} {t:>8.2f} {rate:>8.2f} {rate / self.peak:>8.1%}  {note}", flush=True)
         super().append(row)
 
 
 def _timed(fn):
+    """``(fn(), (seconds, FLOPs of its matrix products))``: timed alone, then counted in a second, untimed call
+    (the same work: every call draws from generators of its own; the counter slows small operations several-fold)."""
     t = time.perf_counter()
     out = fn()
-    return out, time.perf_counter() - t
+    seconds = time.perf_counter() - t
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return out, (seconds, counter.get_total_flops())
 
 
 def main() -> None:
@@ -64,8 +76,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    peak = print_peaks((torch.float64,))["float64"]
     g = torch.Generator().manual_seed(0)
-    rows = _Rows()
+    rows = _Rows(peak)
     m1, n1 = (20, 300) if args.quick else (50, 500)
     X, y = _digits(n1)
     a, W = init_params(m1, X.shape[1], 10, generator=g, scale_a=2.0)
@@ -82,7 +95,7 @@ def main() -> None:
             mf.num_params,
             mf.alpha,
             t_mf,
-            f"matrix-free ±{mf.stderr:.3f}, x{t_ex / t_mf:.1f}",
+            f"matrix-free ±{mf.stderr:.3f}, x{t_ex[0] / t_mf[0]:.1f}",
         )
     )
     ms, t_ms = _timed(
@@ -104,7 +117,7 @@ def main() -> None:
             ms.num_params,
             ms.alpha,
             t_ms,
-            f"sampled Σ ±{ms.stderr:.3f}, x{t_ex / t_ms:.1f}",
+            f"sampled Σ ±{ms.stderr:.3f}, x{t_ex[0] / t_ms[0]:.1f}",
         )
     )
     m2, n2, extra = (300, 300, 36) if args.quick else (1000, 500, 36)
@@ -163,7 +176,7 @@ def main() -> None:
                 )
             )
             rows.append((name, ex_m.num_params, ex_m.alpha, t_ex_m, f"exact H, same draws ±{ex_m.stderr:.3f}"))
-            note += f", x{t_ex_m / t_mf_m:.1f}, |Δα|/α = {abs(mf_m.alpha - ex_m.alpha) / abs(ex_m.alpha):.4f}"
+            note += f", x{t_ex_m[0] / t_mf_m[0]:.1f}, |Δα|/α = {abs(mf_m.alpha - ex_m.alpha) / abs(ex_m.alpha):.4f}"
         rows.append((name, mf_m.num_params, mf_m.alpha, t_mf_m, note))
 
     print(

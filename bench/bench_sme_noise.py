@@ -1,4 +1,4 @@
-"""Exact SME noise: structured sampler vs dense Σ + eigh / Cholesky, and an SME step vs a dropout step.
+"""Exact SME noise: structured sampler vs dense Σ + eigh / Cholesky, and SME and dropout steps against their floor.
 
 Usage: python bench/bench_sme_noise.py [--quick] [--threads N] [--dense-max-D D]
 
@@ -8,10 +8,12 @@ tanh, keep_prob 0.5, float64. Every ratio is measured in the same run on the sam
 1. One exact N(0, Σ) sample: ``sample_dropout_noise`` (Σ = A C Aᵀ, no D×D matrix) against the dense path
    (form Σ with ``dropout_gradient_covariance``, then ``torch.linalg.eigh`` or Cholesky of Σ + jitter·I; the
    jitter is needed because Σ has rank ≤ m(m+1)/2 < D, so the Cholesky path is not even exact), D = 66·m.
-2. One SME step (order-1 drift + structured noise, batched code of ``simulate``) against one dropout-GD step, m = 50.
-3. Cost model at m = 1000: measured (noise sample / dropout step) against the multiply–add model
-   (n·m² + n·m·d + m²K) / (2n·m·d + 2n·m·K).
-4. Memory: the largest intermediates of the sampler (n·m and m² numbers) against one D×D matrix.
+2. Steps at m = 50, 200, 1000 (the batched code paths of ``simulate``): a dropout-GD step (σ' from the stored
+   activation, and as before, σ' = 1 − tanh(z)² from z), an order-1 SME step (drift + exact noise) and the noise
+   sample alone. For each: the multiply–adds the code does (``noise_cost_model``), the achieved GFLOP/s, and the
+   ratio to its FLOP floor (2 · multiply–adds at the matmul peak measured in this run); the measured SME/dropout
+   ratio against the model's (goal: within 1.5×).
+3. Memory: the largest intermediates of the sampler (n·m and m² numbers) against one D×D matrix.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import time
 
 import torch
+from peaks import copy_bandwidth, matmul_peak
 
 from dropout_theory.activations import get_activation
 from dropout_theory.data import load_digits_regression
@@ -81,17 +84,24 @@ def bench_sampler(X, y, widths, dense_max_D: int) -> None:
         )
 
 
-def step_times(X, y, m: int, repeat: int) -> tuple[float, float, float]:
-    """(dropout step, SME step, noise sample) wall times at width m, batched code paths of ``simulate``."""
+def step_times(X, y, m: int, repeat: int) -> dict[str, float]:
+    """Wall times of the steps at width m (batched code paths of ``simulate``)."""
     act = get_activation("tanh")
     a, W = init_params(m, X.shape[1], generator=torch.Generator().manual_seed(0))
     A, Wc, Y = a[None, :, None], W[None], y[:, None]
     gen = torch.Generator().manual_seed(2)
     v = (1 - KEEP) / KEEP
 
+    def mask():
+        return (torch.rand((1, m), generator=gen, dtype=A.dtype) < KEEP).to(A.dtype) / KEEP
+
     def dropout_step():
-        mask = (torch.rand((1, m), generator=gen, dtype=A.dtype) < KEEP).to(A.dtype) / KEEP
-        ga, gW = kernels.masked_gradient(A, Wc, X, Y, mask, act=act)
+        ga, gW = kernels.masked_gradient(A, Wc, X, Y, mask(), act=act)
+        return A - 0.1 * ga, Wc - 0.1 * gW
+
+    def dropout_step_recomputing_slope():  # the kernel before σ' came from the stored activation
+        z = X @ Wc.mT
+        ga, gW = kernels.masked_gradient_from_parts(A, act.f(z), act.df(z), X, Y, mask())
         return A - 0.1 * ga, Wc - 0.1 * gW
 
     def noise():
@@ -101,7 +111,9 @@ def step_times(X, y, m: int, repeat: int) -> tuple[float, float, float]:
         ba, bW, Za, Zw = kernels.order1_drift_and_noise(A, Wc, X, Y, v=v, act=act, generator=gen)
         return A + 0.1 * ba + 0.1 * Za, Wc + 0.1 * bW + 0.1 * Zw
 
-    return timeit(dropout_step, repeat), timeit(sme_step, repeat), timeit(noise, repeat)
+    fns = {"dropout": dropout_step, "dropout, slope from z": dropout_step_recomputing_slope, "sme": sme_step}
+    fns["noise"] = noise
+    return {k: timeit(f, repeat) for k, f in fns.items()}
 
 
 def main(argv=None) -> int:
@@ -120,31 +132,30 @@ def main(argv=None) -> int:
     widths = [5, 10, 20] if args.quick else [5, 10, 20, 30, 40, 50]
     bench_sampler(X, y, widths, args.dense_max_D)
 
-    m = 20 if args.quick else 50
-    t_drop, t_sme, t_noise = step_times(X, y, m, 20)
-    print(f"\n2. SME step vs dropout step at m = {m} (D = {m * (1 + d)})")
+    peak = matmul_peak(torch.float64)
+    copy = copy_bandwidth()
+    print(f"\n2. Steps against their FLOP floor (now: float64 matmul {peak:.1f} GFLOP/s, copy {copy:.1f} GB/s)")
     print(
-        f"   dropout step {t_drop * 1e3:.2f} ms, SME step (drift + exact noise) {t_sme * 1e3:.2f} ms, "
-        f"ratio {t_sme / t_drop:.2f}x (target <= 3x)"
+        f"{'m':>5} {'step':>20} {'ms':>8} {'G mult-adds':>11} {'GFLOP/s':>8} {'x floor':>8}   "
+        f"{'SME/dropout measured':>20} {'model':>6} {'meas/model':>10}"
     )
-
+    for m in (20, 50, 200) if args.quick else (50, 200, 1000):
+        t = step_times(X, y, m, 20 if m <= 200 else 5)
+        c = noise_cost_model(n, m, d, 1)
+        macs = {"dropout": c["dropout_step"], "dropout, slope from z": c["dropout_step"], "sme": c["sme_step"]}
+        macs["noise"] = c["structured"]
+        for name, sec in t.items():
+            rate = 2 * macs[name] / sec / 1e9
+            tail = ""
+            if name == "sme":
+                meas, model = t["sme"] / t["dropout"], c["sme_step"] / c["dropout_step"]
+                tail = f"   {meas:20.2f} {model:6.2f} {meas / model:10.2f}"
+            print(f"{m:5d} {name:>20} {sec * 1e3:8.2f} {macs[name] / 1e9:11.3f} {rate:8.2f} {peak / rate:8.1f}{tail}")
+        saved = 1 - t["dropout"] / t["dropout, slope from z"]
+        print(f"{m:5d} σ' from the stored activation saves {saved:.0%} of a dropout step")
     big = 200 if args.quick else 1000
-    t_drop, t_sme, t_noise = step_times(X, y, big, 5)
-    c = noise_cost_model(n, big, d, 1)
-    model = c["structured"] / c["dropout_step"]
-    measured = t_noise / t_drop
-    print(f"\n3. Cost model at m = {big} (D = {big * (1 + d)})")
-    print(f"   noise sample {t_noise * 1e3:.1f} ms, dropout step {t_drop * 1e3:.1f} ms, SME step {t_sme * 1e3:.1f} ms")
-    print(
-        f"   measured noise/dropout {measured:.2f}, model (n m^2 + n m d + m^2 K)/(2 n m d + 2 n m K) = {model:.2f}, "
-        f"measured/model {measured / model:.2f} (target within 3x)"
-    )
-    print(
-        f"   achieved rate: noise {c['structured'] / t_noise / 1e9:.2f} G multiply-adds/s, "
-        f"dropout step {c['dropout_step'] / t_drop / 1e9:.2f} G multiply-adds/s"
-    )
 
-    print(f"\n4. Memory of the sampler at m = {big}, n = {n}, float64")
+    print(f"\n3. Memory of the sampler at m = {big}, n = {n}, float64")
     D = big * (1 + d)
     sampler = (3 * n * big + 3 * big * big) * 8  # h, σ', V (n×m) and HᵀH, C, C∘aaᵀ (m×m)
     print(

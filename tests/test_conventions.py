@@ -36,7 +36,7 @@ DATA_ARGUMENTS = {
     # sizes and shapes of the object a function creates or unpacks
     "m", "d", "K", "n", "width", "dim", "num", "shape", "num_samples", "k_max",
     # results and specifications a figure, table, widget or command displays
-    "curves", "ens", "runs", "split", "results_path", "subparsers", "name", "steps", "cases", "q1", "c1",
+    "curves", "ens", "runs", "summary", "split", "results_path", "subparsers", "name", "steps", "cases", "q1", "c1",
     "low", "high", "command", "options", "scale",
     # Part III's exponents: the point (a, b) of the phase plane
     "b",

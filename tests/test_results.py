@@ -99,3 +99,51 @@ def test_stored_gradient_statistics_job_matches_the_code():
         assert fresh["metrics"][name]["rate"]["value"] == pytest.approx(
             rec["result"]["metrics"][name]["rate"]["value"], rel=1e-3
         )
+
+
+# --- Part III: the stored teacher–student, MNIST and phase-diagram runs still match the code ---
+
+
+def _part3(name: str) -> list[dict]:
+    return sorted(load_results(ROOT / "results" / "part3" / name).values(), key=lambda r: json.dumps(r["params"]))
+
+
+@pytest.mark.parametrize("name", ["random_geometry_authors.jsonl", "random_geometry_book.jsonl"])
+def test_stored_teacher_student_runs_match_the_code(name):
+    """The first 50 steps of the stored width-200 run of repeat 0, recomputed (float32: agreement to 1e-3)."""
+    from dropout_theory.phase import teacher_student_run
+
+    rec = next(r for r in _part3(name) if r["params"]["width"] == 200 and r["params"]["repeat"] == 0)
+    params = {k: v for k, v in rec["params"].items() if k not in ("width", "repeat")}
+    fresh = teacher_student_run(200, generator=0, **{**params, "num_steps": 50})
+    T = len(fresh.steps)
+    assert rec["result"]["steps"][:T] == fresh.steps
+    for v, curve in fresh.rms.items():
+        np.testing.assert_allclose(rec["result"]["rms"][v][:T], curve, rtol=1e-3, atol=1e-6)
+    for v, curve in fresh.val_loss.items():
+        np.testing.assert_allclose(rec["result"]["val_loss"][v][:T], curve, rtol=1e-3, atol=1e-7)
+
+
+def test_stored_mnist_run_matches_the_code():
+    """The first 40 SGD steps of the stored run of repeat 0 at keep 0.9, recomputed (float32: agreement to 1e-3)."""
+    from dropout_theory.phase import mnist_run
+
+    rec = next(r for r in _part3("mnist_4v7.jsonl") if r["params"]["repeat"] == 0 and r["params"]["keep_prob"] == 0.9)
+    params = {k: v for k, v in rec["params"].items() if k != "repeat"}
+    every = params["record_every"]
+    fresh = mnist_run(generator=0, **{**params, "num_steps": 2 * every, "curvature_steps": [], "sharpness_steps": []})
+    assert rec["result"]["steps"][:3] == fresh.steps
+    for metric in ("train_loss", "test_accuracy"):
+        for v, curve in fresh.metrics[metric].items():
+            np.testing.assert_allclose(rec["result"]["metrics"][metric][v][:3], curve, rtol=1e-3, atol=1e-6)
+
+
+def test_stored_phase_diagram_matches_the_code():
+    """The cheapest stored job (the Bernoulli point at the smallest width), recomputed exactly in float64."""
+    from dropout_theory.experiments.phase_diagram import phase_job
+
+    bernoulli = [r for r in _part3("phase_diagram_wide.jsonl") if r["params"]["a"] == "0"]
+    rec = min(bernoulli, key=lambda r: r["params"]["width"])
+    fresh = phase_job(**rec["params"])
+    for v, value in fresh["rms"].items():
+        assert rec["result"]["rms"][v] == pytest.approx(value, rel=1e-9)

@@ -32,6 +32,9 @@ class Activation:
         df: σ', elementwise.
         d2f: σ'', elementwise (zero almost everywhere for ReLU).
         smooth: whether σ is C^∞ (required by the SME theorem).
+        df_from_f: σ' written as a function of the stored activation h = σ(z) (``None`` when σ' is not a function
+            of σ), bitwise equal to ``df(z)``: tanh 1 − h², sigmoid h(1 − h), ReLU [h > 0], hard tanh [|h| < 1],
+            linear 1. A forward pass that keeps h gets σ' without evaluating σ again (:meth:`slope`).
     """
 
     name: str
@@ -39,6 +42,11 @@ class Activation:
     df: TensorFn
     d2f: TensorFn
     smooth: bool
+    df_from_f: TensorFn | None = None
+
+    def slope(self, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """σ'(z) given z and the activation h = σ(z) already computed (from h when :attr:`df_from_f` allows)."""
+        return self.df(z) if self.df_from_f is None else self.df_from_f(h)
 
 
 def _gelu(z: torch.Tensor) -> torch.Tensor:
@@ -60,6 +68,7 @@ ACTIVATIONS: dict[str, Activation] = {
         lambda z: 1.0 - torch.tanh(z) ** 2,
         lambda z: -2.0 * torch.tanh(z) * (1.0 - torch.tanh(z) ** 2),
         True,
+        lambda h: torch.mul(h, h).neg_().add_(1.0),  # 1 − h² (−x + 1 is 1 − x exactly in IEEE arithmetic)
     ),
     "sigmoid": Activation(
         "sigmoid",
@@ -67,6 +76,7 @@ ACTIVATIONS: dict[str, Activation] = {
         lambda z: torch.sigmoid(z) * (1.0 - torch.sigmoid(z)),
         lambda z: torch.sigmoid(z) * (1.0 - torch.sigmoid(z)) * (1.0 - 2.0 * torch.sigmoid(z)),
         True,
+        lambda h: h * (1.0 - h),
     ),
     "softplus": Activation(
         "softplus",
@@ -88,14 +98,16 @@ ACTIVATIONS: dict[str, Activation] = {
         lambda z: (z > 0).to(z.dtype),
         torch.zeros_like,
         False,
+        lambda h: (h > 0).to(h.dtype),
     ),
-    "linear": Activation("linear", lambda z: z, torch.ones_like, torch.zeros_like, True),
+    "linear": Activation("linear", lambda z: z, torch.ones_like, torch.zeros_like, True, torch.ones_like),
     "hard_tanh": Activation(
         "hard_tanh",
         lambda z: z.clamp(-1.0, 1.0),
         lambda z: (z.abs() < 1.0).to(z.dtype),
         torch.zeros_like,
         False,
+        lambda h: (h.abs() < 1.0).to(h.dtype),
     ),
     "erf": Activation(
         "erf",

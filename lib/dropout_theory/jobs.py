@@ -6,7 +6,8 @@ plots a stored sweep calls the same function that made it); the ``dropout-experi
 A sweep is a list of parameter dicts and a top-level (picklable) function ``fn(**params) -> dict``. Each
 finished job is appended at once, as one JSON line, to a results file, so an interrupted sweep resumes where it
 stopped. By default jobs run in a local process pool; pass any other Executor (Dask distributed's
-``Client.get_executor()``, Ray's, submitit's) to run elsewhere. There is no home-made scheduler here: the
+``Client.get_executor()``, opened by :func:`dropout_theory.experiments.executors.open_executor`, Ray's,
+submitit's) to run elsewhere. There is no home-made scheduler here: the
 Executor is the only interface.
 
 **The results file** (JSON lines) belongs to one run. Its first line is the run's header,
@@ -172,20 +173,21 @@ def run_identity(
         _RUN_IDENTITY.reset(token)
 
 
-def _identity(fn: Callable[..., Any]) -> dict[str, Any]:
+def _identity(fn: Callable[..., Any], device: str | None = None) -> dict[str, Any]:
     from dropout_theory import __version__
 
     context = _RUN_IDENTITY.get() or {}
     ident = {f: context.get(f) for f in ("command", "options", "scale")}
-    return ident | {"function": f"{fn.__module__}.{fn.__qualname__}", "library_version": __version__}
+    ident |= {"function": f"{fn.__module__}.{fn.__qualname__}", "library_version": __version__}
+    return ident if device is None else ident | {"device": device}
 
 
-def _header(fn: Callable[..., Any]) -> dict[str, Any]:
+def _header(fn: Callable[..., Any], device: str | None = None) -> dict[str, Any]:
     import torch
 
     return {
         "record": "run",
-        **_identity(fn),
+        **_identity(fn, device),
         "argv": (_RUN_IDENTITY.get() or {}).get("argv"),
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -407,6 +409,7 @@ def run_jobs(
     max_workers: int | None = None,
     progress: bool = True,
     desc: str | None = None,
+    device: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``fn(**job)`` for every job, skipping those already finished in ``results_path``.
 
@@ -420,6 +423,9 @@ def run_jobs(
         max_workers: size of the default pool (default: number of CPUs).
         progress: show a tqdm progress bar.
         desc: label of the progress bar.
+        device: a torch device name (``"cuda"``): every job runs as ``fn(**job, device=device)``. Not part of the
+            job keys (so the keys of a sweep do not depend on where it runs), but part of the run's identity: a
+            GPU draws other random numbers than the CPU, so a run on another device is another run.
 
     Returns:
         The results, one dict per job, in the order of ``jobs``, as stored (non-finite numbers are ``None``).
@@ -432,10 +438,12 @@ def run_jobs(
     if max_workers is not None:
         check_positive_int(max_workers, "max_workers")
     keys = [job_key(j) for j in jobs]
+    device = None if device is None else str(device)
+    extra = {} if device is None else {"device": device}
     path = None if results_path is None else Path(results_path)
     done: dict[str, dict[str, Any]] = {}
     if path is not None:
-        check_results_path(path, _identity(fn))
+        check_results_path(path, _identity(fn, device))
         if path.is_file():
             _cut_partial_last_line(path)
             done = load_results(path)
@@ -446,7 +454,7 @@ def run_jobs(
         path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(path, "a")
         if fh.tell() == 0:
-            fh.write(json.dumps(_header(fn), allow_nan=False) + "\n")
+            fh.write(json.dumps(_header(fn, device), allow_nan=False) + "\n")
             fh.flush()
 
     def store(key: str, params: Mapping[str, Any], outcome: Mapping[str, Any] | Exception) -> None:
@@ -477,7 +485,7 @@ def run_jobs(
             if todo and executor is None and max_workers == 1:
                 for k, j in todo:
                     try:
-                        outcome: Mapping[str, Any] | Exception = fn(**j)
+                        outcome: Mapping[str, Any] | Exception = fn(**j, **extra)
                     except Exception as err:
                         outcome = err
                     store(k, j, outcome)
@@ -487,7 +495,7 @@ def run_jobs(
                 ex = default_executor(max_workers) if own else executor
                 futures: dict[Future, tuple[str, Mapping[str, Any]]] = {}
                 try:
-                    futures = {ex.submit(fn, **j): (k, j) for k, j in todo}
+                    futures = {ex.submit(fn, **j, **extra): (k, j) for k, j in todo}
                     for fut in as_completed(futures):
                         k, j = futures[fut]
                         try:

@@ -7,7 +7,7 @@ turn that argument into the generator the function draws from; nothing in the li
 
 :func:`bernoulli_mask` draws the dropout multipliers δ ∈ {0, 1/p} used by every simulator (two-layer networks,
 ``nn.Module`` dropout layers, deep ensembles, mean-field particles), so all of them consume a generator the same
-way.
+way. :data:`MASK_CONVENTIONS` names the two ways a batch of examples can share them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ import torch
 GeneratorLike: TypeAlias = torch.Generator | np.random.Generator | int | None
 
 _SUBSEED_HIGH = 2**62
+
+#: The two dropout-mask conventions, the values of every ``mask=`` argument of the library:
+#: ``"shared"`` — one mask per unit, shared by every example of the batch (full-batch dropout gradient descent, the
+#: SME paper's eq. 6 and the book's default); ``"per_example"`` — an independent mask for every example and unit
+#: (what ``torch.nn.Dropout`` does in training mode). Both give the same expected loss, not the same noise.
+MASK_CONVENTIONS: tuple[str, ...] = ("shared", "per_example")
 
 
 _ACCEPTED_TORCH = "a torch.Generator or an int seed >= 0"

@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dropout_theory.alignment import approximate_hessian_and_covariance, modified_loss_hessian
-from dropout_theory.two_layer import forward, init_params
+from dropout_theory.alignment import (
+    approximate_hessian_and_covariance,
+    compare_eq17,
+    frobenius_cosine,
+    modified_loss_hessian,
+)
+from dropout_theory.two_layer import enumerate_mask_moments, forward, init_params, train_dropout
 
 
 def _problem(seed=0, interpolate=True):
@@ -53,3 +58,23 @@ def test_bad_input():
         approximate_hessian_and_covariance(
             a, W, torch.zeros(5, 3, dtype=torch.float64), torch.zeros(5, 2), keep_prob=0.5
         )
+
+
+def test_eq17_comparison_against_independent_matrices():
+    """compare_eq17's rows are Frobenius cosines of Σ̃ with matrices built independently here: the shared-mask Σ
+    and n Σ_pe by enumerating masks (per example, 2^m each), and the per-example second moment
+    Ω = (1/n) Σ_i E[g_i g_iᵀ] by enumeration too. Near a minimum Σ̃ is far closer to Ω than to the shared Σ."""
+    a0, W0, X, y = _problem(interpolate=False)
+    run = train_dropout(a0, W0, X, y, keep_prob=0.7, lr=0.3, num_steps=150, generator=0)
+    a, W = run.a, run.W
+    cmp = compare_eq17(a, W, X, y, keep_prob=0.7)
+    _, S_t = approximate_hessian_and_covariance(a, W, X, y, keep_prob=0.7)
+    n = X.shape[0]
+    singles = [enumerate_mask_moments(a, W, X[i : i + 1], y[i : i + 1], keep_prob=0.7) for i in range(n)]
+    per = sum(s.covariance for s in singles) / n
+    omega = sum(s.covariance + torch.outer(s.mean, s.mean) for s in singles) / n
+    shared = enumerate_mask_moments(a, W, X, y, keep_prob=0.7).covariance
+    cosines = [r[1] for r in cmp.rows[:3]]
+    assert cosines == pytest.approx([frobenius_cosine(S_t, M) for M in (shared, per, omega)], rel=1e-10)
+    assert cmp.trace_ratio == pytest.approx(float(shared.trace() * n / per.trace()), rel=1e-10)
+    assert cmp.cosine("Sigma~ vs per-example second") > 0.95 > cmp.cosine("Sigma~ vs shared") + 0.2

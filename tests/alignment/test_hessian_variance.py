@@ -149,3 +149,20 @@ def test_bad_input():
         hessian_variance_alignment(a[:-1], W, X, y, keep_prob=0.5)
     with pytest.raises(ValueError, match="start"):
         noise_factor_rows(a, W, X, y, keep_prob=0.5, start=3, stop=2)
+
+
+def test_per_example_alignment_exact_and_matrix_free_agree():
+    """mask="per_example": the exact α (dense Σ_pe) equals the matrix-free one whose Tr(HΣ) and ‖Σ‖_F² are exact
+    sums over the n·S single-example sources (only ‖H‖_F² is estimated, and the sketch covers all of D here)."""
+    a, W, X, y = _problem(K=2)
+    exact = hessian_variance_alignment(a, W, X, y, keep_prob=0.6, mask="per_example")
+    free = hessian_variance_alignment(
+        a, W, X, y, keep_prob=0.6, mask="per_example", method="matrix_free", sketch_size=exact.num_params, generator=0
+    )
+    assert free.alpha == pytest.approx(exact.alpha, rel=1e-8)
+    assert free.frob_sigma_sq.value == pytest.approx(exact.frob_sigma_sq.value, rel=1e-10)
+    shared = hessian_variance_alignment(a, W, X, y, keep_prob=0.6)
+    assert abs(shared.alpha - exact.alpha) > 1e-3
+    with pytest.raises(ValueError, match="num_sigma_probes"):
+        hessian_variance_alignment(a, W, X, y, keep_prob=0.6, mask="per_example", method="matrix_free",
+                                   num_sigma_probes=4)  # fmt: skip

@@ -176,8 +176,8 @@ def test_alignment_matrices_are_the_exact_methods_pieces():
     assert res.frob_h_sq.value == pytest.approx(float((mats.hessian_a * mats.hessian_b).sum()), rel=1e-12)
 
 
-@pytest.mark.parametrize("per_example", [False, True])
-def test_stacked_mask_copies_equal_the_loop_over_mask_sets(per_example):
+@pytest.mark.parametrize("mask", ["shared", "per_example"])
+def test_stacked_mask_copies_equal_the_loop_over_mask_sets(mask):
     """The Hessian's loss over several mask sets is evaluated as one stacked batch. Independent check: replay the
     same draws with the public mask controller (the gradient draws first, then the Hessian's mask sets) and form
     the Hessian of the mean of separate per-set losses with autograd; it equals the first half's H (1e-12)."""
@@ -190,10 +190,10 @@ def test_stacked_mask_copies_equal_the_loop_over_mask_sets(per_example):
         y,
         num_masks=num_masks,
         num_hessian_masks=num_hessian_masks,
-        per_example=per_example,
+        mask=mask,
         generator=torch.Generator().manual_seed(0),
     )
-    masks = DropoutMasks(torch.Generator().manual_seed(0), per_example=per_example)
+    masks = DropoutMasks(torch.Generator().manual_seed(0), mask=mask)
     sets = []
     with controlled_dropout(net, masks):
         for i in range(num_masks + num_hessian_masks):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 import dropout_theory.experiments as experiments
 import dropout_theory.jobs as job_store
@@ -48,6 +49,14 @@ def test_every_experiment_module_is_a_command():
         (["minima-flatness", "--lr", "nan"], "argument --lr: must be a finite number in (0, inf), got nan"),
         (["trainable-depth", "--activation", "sigmoid"], "argument --activation: invalid choice: 'sigmoid'"),
         (["trainable-depth", "--sigma-b2", "-0.1"], "argument --sigma-b2: must be a finite number in [0, inf)"),
+        (["sme", "--executor", "ray"], "argument --executor: invalid choice: 'ray'"),
+        (["sme", "--scheduler", "tcp://127.0.0.1:1"], "argument --scheduler: needs --executor dask"),
+        (
+            ["sme", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"],
+            "argument --workers: sizes a local pool or LocalCluster, not the cluster at --scheduler",
+        ),
+        (["sme", "--device", "tpu"], "argument --device: must be cpu, cuda or cuda:K, got 'tpu'"),
+        (["sme", "--device", "cuda:x"], "argument --device: must be cpu, cuda or cuda:K, got 'cuda:x'"),
     ],
 )
 def test_bad_options_exit_2_with_a_message_and_write_nothing(tmp_path, monkeypatch, capsys, args, message):
@@ -64,6 +73,16 @@ def test_bad_options_exit_2_with_a_message_and_write_nothing(tmp_path, monkeypat
     assert (tmp_path / "notes.txt").read_text() == "my notes\n"
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_gpu_run_without_a_gpu_exits_2_before_anything_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["random-geometry", "--quick", "--device", "cuda"])
+    assert stop.value.code == 2
+    assert "argument --device: cuda: CUDA is not available on this machine" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
 def test_quick_and_paper_runs_have_separate_default_files_and_never_share_one(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert default_results_path("sme", False) == "runs/sme.jsonl"
@@ -73,13 +92,14 @@ def test_quick_and_paper_runs_have_separate_default_files_and_never_share_one(tm
     out = tmp_path / "runs" / "random-geometry-quick.jsonl"
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [out.name]
     header = read_run_header(out)
-    assert (header["command"], header["scale"], header["options"]) == ("random-geometry", "quick", {"dtype": "float64"})
+    options = {"device": "cpu", "dtype": "float32"}  # float32 is the default of sweeps
+    assert (header["command"], header["scale"], header["options"]) == ("random-geometry", "quick", options)
     assert header["argv"] == ["dropout-experiments", *args] and header["library_version"] == __version__
     before = out.read_text()
     capsys.readouterr()
     for other, field in (
         (["random-geometry"], "scale: file 'quick', now 'paper'"),  # a paper-scale run into the quick file
-        (["random-geometry", "--quick", "--dtype", "float32"], "options: file {'dtype': 'float64'}"),
+        (["random-geometry", "--quick", "--dtype", "float64"], "options: file {'device': 'cpu', 'dtype': 'float32'}"),
         (["phase-diagram", "--quick"], "command: file 'random-geometry', now 'phase-diagram'"),
     ):
         with pytest.raises(SystemExit) as stop:
@@ -116,7 +136,7 @@ def test_job_inputs_are_declared_not_computed(tmp_path, monkeypatch, command, qu
     """Every float in every job of every command, at both scales, is a number as one writes it (at most six
     significant digits), so that its resume key does not depend on the last bits of a computation."""
     for info in pkgutil.iter_modules(experiments.__path__):
-        if info.name not in {"__main__", "cli"}:
+        if info.name not in {"__main__", "cli", "executors"}:
             importlib.import_module(f"{experiments.__name__}.{info.name}")
     original = job_store.run_jobs
     for name, module in list(sys.modules.items()):  # the shells and the science functions that run stored sweeps

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from fractions import Fraction
 
 import pytest
 import sympy as sp
 
-from dropout_theory.phase import PHASES, classify_phase, limit_parameters
+from dropout_theory.phase import PHASES, as_exponent, classify_phase, limit_parameters
 
 CASES = [
     # interiors
@@ -41,12 +42,31 @@ def test_classify_phase(a, b, phase):
     assert classify_phase(a, b) == phase
 
 
-def test_boundaries_are_exact_not_approximate():
-    # 1/3 as a string is exact; the float 1/3 on both axes is still equal (same float), but nearby is not
+def test_boundaries_exact_rationals_and_rounded_floats():
+    """Exact rationals are compared exactly; a float is read as the simplest fraction within 1e-12 (denominator at
+    most 10^6), so a float computed from a rational lands on its boundary and a float 1e-9 away does not."""
     assert classify_phase("1/3", Fraction(1, 3)) == "poisson_jump"
-    assert classify_phase(1 / 3 + 1e-15, 1 / 3) == "gradient_flow"
-    assert classify_phase(1 / 3, 1 / 3 + 1e-15) == "degenerate"
-    assert classify_phase(1 + 1e-15, 1) == "penalized_flow"
+    assert classify_phase(Fraction(1, 3) + Fraction(1, 10**15), Fraction(1, 3)) == "gradient_flow"  # exact: no rounding
+    assert classify_phase(0.1 + 0.2, 0.3) == "poisson_jump"  # 0.30000000000000004 is 3/10
+    assert classify_phase(0.3, 0.1 + 0.2) == "poisson_jump"
+    assert classify_phase(1 / 3 + 1e-15, 1 / 3) == "poisson_jump"
+    assert classify_phase(1 / 3 + 1e-9, 1 / 3) == "gradient_flow"
+    assert classify_phase(1 / 3, 1 / 3 + 1e-9) == "degenerate"
+    assert classify_phase(1 + 1e-15, 1) == "critical"
+    assert classify_phase(1 + 1e-9, 1.0) == "penalized_flow"
+    assert classify_phase(0.7 * 3, 2.1 - 1.1) == "penalized_flow"  # 2.0999999999999996 and 1.0000000000000002
+
+
+def test_float_rounding_moves_values_by_at_most_1e_12():
+    rng = random.Random(0)
+    for _ in range(500):
+        x = rng.uniform(-3.0, 3.0)
+        r = as_exponent(x)
+        assert abs(r - Fraction(x)) <= 1e-12
+        assert r.denominator <= 10**6 or r == Fraction(x)
+    for p, q in ((1, 3), (2, 7), (5, 4), (-1, 2), (7, 10), (123, 1000)):
+        assert as_exponent(p / q) == Fraction(p, q)
+    assert as_exponent("0.3") == Fraction(3, 10) and as_exponent(sp.Rational(5, 4)) == Fraction(5, 4)
 
 
 def test_grid_against_the_inequalities():

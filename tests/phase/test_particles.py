@@ -176,3 +176,33 @@ def test_bad_width_and_shapes():
         simulate_coupled(a, W, X[:, :2], y, tau=0.1, keep_prob=0.5, num_steps=2)
     with pytest.raises(ValueError, match="a0"):
         simulate_coupled(a[:3], W, X, y, tau=0.1, keep_prob=0.5, num_steps=2)
+
+
+@pytest.mark.parametrize(
+    ("activation", "freeze_w", "chunk_size"),
+    [("relu", False, 7), ("relu", True, 5), ("tanh", False, 16), ("relu", False, 64)],
+)
+def test_chunked_step_equals_the_batched_step(activation, freeze_w, chunk_size):
+    """The in-place chunked step (chunks of 5, 7 or 16 particles out of 37, a remainder chunk included; one chunk
+    larger than the width) gives the batched kernel's trajectories for all five variants (the penalized one with
+    κ > 0) to 1e-12: the same arithmetic, summed in another order."""
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(23, 4, generator=g, dtype=torch.float64)
+    y = torch.sin(X[:, 0])
+    a0, W0 = init_particles(37, 4, repeats=2, generator=g)
+    kw = {"tau": 0.3, "keep_prob": 0.6, "num_steps": 25, "variants": VARIANTS, "activation": activation,
+          "freeze_w": freeze_w, "record_every": 5}  # fmt: skip
+    ref = simulate_coupled(a0, W0, X, y, generator=3, chunk_size=0, **kw)
+    got = simulate_coupled(a0, W0, X, y, generator=3, chunk_size=chunk_size, **kw)
+    torch.testing.assert_close(got.a, ref.a, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got.W, ref.W, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got.loss, ref.loss, rtol=1e-12, atol=1e-14)
+    assert float((ref.a - a0).abs().max()) > 1e-2  # the particles moved
+
+
+def test_chunking_is_chosen_by_size_and_checked():
+    g = torch.Generator().manual_seed(12)
+    X = torch.randn(10, 3, generator=g, dtype=torch.float64)
+    a0, W0 = init_particles(8, 3, generator=g)
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 0, got -1"):
+        simulate_coupled(a0, W0, X, X[:, 0], tau=0.1, keep_prob=0.5, num_steps=1, chunk_size=-1)

@@ -9,7 +9,14 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from dropout_theory.phase import DigitsCurves, PhaseDiagram, PhasePoint, TeacherStudentSummary, WidthSummary
+from dropout_theory.phase import (
+    DigitsCurves,
+    MnistSummary,
+    PhaseDiagram,
+    PhasePoint,
+    TeacherStudentSummary,
+    WidthSummary,
+)
 from dropout_theory.plotting import phase as plots
 from dropout_theory.widgets import phase as phase_widgets
 
@@ -35,14 +42,27 @@ def test_distance_and_curve_figures():
     fig = plots.plot_distances_vs_width(PhaseDiagram(points), ncols=2)
     assert len(fig.axes) == 2
     summary = TeacherStudentSummary(
-        {n: WidthSummary([0, 1], {"random_metric": [0, 1.0]}, {"random_metric": [0, 0.1]}, {}, 2) for n in (10, 20)}
+        {n: WidthSummary([0, 1], {"random_metric": [[0, 1.0], [0, 0.8]]}, {}, {}) for n in (10, 20)}
     )
     assert len(plots.plot_rms_curves(summary).axes) == 1
+    ax = plots.plot_rms_vs_width(summary, 1)
+    assert len(ax.lines) >= 1 and "slope" in ax.get_legend().get_texts()[0].get_text()
     plots.plot_penalty_sweep({"q": [(1.0, 0.5), (10.0, 1.0)]})
     plots.plot_part_sizes({"x": (1.0, 0.0)})
     plots.plot_clouds({"a": torch.zeros((5, 3)), "b": torch.ones((5, 3))})
     res = DigitsCurves([0, 1], {"d": [1, 0.5]}, {"d": [1, 0.6]}, {"d": [0.5, 0.7]}, {"d": [0.0, 0.0]})
     assert len(plots.plot_digits_curves(res).axes) == 2
+
+
+def test_mnist_figures():
+    run = {"keep_prob": 0.8, "steps": [0, 2], "rms": {"dropout": [0, 0], "no_dropout": [0, 1.0]},
+           "metrics": {"val_loss": {"dropout": [1, 0.5], "no_dropout": [1, 0.6]},
+                       "test_loss": {"dropout": [1, 0.4], "no_dropout": [1, 0.7]}},
+           "sharpness": {"dropout": [0.1], "no_dropout": [0.2]}}  # fmt: skip
+    summary = MnistSummary.from_runs([run, {**run, "sharpness": {"dropout": [0.3], "no_dropout": [0.1]}}])
+    assert len(plots.plot_mnist_curves(summary, keep_prob=0.8).lines) == 2
+    ax = plots.plot_mnist_by_drop_rate(summary, metric="sharpness", scale=2.0)
+    assert ax.get_xlabel().startswith("drop rate")
 
 
 def test_cheap_widgets_build():

@@ -50,3 +50,25 @@ def test_covariance_blocks_match_closed_form_and_numerics():
         subs[S["s"][r]] = float(1 - torch.tanh(z[r]) ** 2)
     num = torch.tensor(sp.matrix2numpy(der.sigma.subs(subs), dtype=float))
     torch.testing.assert_close(num, dropout_gradient_covariance(a, W, X, y, keep_prob=0.3), rtol=1e-12, atol=1e-14)
+
+
+def test_per_example_covariance_and_what_eq17_keeps():
+    """One example under its own mask (width 2): the exact covariance equals its closed form, the second moment is
+    eq. 17's coefficients plus the stated remainder, and second moment = covariance + mean meanᵀ (all symbolic);
+    numerically, κ ∘ (J Jᵀ) is the per-example covariance of dropout_theory.two_layer for a one-example batch."""
+    der = sym.per_example_derivation(2)
+    assert all(c == sp.zeros(2, 2) for c in der.checks)
+    g = torch.Generator().manual_seed(0)
+    a, w, x = torch.randn(2, generator=g, dtype=torch.float64), torch.randn(2, 1, generator=g, dtype=torch.float64), 0.7
+    y, p = 0.3, 0.6
+    h, s = torch.tanh(w[:, 0] * x), 1 - torch.tanh(w[:, 0] * x) ** 2
+    c, e = a * h, float((a * h).sum() - y)
+    J = torch.stack([torch.stack([h[r], a[r] * s[r] * x]) for r in range(2)])  # (m, 2): (∂/∂a_r, ∂/∂w_r)
+    syms = der.symbols
+    values = {syms["c"][0]: float(c[0]), syms["c"][1]: float(c[1]), syms["e"]: e, sym.p: p}
+    kappa = [[float(der.covariance[r, t].subs(values)) for t in range(2)] for r in range(2)]
+    kappa = torch.tensor(kappa, dtype=torch.float64)
+    expected = torch.einsum("rt,rp,tq->rptq", kappa, J, J).reshape(4, 4)  # neuron-major blocks
+    X1, y1 = torch.tensor([[x]], dtype=torch.float64), torch.tensor([y], dtype=torch.float64)
+    sigma = dropout_gradient_covariance(a, w, X1, y1, keep_prob=p, mask="per_example")
+    torch.testing.assert_close(sigma, expected, rtol=1e-10, atol=1e-12)

@@ -13,6 +13,7 @@ from dropout_theory.two_layer import (
     enumerate_mask_moments,
     flatten_params,
     modified_loss_gradient,
+    sample_dropout_gradients,
 )
 from tests.two_layer.problems import random_problem
 
@@ -84,3 +85,36 @@ def test_sampled_dropout_gradients_match_trainer_masks_and_sigma():
     )
     sigma = dropout_gradient_covariance(a, W, X, y, keep_prob=0.6)
     assert float((torch.cov(G.T) - sigma).norm() / sigma.norm()) < 0.02
+
+
+@pytest.mark.parametrize("K", [None, 3])
+def test_per_example_covariance_equals_enumeration_and_sampled_gradients(K):
+    """mask="per_example": the closed form (1/n²) Σ_i Σ^(i) equals a brute-force enumeration of the joint masks of
+    two examples (2^(2m) of them, plain loop over the public per-mask gradient with (n, m) masks), and 100,000
+    sampled per-example dropout gradients within Monte Carlo error (relative Frobenius error < 0.03)."""
+    a, W, X, y = _problem(m=3, n=2, K=K)
+    p, m = 0.6, 3
+    sigma = dropout_gradient_covariance(a, W, X, y, keep_prob=p, mask="per_example")
+    grads, weights = [], []
+    for keep in itertools.product([0.0, 1.0], repeat=2 * m):
+        k = torch.tensor(keep, dtype=torch.float64).reshape(2, m)
+        weights.append(float(p ** k.sum() * (1 - p) ** (2 * m - k.sum())))
+        grads.append(flatten_params(*dropout_gradient(a, W, X, y, k / p)))
+    G, w = torch.stack(grads), torch.tensor(weights, dtype=torch.float64)
+    mean = w @ G
+    assert torch.allclose(sigma, (G - mean).T @ ((G - mean) * w[:, None]), atol=1e-13)
+    enumerated = enumerate_mask_moments(a, W, X, y, keep_prob=p, mask="per_example").covariance
+    assert torch.allclose(enumerated, sigma, atol=1e-13)
+    draws = sample_dropout_gradients(a, W, X, y, keep_prob=p, num_samples=100_000, generator=0, mask="per_example")
+    assert float((torch.cov(draws.T) - sigma).norm() / sigma.norm()) < 0.03
+
+
+def test_conventions_share_the_mean_not_the_covariance():
+    """Same E_δ ∇R^drop (= ∇L_S) under both conventions; with several examples the covariances differ."""
+    a, W, X, y = _problem(m=4, n=5)
+    shared = enumerate_mask_moments(a, W, X, y, keep_prob=0.5)
+    per = enumerate_mask_moments(a, W, X, y, keep_prob=0.5, mask="per_example")
+    assert torch.allclose(shared.mean, per.mean, atol=1e-14) and shared.mean_loss == per.mean_loss
+    assert float((shared.covariance - per.covariance).norm()) > 0.1 * float(shared.covariance.norm())
+    with pytest.raises(ValueError, match="mask"):
+        dropout_gradient_covariance(a, W, X, y, keep_prob=0.5, mask="per_batch")

@@ -139,3 +139,40 @@ def test_bad_shapes_and_values():
         train_dropout(a, W, bad, y, keep_prob=0.5, lr=0.1, num_steps=1)
     with pytest.raises(ValueError, match=r"mask must have shape \(4,\)"):
         dropout_gradient(a, W, X, y, torch.ones(3))
+
+
+@pytest.mark.parametrize("K", [None, 3])
+def test_per_example_mask_gradient_matches_autograd(K):
+    """An (n, m) mask multiplies neuron r of example i by δ_ir: autograd of
+    (1/2n) Σ_i ‖Σ_r δ_ir a_r σ(w_r·x_i) − y_i‖²."""
+    a, W, X, y = _problem(K=K)
+    mask = sample_mask(4, keep_prob=0.5, shape=(X.shape[0],), generator=0)
+    ga, gW = dropout_gradient(a, W, X, y, mask)
+    a_ = a.clone().requires_grad_(True)
+    W_ = W.clone().requires_grad_(True)
+    h = torch.tanh(X @ W_.T) * mask
+    out = h @ a_
+    loss = 0.5 * ((out - y) ** 2).sum() / X.shape[0]
+    ea, eW = torch.autograd.grad(loss, (a_, W_))
+    assert torch.allclose(ga, ea, atol=1e-14) and torch.allclose(gW, eW, atol=1e-14)
+    with pytest.raises(ValueError, match="mask must have shape"):
+        dropout_gradient(a, W, X, y, mask[:, :2])
+
+
+def test_per_example_training_and_its_limits():
+    """Per-example dropout GD runs and differs from shared-mask runs; keep_prob = 1 is GD for both; the SME refuses
+    per-example masks (its noise has the shared-mask covariance)."""
+    from dropout_theory.two_layer import simulate
+
+    a, W, X, y = _problem()
+    kw = dict(method="dropout", lr=0.1, num_steps=5, num_runs=2, generator=0)
+    shared = simulate(a, W, X, y, keep_prob=0.5, **kw).theta
+    per = simulate(a, W, X, y, keep_prob=0.5, mask="per_example", **kw).theta
+    assert not torch.allclose(shared, per)
+    gd = simulate(a, W, X, y, method="gd", keep_prob=1.0, lr=0.1, num_steps=5).theta
+    assert torch.allclose(simulate(a, W, X, y, keep_prob=1.0, mask="per_example", **kw).theta, gd.expand(2, -1))
+    run = train_dropout(a, W, X, y, keep_prob=0.5, lr=0.1, num_steps=5, generator=0, mask="per_example")
+    one = simulate(a, W, X, y, keep_prob=0.5, mask="per_example", **{**kw, "num_runs": 1}).theta[0]
+    assert torch.equal(flatten_params(run.a, run.W), one)
+    with pytest.raises(ValueError, match="per_example"):
+        simulate(a, W, X, y, method="sme", keep_prob=0.5, lr=0.1, num_steps=2, mask="per_example")

@@ -67,7 +67,10 @@ def test_determinism_shapes_and_bad_input():
         structured_noise_map(a, W, X, y, torch.zeros(2, 5), torch.zeros(2, 4, 4), keep_prob=0.5)
     cost = noise_cost_model(1797, 50, 65, 10)
     assert cost["D"] == 50 * 75
-    assert cost["structured"] == 1797 * 50 * 50 + 1797 * 50 * 65 + 2500 * 10
+    assert cost["structured"] == 2 * 1797 * 50 * 50 + 1797 * 50 * 65 + 2 * 2500 * 10
+    assert cost["dropout_step"] == 2 * 1797 * 50 * 65 + 3 * 1797 * 50 * 10
+    # the SME step: a dropout step's products (forward pass and gradients), the penalty's w-part and one sample
+    assert cost["sme_step"] == cost["dropout_step"] + 1797 * 50 * 65 + cost["structured"]
 
 
 def test_float32_and_chunking_consistent():

@@ -8,7 +8,15 @@ import pytest
 
 from dropout_theory.experiments import job_key, load_results
 from dropout_theory.experiments.cli import main
-from dropout_theory.experiments.sme import build_jobs, sme_job, weak_order_table
+from dropout_theory.experiments.sme import (
+    build_jobs,
+    curve_summaries,
+    gap_table,
+    sme_job,
+    weak_order_studies,
+    weak_order_table,
+)
+from dropout_theory.plotting.two_layer import plot_summary_band
 
 
 def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, monkeypatch, capsys):
@@ -18,9 +26,21 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
     results = load_results(out)
     assert len(results) == len(build_jobs(quick=True))
     kinds = {r["params"]["kind"] for r in results.values()}
-    assert kinds == {"bands", "weak", "test"}
+    assert kinds == {"bands", "weak", "test", "gap"}
     table = weak_order_table(results)
     assert {(row["order"], row["keep_prob"]) for row in table} == {(1, 0.9), (2, 0.9)}
+    (study,) = weak_order_studies(results, problem="toy", order=2)
+    assert list(study.lrs) == [0.2, 0.4] and study.fit.exponent == pytest.approx(table[1]["slope"])
+    gaps = gap_table(results)
+    assert [g["lr"] for g in gaps] == [0.2, 0.4] and all(g["modified"].stderr > 0 for g in gaps)
+    curves = curve_summaries(results, kind="test")
+    assert set(curves) == {(0.005, 0.9), (1.0, 0.3)}
+    assert all(set(c) == {"dropout", "sme", "gd_modified"} for c in curves.values())
+    drop = curves[(1.0, 0.3)]["dropout"]
+    ax = plot_summary_band(
+        recorded_steps=drop["steps"], summary=drop["test_accuracy"], lr=1.0, label="dropout", color="C0"
+    )
+    assert list(ax.get_lines()[0].get_ydata()) == drop["test_accuracy"]["mean"]
     printed = capsys.readouterr().out
     assert "slope" in printed
     before = out.read_text()
@@ -61,3 +81,12 @@ def test_job_reports_divergence_and_rejects_bad_kind():
     assert len(ok["test_accuracy"]["mean"]) == len(ok["steps"])
     with pytest.raises(ValueError, match="kind"):
         sme_job(kind="nope", lr=0.1, keep_prob=0.5)
+
+
+def test_build_jobs_selects_kinds():
+    every = build_jobs(quick=True)
+    some = build_jobs(quick=True, kinds=("gap", "weak"))
+    assert some == [job for job in every if job["kind"] in ("gap", "weak")]
+    assert {job["kind"] for job in some} == {"gap", "weak"}
+    with pytest.raises(ValueError, match="kinds"):
+        build_jobs(quick=True, kinds=("gap", "nope"))

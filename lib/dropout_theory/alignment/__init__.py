@@ -14,19 +14,28 @@ Public API:
   :func:`module_hessian_variance_alignment` (dense or matrix-free, all parameters or a subset from
   :func:`parameter_indices`), and its dense pieces :func:`module_alignment_matrices` (:class:`AlignmentMatrices`)
   for spectra and baselines; :func:`alignment_along_training` (:class:`AlignmentCurve`);
-* eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`;
-* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`, and the
+* eq. 17's approximations near a minimum: :func:`approximate_hessian_and_covariance`, and :func:`compare_eq17`
+  (:class:`Eq17Comparison`) against the exact H and the shared-mask and per-example Σ; :func:`frobenius_cosine`;
+* the random-matrix baseline: :func:`random_eigenvector_alignment`, :func:`expected_random_alignment`,
+  :func:`effective_rank` (the baseline is √(r_H r_Σ)/D), and the
   dense α of a parameter subset next to it, :func:`subset_baseline` (:class:`SubsetBaseline`);
-* flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca`, :func:`loss_flatness`,
-  :func:`variance_flatness`;
-* sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutchinson);
+* flatness: :func:`dropout_parameter_window`, :func:`trajectory_pca` (optionally detrended),
+  :func:`loss_flatness`, :func:`variance_flatness`; the eigenvector part of App. B: :func:`eigenvector_overlap`
+  (:class:`EigenvectorOverlap`);
+* sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutch++ or Hutchinson);
 * minima reached by dropout vs SGD vs parametric noise (SME paper App. D): :func:`matched_noise_levels`
   (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison` of :class:`MinimumFlatness` rows).
 """
 
-from dropout_theory.alignment.approximations import approximate_hessian_and_covariance
+from dropout_theory.alignment.approximations import (
+    Eq17Comparison,
+    approximate_hessian_and_covariance,
+    compare_eq17,
+    frobenius_cosine,
+)
 from dropout_theory.alignment.baseline import (
     SubsetBaseline,
+    effective_rank,
     expected_random_alignment,
     random_eigenvector_alignment,
     subset_baseline,
@@ -39,9 +48,11 @@ from dropout_theory.alignment.estimators import (
     sampled_trace_product,
 )
 from dropout_theory.alignment.flatness import (
+    EigenvectorOverlap,
     TrajectoryPCA,
     VarianceFlatness,
     dropout_parameter_window,
+    eigenvector_overlap,
     loss_flatness,
     trajectory_pca,
     variance_flatness,
@@ -70,12 +81,15 @@ from dropout_theory.alignment.module_alignment import (
     module_hessian_variance_alignment,
     parameter_indices,
 )
+from dropout_theory.alignment.stored_runs import summary_table as stored_alignment_summary
 from dropout_theory.alignment.training import AlignmentCurve, alignment_along_training
 
 __all__ = [
     "AlignmentCurve",
     "AlignmentMatrices",
     "AlignmentResult",
+    "EigenvectorOverlap",
+    "Eq17Comparison",
     "FlatnessComparison",
     "MinimumFlatness",
     "NoiseLevels",
@@ -85,10 +99,14 @@ __all__ = [
     "alignment_along_training",
     "approximate_hessian_and_covariance",
     "combine_alignment",
+    "compare_eq17",
     "deflated_frobenius_sq",
     "dropout_parameter_window",
+    "effective_rank",
+    "eigenvector_overlap",
     "expected_random_alignment",
     "flat_hvp",
+    "frobenius_cosine",
     "hessian_trace",
     "hessian_variance_alignment",
     "hutchinson_frobenius_sq",
@@ -106,6 +124,7 @@ __all__ = [
     "random_eigenvector_alignment",
     "sampled_trace_product",
     "sigma_matvec",
+    "stored_alignment_summary",
     "subset_baseline",
     "top_hessian_eigenvalues",
     "trajectory_pca",

@@ -5,9 +5,12 @@
 Replacing the eigenvectors of Σ by a Haar-random orthogonal basis keeps ‖H‖_F and ‖Σ‖_F and gives
 E Tr(H Q Λ_Σ Qᵀ) = Tr(H) Tr(Σ)/D (because E[Q Λ Qᵀ] = (Tr Λ/D) I), hence
 
-    E α_random = Tr(H) Tr(Σ) / (D ‖H‖_F ‖Σ‖_F),
+    E α_random = Tr(H) Tr(Σ) / (D ‖H‖_F ‖Σ‖_F) = √(r_H r_Σ) / D   (H, Σ positive semi-definite),
 
-which is O(1/√D) for spectra of comparable spread and much smaller when H is indefinite.
+with r_A = (Tr A)²/‖A‖_F² the participation ratio ("effective rank", :func:`effective_rank`) of A. The baseline
+therefore falls like 1/D when both effective ranks stay fixed as D grows (a few dominant eigenvalues, as for
+trained Hessians and for dropout's Σ of rank at most m(m+1)/2), like 1/√D when one of them grows in proportion to
+D, and stays of order one only when both do; an indefinite H lowers Tr H and the baseline further.
 """
 
 from __future__ import annotations
@@ -74,6 +77,21 @@ def expected_random_alignment(h_eigenvalues, sigma_eigenvalues) -> float:
     return float(lh.sum() * ls.sum()) / (lh.numel() * math.sqrt(float((lh * lh).sum() * (ls * ls).sum())))
 
 
+def effective_rank(eigenvalues) -> float:
+    """Participation ratio (Σ λ)² / Σ λ² of a spectrum: the number of equal eigenvalues with the same ratio of
+    trace to Frobenius norm (D for a multiple of the identity, 1 for rank one).
+
+    Args:
+        eigenvalues: (D,) eigenvalues (of a positive semi-definite matrix, for the interpretation).
+
+    Returns:
+        The ratio (NaN for an all-zero spectrum).
+    """
+    lam = as_tensor(eigenvalues, "eigenvalues", ndim=1)
+    sq = float((lam * lam).sum())
+    return float(lam.sum()) ** 2 / sq if sq > 0 else math.nan
+
+
 @dataclass(frozen=True)
 class SubsetBaseline(TabularResult):
     """Dense α over a parameter subset and the random-eigenvector baseline with the same spectra.
@@ -124,6 +142,7 @@ def subset_baseline(
     num_hessian_masks: int = 8,
     num_samples: int = 10,
     generator: GeneratorLike = None,
+    mask: str = "shared",
 ) -> SubsetBaseline:
     """Dense α over a parameter subset and the random-eigenvector baseline with the same spectra.
 
@@ -144,6 +163,7 @@ def subset_baseline(
         num_hessian_masks: masks in the estimate of H (even, >= 2).
         num_samples: Haar-random eigenvector bases for the sampled baseline.
         generator: torch generator (or int seed) of masks and random bases.
+        mask: dropout mask convention of Σ and H, ``"shared"`` or ``"per_example"``.
 
     Returns:
         :class:`SubsetBaseline`.
@@ -161,6 +181,7 @@ def subset_baseline(
         num_hessian_masks=num_hessian_masks,
         subset=subset,
         generator=generator,
+        mask=mask,
     )
     res = mats.alignment()
     fh, fs = res.frob_h_sq, res.frob_sigma_sq

@@ -6,6 +6,12 @@ variances σ_i². Along u_i the loss-based flatness F_i is the width of the inte
 last point of the window, or any centre given) on which L(θ̄ + s u_i) ≤ factor · L(θ̄). The inverse relation
 states σ_i² ∝ F_i^(−ψ) with ψ > 0: directions in which the noise spreads the parameters more are sharper.
 :func:`dropout_parameter_window` records the window θ_1, …, θ_N of dropout gradient descent on the two-layer net.
+
+A window still drifting along a flat valley puts the drift into the leading principal directions, whose variance
+then measures the drift, not the fluctuation; ``detrend=True`` removes the least-squares line in time from every
+coordinate first. :func:`eigenvector_overlap` compares the leading eigenvectors of two symmetric matrices (the
+Hessian and the noise covariance, or the trajectory's covariance; SME paper App. B) against the overlap k/D of
+random subspaces.
 """
 
 from __future__ import annotations
@@ -38,27 +44,35 @@ class TrajectoryPCA:
     variances: torch.Tensor
 
 
-def trajectory_pca(thetas, *, num_components: int | None = None) -> TrajectoryPCA:
+def trajectory_pca(thetas, *, num_components: int | None = None, detrend: bool = False) -> TrajectoryPCA:
     """PCA of a (T, D) window of flattened parameters via the SVD of the centred window (no D×D matrix).
 
     Args:
-        thetas: (T, D) parameters θ_t, T >= 2.
-        num_components: number k of components kept (default min(T − 1, D)).
+        thetas: (T, D) parameters θ_t, T >= 3 with ``detrend`` (2 without).
+        num_components: number k of components kept (default min(T − 1, D), or min(T − 2, D) with ``detrend``).
+        detrend: subtract from every coordinate its least-squares line in t (the drift) instead of its mean only;
+            the variances are then those of the residual fluctuations (divisor T − 2).
 
     Returns:
-        :class:`TrajectoryPCA`.
+        :class:`TrajectoryPCA` (``mean`` is the window mean in both cases).
     """
     thetas = as_tensor(thetas, "thetas", ndim=2)
     T, D = thetas.shape
-    if T < 2:
-        raise ValueError(f"thetas needs at least 2 time points, got shape {tuple(thetas.shape)}")
-    kmax = min(T - 1, D)
+    lost = 2 if detrend else 1
+    if T < lost + 1:
+        raise ValueError(f"thetas needs at least {lost + 1} time points, got shape {tuple(thetas.shape)}")
+    kmax = min(T - lost, D)
     k = kmax if num_components is None else check_positive_int(num_components, "num_components")
     if k > kmax:
-        raise ValueError(f"num_components must be <= min(T − 1, D) = {kmax}, got {k}")
+        raise ValueError(f"num_components must be <= {kmax} (time points − {lost}, or D), got {k}")
     mean = thetas.mean(0)
-    _, s, Vh = torch.linalg.svd(thetas - mean, full_matrices=False)
-    return TrajectoryPCA(mean, Vh[:k], s[:k] ** 2 / (T - 1))
+    centred = thetas - mean
+    if detrend:
+        t = torch.arange(T, dtype=thetas.dtype, device=thetas.device)
+        t = (t - t.mean()) / (t - t.mean()).norm()
+        centred = centred - t[:, None] * (t @ centred)[None, :]
+    _, s, Vh = torch.linalg.svd(centred, full_matrices=False)
+    return TrajectoryPCA(mean, Vh[:k], s[:k] ** 2 / (T - lost))
 
 
 #: Bound on the bisection steps of :func:`loss_flatness`: each halves the bracket, so 200 steps reach any relative
@@ -167,6 +181,7 @@ def variance_flatness(
     num_components: int | None = None,
     factor: float = 2.0,
     center=None,
+    detrend: bool = False,
 ) -> VarianceFlatness:
     """PCA of a parameter window, flatness along each principal direction, and the power-law fit.
 
@@ -176,15 +191,63 @@ def variance_flatness(
         num_components: number of principal directions (default all, min(T − 1, D)).
         factor: loss rise defining the flatness interval, > 1.
         center: (D,) point at which flatness is measured (default the window mean).
+        detrend: remove each coordinate's linear drift before the PCA (:func:`trajectory_pca`).
 
     Returns:
         :class:`VarianceFlatness`.
     """
-    pca = trajectory_pca(thetas, num_components=num_components)
+    pca = trajectory_pca(thetas, num_components=num_components, detrend=detrend)
     c = pca.mean if center is None else as_tensor(center, "center", ndim=1, dtype=pca.mean.dtype)
     flat = np.array([loss_flatness(loss_fn, c, u, factor=factor) for u in pca.directions])
     var = pca.variances.detach().cpu().numpy()
     return VarianceFlatness(var, flat, fit_power_law(flat, var, drop_invalid=True))
+
+
+@dataclass(frozen=True)
+class EigenvectorOverlap:
+    """How much the leading eigenvectors of two symmetric D×D matrices A and B share.
+
+    Attributes:
+        overlaps: (k, k) squared cosines (u_iᵀ v_j)² between the top-k eigenvectors u_i of A and v_j of B (by
+            decreasing eigenvalue); each row and column sums to at most 1.
+        subspace: ‖U_kᵀ V_k‖_F² / k in [0, 1], the mean squared cosine of the principal angles between the two top-k
+            eigenspaces (1: the same subspace).
+        random_subspace: k/D, the expected ``subspace`` for independent uniformly random k-dimensional subspaces.
+    """
+
+    overlaps: np.ndarray
+    subspace: float
+    random_subspace: float
+
+    @property
+    def diagonal(self) -> np.ndarray:
+        """(k,) squared cosines (u_iᵀ v_i)² of the eigenvectors of the same rank."""
+        return np.diagonal(self.overlaps).copy()
+
+
+def eigenvector_overlap(A, B, *, k: int) -> EigenvectorOverlap:
+    """Overlap of the top-k eigenvectors of symmetric A and B (dense, D up to a few thousand).
+
+    Args:
+        A: (D, D) symmetric matrix (e.g. the Hessian).
+        B: (D, D) symmetric matrix (e.g. the dropout covariance).
+        k: number of leading eigenvectors, 1 <= k <= D.
+
+    Returns:
+        :class:`EigenvectorOverlap`.
+    """
+    A = as_tensor(A, "A", ndim=2)
+    B = as_tensor(B, "B", ndim=2, dtype=A.dtype)
+    D = A.shape[0]
+    if A.shape != (D, D) or B.shape != (D, D):
+        raise ValueError(f"A and B must be square of the same size, got {tuple(A.shape)} and {tuple(B.shape)}")
+    k = check_positive_int(k, "k")
+    if k > D:
+        raise ValueError(f"k must be <= D = {D}, got {k}")
+    U = torch.linalg.eigh(0.5 * (A + A.T))[1].flip(1)[:, :k]
+    V = torch.linalg.eigh(0.5 * (B + B.T))[1].flip(1)[:, :k]
+    O = (U.T @ V) ** 2
+    return EigenvectorOverlap(O.detach().cpu().numpy(), float(O.sum()) / k, k / D)
 
 
 def dropout_parameter_window(
@@ -198,6 +261,7 @@ def dropout_parameter_window(
     num_steps: int,
     generator: GeneratorLike = None,
     activation: str = "tanh",
+    mask: str = "shared",
 ) -> torch.Tensor:
     """θ_1, …, θ_N of dropout GD on the two-layer net from (a, W), flattened neuron-major (one
     :func:`dropout_theory.two_layer.simulate` run recording its parameters at every step).
@@ -210,6 +274,7 @@ def dropout_parameter_window(
         num_steps: window length N >= 1.
         generator: torch generator (or int seed) of the masks.
         activation: activation name.
+        mask: ``"shared"`` or ``"per_example"`` masks.
 
     Returns:
         (N, D) parameters after each step.
@@ -226,5 +291,6 @@ def dropout_parameter_window(
         generator=generator,
         activation=activation,
         record_parameters=True,
+        mask=mask,
     )
     return ens.theta_path[0, 1:]

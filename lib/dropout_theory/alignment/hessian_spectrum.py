@@ -3,8 +3,9 @@
 * :func:`top_hessian_eigenvalues`: the k largest (algebraic) eigenvalues of a symmetric operator given by its
   products, through ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``) with a starting
   vector drawn from an explicit ``torch.Generator`` (same seed, same numbers);
-* :func:`hessian_trace`: Hutchinson's estimate Tr H = E[zᵀ H z] with Rademacher probes z, with its standard
-  error. For Rademacher probes Var(zᵀHz) = 2 Σ_{i≠j} H_ij², so a diagonal H gives the trace exactly.
+* :func:`hessian_trace`: an unbiased estimate of Tr H with its standard error: Hutch++ (an exact trace over a
+  sketch of H's dominant range, Hutchinson's Rademacher probes for the rest) or plain Hutchinson
+  (Tr H = E[zᵀ H z]; for Rademacher probes Var(zᵀHz) = 2 Σ_{i≠j} H_ij², so a diagonal H gives the trace exactly).
 
 Both take the batched ``matvec`` of :func:`dropout_theory.alignment.flat_hvp` (V (B, D) ↦ (H v_b)_b), so a
 (D, D) matrix is never formed.
@@ -22,11 +23,12 @@ from dropout_theory._checks import (
     ConvergenceError,
     check_allocation,
     check_callable,
+    check_choice,
     check_finite_result,
     check_positive,
     check_positive_int,
 )
-from dropout_theory.alignment.estimators import rademacher_probe_estimate
+from dropout_theory.alignment.estimators import rademacher, rademacher_probe_estimate
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
 
@@ -115,29 +117,71 @@ def hessian_trace(
     batch_size: int = 64,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
+    method: str = "hutch++",
 ) -> Estimate:
-    """Hutchinson's unbiased estimate of Tr H = E[zᵀ H z], z with independent ±1 entries.
+    """Unbiased estimate of Tr H from ``num_probes`` products with H: Hutch++ (default) or plain Hutchinson.
+
+    * ``"hutchinson"``: the mean of zᵀHz over ``num_probes`` Rademacher probes z; the per-probe variance is
+      2 Σ_{i≠j} H_ij², so a diagonal H gives the trace exactly.
+    * ``"hutch++"`` (Meyer, Musco, Musco and Woodruff, 2021): k ≈ ``num_probes``/3 products H S with a Rademacher
+      sketch S (D, k) give an orthonormal basis Q of their range; Tr(QᵀHQ) is computed exactly (k more products)
+      and only the rest, Tr(PHP) with P = I − QQᵀ, by Hutchinson's probes g ↦ (Pg)ᵀH(Pg) (the remaining
+      products). Both parts are unbiased given Q, so the sum is; the variance is that of the deflated operator,
+      2 Σ_{i≠j} (PHP)_ij² per probe, which is small when a few eigenvalues dominate H (as in trained networks).
 
     Args:
-        matvec: maps V (B, D) to (B, D) rows H v_b.
+        matvec: maps V (B, D) to (B, D) rows H v_b (H symmetric).
         dim: dimension D >= 1.
-        num_probes: number of probes N >= 2.
-        generator: torch generator (or int seed) of the probes.
+        num_probes: number of products with H, N >= 2 (Hutch++: k = min(N // 3, (N − 2) // 2, D) sketch
+            columns, k exact products and N − 2k >= 2 residual probes).
+        generator: torch generator (or int seed) of the probes (on ``device``).
         batch_size: probes per call of ``matvec``.
         dtype: dtype of the probes.
         device: device of the probes.
+        method: ``"hutch++"`` or ``"hutchinson"``.
 
     Returns:
-        :class:`dropout_theory.stats.Estimate`: mean of zᵀHz over the probes and its standard error
-        (sample standard deviation / √N; the exact per-probe variance is 2 Σ_{i≠j} H_ij²).
+        :class:`dropout_theory.stats.Estimate`: the estimate and its standard error (from the sample standard
+        deviation of the residual probes; ``num_samples`` counts the products with H).
     """
-    return rademacher_probe_estimate(
-        matvec,
-        lambda z, hz: (z * hz).sum(-1),
+    method = check_choice(method, "method", ("hutch++", "hutchinson"))
+    dim = check_positive_int(dim, "dim")
+    num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    k = 0 if method == "hutchinson" else min(num_probes // 3, (num_probes - 2) // 2, dim)
+    if k == 0:
+        return rademacher_probe_estimate(
+            matvec,
+            lambda z, hz: (z * hz).sum(-1),
+            dim,
+            num_probes=num_probes,
+            generator=generator,
+            batch_size=batch_size,
+            dtype=dtype,
+            device=device,
+        )
+    gen = torch_generator(generator, device=device)
+
+    def products(V: torch.Tensor) -> torch.Tensor:
+        out = torch.cat([matvec(V[i : i + batch_size]) for i in range(0, V.shape[0], batch_size)])
+        if out.shape != V.shape:
+            raise ValueError(f"matvec must map (B, {dim}) to (B, {dim}), got shape {tuple(out.shape)}")
+        return out
+
+    Q, _ = torch.linalg.qr(products(rademacher(k, dim, generator=gen, dtype=dtype, device=device)).mT)  # (D, k)
+    exact = float((Q.mT * products(Q.mT.contiguous())).sum())
+
+    def deflate(V: torch.Tensor) -> torch.Tensor:
+        return V - (V @ Q) @ Q.mT
+
+    rest = rademacher_probe_estimate(
+        lambda Z: matvec(deflate(Z)),
+        lambda z, hz: (deflate(z) * hz).sum(-1),
         dim,
-        num_probes=num_probes,
-        generator=generator,
+        num_probes=num_probes - 2 * k,
+        generator=gen,
         batch_size=batch_size,
         dtype=dtype,
         device=device,
     )
+    return Estimate(exact + rest.value, rest.stderr, num_probes)

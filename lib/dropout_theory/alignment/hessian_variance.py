@@ -16,6 +16,10 @@ Two paths:
   (:func:`dropout_theory.two_layer.sample_dropout_noise`) and ‖Σ‖_F² from Rademacher probes with
   Σz = Uᵀ(Uz) computed through the adjoint of the noise map, so memory stays O(D + S).
 
+Both paths take the mask convention of Σ (``mask``): ``"shared"`` (one mask per neuron for all examples, the SME
+paper's Σ) or ``"per_example"`` (Σ_pe = (1/n²) Σ_i Σ^{(i)}, whose factor stacks the rows of the n single-example
+factors divided by n). H = ∇²L_S is the same for both.
+
 The standard error of α follows from those of the estimated pieces by the delta method (independent probes).
 """
 
@@ -31,7 +35,7 @@ from torch.func import grad, hessian, jvp, vjp, vmap
 from dropout_theory._checks import check_choice, check_positive_int
 from dropout_theory.activations import get_activation
 from dropout_theory.alignment.estimators import deflated_frobenius_sq, hutchinson_frobenius_sq, sampled_trace_product
-from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table, TabularResult
 from dropout_theory.two_layer import (
@@ -248,6 +252,7 @@ def hessian_variance_alignment(
     generator: GeneratorLike = None,
     batch_size: int = 32,
     sketch_size: int | None = None,
+    mask: str = "shared",
 ) -> AlignmentResult:
     """Alignment α = Tr(HΣ)/(‖H‖_F ‖Σ‖_F) of the Hessian of L_S and the dropout gradient covariance.
 
@@ -266,6 +271,8 @@ def hessian_variance_alignment(
         batch_size: HVPs per vectorized call.
         sketch_size: columns of the sketch whose span enters ‖H‖_F² exactly
             (:func:`dropout_theory.alignment.deflated_frobenius_sq`); 0 = plain Hutchinson; ``None`` = min(32, D).
+        mask: convention of Σ, ``"shared"`` or ``"per_example"`` (the sampled path, ``num_sigma_probes``, needs
+            ``"shared"``).
 
     Returns:
         :class:`AlignmentResult` (``float(result)`` is α).
@@ -277,13 +284,16 @@ def hessian_variance_alignment(
         num_sigma_probes = check_positive_int(num_sigma_probes, "num_sigma_probes", minimum=2)
     prob = as_problem(a, W, X, y)
     dropout_variance(keep_prob)  # validates keep_prob
+    per_example = check_choice(mask, "mask", MASK_CONVENTIONS) == "per_example"
+    if per_example and num_sigma_probes is not None:
+        raise ValueError("num_sigma_probes (sampled Σ) needs mask='shared'; use the exact sums for 'per_example'")
     D = prob.m * (prob.K + prob.d)
     generator = torch_generator(generator, device=prob.W.device)
     data = (prob.a, prob.W, prob.X, prob.y)
     opts = {"keep_prob": keep_prob, "activation": activation}
     if method == "exact":
         H = modified_loss_hessian(*data, **opts)
-        sigma = dropout_gradient_covariance(*data, **opts)
+        sigma = dropout_gradient_covariance(*data, **opts, mask=mask)
         trace = Estimate.exact(float((H * sigma).sum()))
         fh = Estimate.exact(float((H * H).sum()))
         fs = Estimate.exact(float((sigma * sigma).sum()))
@@ -296,13 +306,17 @@ def hessian_variance_alignment(
         )
         if num_sigma_probes is None:
             S = prob.m + prob.m * (prob.m - 1) // 2
+            # Σ = UᵀU; per example, U stacks the single-example factors U^{(i)}/n
+            parts = [(prob.a, prob.W, prob.X[i : i + 1], prob.y[i : i + 1]) for i in range(prob.n)]
+            scale = 1.0 / prob.n if per_example else 1.0
             tr, rows = 0.0, []
-            for s0 in range(0, S, batch_size):
-                U = noise_factor_rows(*data, **opts, start=s0, stop=min(S, s0 + batch_size))
-                tr += float((U * hvp(U)).sum())
-                rows.append(U)
+            for part in parts if per_example else [data]:
+                for s0 in range(0, S, batch_size):
+                    U = scale * noise_factor_rows(*part, **opts, start=s0, stop=min(S, s0 + batch_size))
+                    tr += float((U * hvp(U)).sum())
+                    rows.append(U)
             U = torch.cat(rows)
-            gram = U @ U.T  # ‖Σ‖_F² = ‖UᵀU‖_F² = ‖UUᵀ‖_F² (S×S)
+            gram = U @ U.T if U.shape[0] <= D else U.T @ U  # ‖Σ‖_F² = ‖UᵀU‖_F² = ‖UUᵀ‖_F², the smaller one
             trace = Estimate.exact(tr)
             fs = Estimate.exact(float((gram * gram).sum()))
         else:

@@ -6,7 +6,8 @@ mini-batch SGD and perturbed GD θ ← θ − η ∇L(θ + σε), whose mean ste
 E_ε L(θ + σε) = L(θ) + (σ²/2) Tr H + O(σ⁴).
 
 **How the noise levels are matched** (:func:`matched_noise_levels`): at the common starting point θ₀ we
-measure the size of dropout's gradient noise, T = Tr Σ_drop(θ₀) = E‖∇L(θ₀; δ) − E_δ∇L(θ₀; δ)‖², and choose
+measure the size of dropout's gradient noise (with the ``mask`` convention of the dropout run: one mask per unit
+shared by the batch, or one per example and unit), T = Tr Σ_drop(θ₀) = E‖∇L(θ₀; δ) − E_δ∇L(θ₀; δ)‖², and choose
 the batch size and σ that give SGD and parametric noise the same trace at θ₀:
 
 * SGD without replacement: Tr Σ_B = s² (n − B) / (B (n − 1)) with s² = (1/n) Σ_i ‖∇ℓ_i − ∇L‖² (per-example
@@ -19,7 +20,7 @@ does not vanish at a minimum of the training loss, and parametric noise tracks �
 same number of steps, same starting point, same noise trace at the start — nothing else is equalised.
 
 At each end point :func:`minima_flatness` measures the training loss (dropout off), the test loss and accuracy,
-the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutchinson
+the top Hessian eigenvalue(s) of the training loss (dropout off) by Lanczos and its trace by Hutch++
 (:mod:`dropout_theory.alignment.hessian_spectrum`, with :func:`dropout_theory.alignment.flat_hvp`).
 
 ``loss_fn(output, target)`` must be the MEAN of per-example losses (e.g. :func:`dropout_theory.networks.half_mse`)
@@ -59,7 +60,7 @@ from dropout_theory.networks import (
     trainable_parameters,
 )
 from dropout_theory.networks.functional import LossFn
-from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table, TabularResult
 
@@ -127,6 +128,7 @@ def matched_noise_levels(
     *,
     num_samples: int = 64,
     generator: GeneratorLike = None,
+    mask: str = "shared",
 ) -> NoiseLevels:
     """Batch size and σ giving SGD and parametric noise the trace of dropout's noise at the current θ.
 
@@ -136,6 +138,8 @@ def matched_noise_levels(
         X: (n, …) training inputs; y: (n, …) targets.
         num_samples: dropout gradients, Hutchinson probes and perturbed gradients used (even, >= 4).
         generator: torch generator (or int seed) of masks, probes and perturbations.
+        mask: dropout mask convention, ``"shared"`` or ``"per_example"``
+            (:data:`dropout_theory.rng.MASK_CONVENTIONS`).
 
     Returns:
         :class:`NoiseLevels`.
@@ -153,8 +157,8 @@ def matched_noise_levels(
         raise ValueError("matching noise levels needs a model with nn.Dropout layers (give batch_size and sigma)")
     n = X.shape[0]
     _, params = trainable_parameters(model)
-    generator = torch_generator(generator)
-    masks = DropoutMasks(generator, per_example=False)
+    generator = torch_generator(generator, device=X.device)
+    masks = DropoutMasks(generator, mask=mask)
     # dropout noise at θ₀
     draws = []
     for _ in range(num_samples):
@@ -200,7 +204,7 @@ class MinimumFlatness:
         test_loss: test loss (``nan`` without test data).
         test_accuracy: test accuracy from the argmax of the outputs (``nan`` without test data or labels).
         top_eigenvalues: largest Hessian eigenvalues of the training loss (dropout off), largest first.
-        trace: Hutchinson estimate of the Hessian trace.
+        trace: Hutch++ estimate of the Hessian trace (:func:`hessian_trace`).
         curve: training loss along the run.
     """
 
@@ -305,6 +309,7 @@ def minima_flatness(
     tol: float = 1e-6,
     record_every: int | None = None,
     generator: GeneratorLike = None,
+    mask: str = "shared",
 ) -> FlatnessComparison:
     """Train copies of one model with each strategy and measure the flatness of the end points.
 
@@ -320,12 +325,15 @@ def minima_flatness(
         sigma: parametric noise scale; ``None`` matches it likewise.
         X_test: optional test inputs; y_test: their targets (accuracy from the argmax when one-hot or labels).
         num_eigenvalues: number k of top Hessian eigenvalues (Lanczos).
-        num_probes: Hutchinson probes for the Hessian trace.
+        num_probes: Hessian-vector products for the Hessian trace (Hutch++).
         num_match_samples: samples used by the matching (even, >= 4).
         tol: Lanczos tolerance.
         record_every: loss recording period of the training curves.
         generator: torch generator (or int seed) of everything random, used in a fixed order (matching, then each
-            strategy's training and measurements in the order of ``strategies``).
+            strategy's training in the order of ``strategies``). After each training run one seed is drawn from it
+            for that end point's measurements (Lanczos start, trace probes), so the training runs do not depend on
+            how many numbers the estimators draw.
+        mask: mask convention of the dropout run and of the matching, ``"shared"`` or ``"per_example"``.
 
     Returns:
         :class:`FlatnessComparison`; ``print`` it for a table.
@@ -361,14 +369,17 @@ def minima_flatness(
             raise ValueError(f"batch_size must lie in [1, n] = [1, {n}], got {batch_size}")
     if sigma is not None:
         sigma = check_positive(sigma, "sigma", allow_zero=True)
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
+    mask = check_choice(mask, "mask", MASK_CONVENTIONS)
     kp = keep_probs(model)
     if "dropout" in strategies and not kp:
         raise ValueError("strategy 'dropout' needs a model with nn.Dropout layers")
     levels = None
     need = ("sgd" in strategies and batch_size is None) or ("parametric" in strategies and sigma is None)
     if need:
-        levels = matched_noise_levels(model, loss_fn, X, y, num_samples=num_match_samples, generator=generator)
+        levels = matched_noise_levels(
+            model, loss_fn, X, y, num_samples=num_match_samples, generator=generator, mask=mask
+        )
         batch_size = levels.batch_size if batch_size is None else batch_size
         sigma = levels.sigma if sigma is None else sigma
     rows = []
@@ -379,7 +390,8 @@ def minima_flatness(
         if strategy == "gd":
             setting, trace0 = "-", 0.0
         elif strategy == "dropout":
-            setting = "keep_prob " + "/".join(f"{p:.3g}" for p in kp)
+            setting = "keep_prob " + "/".join(f"{p:.3g}" for p in kp) + ("" if mask == "shared" else f", {mask}")
+            opts["mask"] = mask
             if levels is not None:
                 trace0 = levels.dropout_trace.value
         elif strategy == "sgd":
@@ -407,10 +419,11 @@ def minima_flatness(
         loss, theta = module_flat_loss(net, loss_fn, X, y)
         hvp = flat_hvp(loss, theta)
         D = theta.numel()
+        measure = torch_generator(generator, offset=1)  # one draw: the next training run never sees the probes
         eig = top_hessian_eigenvalues(
-            hvp, D, k=num_eigenvalues, tol=tol, generator=generator, dtype=theta.dtype, device=theta.device
+            hvp, D, k=num_eigenvalues, tol=tol, generator=measure, dtype=theta.dtype, device=theta.device
         )
-        tr = hessian_trace(hvp, D, num_probes=num_probes, generator=generator, dtype=theta.dtype, device=theta.device)
+        tr = hessian_trace(hvp, D, num_probes=num_probes, generator=measure, dtype=theta.dtype, device=theta.device)
         test_loss = test_acc = math.nan
         if X_test is not None:
             net.eval()

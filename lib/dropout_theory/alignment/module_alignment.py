@@ -10,9 +10,11 @@ or the Hessian of the loss without dropout (``hessian="no_dropout"``, exact).
 Masks are drawn from an explicit ``torch.Generator`` (no global random state) through
 :func:`dropout_theory.networks.controlled_dropout`: every ``nn.Dropout`` layer gets a forward hook that, while the
 model is in eval mode, multiplies its input by a Bernoulli(keep_prob)/keep_prob mask, keep_prob = 1 − layer.p.
-With ``per_example=False`` (default) one mask per unit is shared by the whole batch, as in full-batch dropout GD of
-the two-layer chapters; with ``per_example=True`` each example has its own mask, as ``nn.Dropout`` does in
-training mode.
+The convention is the ``mask`` argument: with ``mask="shared"`` (default) one mask per unit is shared by the whole
+batch, as in full-batch dropout GD of the two-layer chapters; with ``mask="per_example"`` each example has its own
+mask, as ``nn.Dropout`` does in training mode. The expected loss, hence H, is the same for both; Σ is not: with n
+examples the shared-mask noise keeps the correlations between examples that share a mask, the per-example noise
+is an average of n independent terms (the book's chapter on alignment compares them).
 
 Gradient draws are paired, d_k = (g_{2k} − g_{2k+1})/√2, so that E[d dᵀ] = Σ exactly with independent d_k.
 Then Tr(HΣ) = mean_k d_kᵀ H d_k and ‖Σ‖_F² = mean_{k≠l} (d_kᵀ d_l)² are unbiased and need only K×K
@@ -139,7 +141,7 @@ def _check_draws(
 
 
 @contextmanager
-def _noise_and_curvature(model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, per_example, idx, generator):
+def _noise_and_curvature(model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, mask, idx, generator):
     """Inside the dropout hooks: yield (d, hvp_a, hvp_b) with d (K, S) the paired dropout-gradient differences
     restricted to ``idx`` and the products with the two independent Hessian estimates (hvp_b is None for
     ``hessian="no_dropout"``). Random draws in a fixed order: first the gradients, then the Hessian masks."""
@@ -147,7 +149,7 @@ def _noise_and_curvature(model, loss_fn, X, y, num_masks, hessian, num_hessian_m
     shapes = [v.shape for v in values]
     theta = torch.cat([v.reshape(-1) for v in values])
     D = theta.numel()
-    state = DropoutMasks(generator, per_example=per_example)
+    state = DropoutMasks(generator, mask=mask)
     with controlled_dropout(model, state):
         grads = []
         for _ in range(num_masks):
@@ -242,7 +244,7 @@ def module_alignment_matrices(
     num_masks: int = 1000,
     hessian: str = "expected",
     num_hessian_masks: int = 64,
-    per_example: bool = False,
+    mask: str = "shared",
     subset: torch.Tensor | None = None,
     generator: GeneratorLike = None,
 ) -> AlignmentMatrices:
@@ -259,7 +261,7 @@ def module_alignment_matrices(
     D = sum(v.numel() for v in _params(model)[1])
     idx = _subset_indices(subset, D)
     with _noise_and_curvature(
-        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, per_example, idx, generator
+        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, mask, idx, generator
     ) as (Dd, hvp_a, hvp_b):
         eye = torch.eye(Dd.shape[1], dtype=Dd.dtype, device=Dd.device)
         H_a = _apply(hvp_a, eye)
@@ -279,7 +281,7 @@ def module_hessian_variance_alignment(
     num_hessian_masks: int = 64,
     num_probes: int = 64,
     sketch_size: int | None = None,
-    per_example: bool = False,
+    mask: str = "shared",
     subset: torch.Tensor | None = None,
     generator: GeneratorLike = None,
 ) -> AlignmentResult:
@@ -305,7 +307,8 @@ def module_hessian_variance_alignment(
         num_probes: Hutchinson probes for the deflated part of ‖H‖_F² (matrix-free), >= 2.
         sketch_size: width of the sketch whose span is treated exactly (matrix-free), >= 0, at most the
             number S of measured parameters; 0 = plain Hutchinson; ``None`` = min(32, S).
-        per_example: independent masks per example (as nn.Dropout) instead of one mask per unit.
+        mask: ``"shared"`` (one mask per unit for the whole batch) or ``"per_example"`` (independent masks per
+            example, as ``nn.Dropout``); see :data:`dropout_theory.rng.MASK_CONVENTIONS`.
         subset: restrict H and Σ to these coordinates of θ (an index tensor, e.g. from :func:`parameter_indices`,
             or a (D,) boolean mask), as the SME paper does for lack of compute; ``None`` = all parameters.
         generator: torch generator (or int seed) of masks, sketch and probes.
@@ -322,7 +325,7 @@ def module_hessian_variance_alignment(
     )
     num_probes = check_iterations(num_probes, "num_probes", minimum=2)
     generator = torch_generator(generator)
-    kw = dict(num_masks=num_masks, hessian=hessian, num_hessian_masks=num_hessian_masks, per_example=per_example)
+    kw = dict(num_masks=num_masks, hessian=hessian, num_hessian_masks=num_hessian_masks, mask=mask)
     if method == "exact":
         return module_alignment_matrices(model, loss_fn, X, y, subset=subset, generator=generator, **kw).alignment()
     D = sum(v.numel() for v in _params(model)[1])
@@ -332,7 +335,7 @@ def module_hessian_variance_alignment(
     if sketch_size > S:
         raise ValueError(f"sketch_size must be <= the number of measured parameters {S}, got {sketch_size}")
     with _noise_and_curvature(
-        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, per_example, idx, generator
+        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks, mask, idx, generator
     ) as (Dd, hvp_a, hvp_b):
         quad = (Dd * _apply(hvp_a, Dd)).sum(-1)
         if hvp_b is not None:

@@ -1,9 +1,10 @@
 """The Hessian–variance alignment along training (SME paper §5.3, Fig. 3).
 
 :func:`alignment_along_training`: full-batch gradient descent of a module with dropout layers (e.g. from
-:func:`dropout_theory.networks.dropout_mlp`), masks drawn from an explicit ``torch.Generator`` (one mask per unit
-shared by the batch, the convention of :func:`dropout_theory.alignment.module_hessian_variance_alignment` with
-``per_example=False``), measuring the alignment α at the current parameters every ``eval_every`` steps.
+:func:`dropout_theory.networks.dropout_mlp`), masks drawn from an explicit ``torch.Generator``, measuring the
+alignment α at the current parameters every ``eval_every`` steps. One ``mask`` argument sets the convention of both
+the training masks and the measured Σ: ``"shared"`` (one mask per unit for the whole batch) or ``"per_example"``
+(one per example and unit, as ``nn.Dropout``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch import nn
 
 from dropout_theory._checks import (
     DivergenceError,
+    check_choice,
     check_finite_step,
     check_iterations,
     check_positive,
@@ -24,7 +26,7 @@ from dropout_theory._checks import (
 )
 from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment
 from dropout_theory.networks import check_examples, train_with_noise
-from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, torch_generator
 from dropout_theory.tables import Table, TabularResult
 
 
@@ -90,6 +92,7 @@ def alignment_along_training(
     hessian: str = "expected",
     subset: torch.Tensor | None = None,
     extra_subsets: dict[str, torch.Tensor] | None = None,
+    mask: str = "shared",
 ) -> AlignmentCurve:
     """Full-batch dropout GD on ``model`` (modified in place), with α measured every ``eval_every`` steps.
 
@@ -116,6 +119,8 @@ def alignment_along_training(
         subset: coordinates of θ to measure (index tensor or boolean mask), ``None`` = all.
         extra_subsets: further named subsets measured at the same parameters right after the main α (e.g. all
             parameters vs one layer, from :func:`dropout_theory.alignment.parameter_indices`).
+        mask: mask convention of training and measurement, ``"shared"`` or ``"per_example"``
+            (:data:`dropout_theory.rng.MASK_CONVENTIONS`).
 
     Returns:
         :class:`AlignmentCurve`.
@@ -132,7 +137,7 @@ def alignment_along_training(
     if "" in extra_subsets:
         raise ValueError("extra_subsets names must be non-empty strings")
     subsets = {"": subset, **extra_subsets}
-    generator = torch_generator(generator)
+    generator = torch_generator(generator, device=X.device)
     kw = dict(
         num_masks=num_masks,
         method="matrix_free",
@@ -141,11 +146,12 @@ def alignment_along_training(
         sketch_size=sketch_size,
         hessian=hessian,
         generator=generator,
+        mask=check_choice(mask, "mask", MASK_CONVENTIONS),
     )
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if measurement_generator is not None:
-        kw["generator"] = torch_generator(measurement_generator)
+        kw["generator"] = torch_generator(measurement_generator, device=X.device)
     names = list(subsets)
     rows: list[tuple[int, float, list[tuple[float, float]], float]] = []
 
@@ -190,6 +196,7 @@ def alignment_along_training(
                     num_steps=length,
                     generator=generator,
                     record_every=length,
+                    mask=mask,
                 )
             except DivergenceError as err:  # report the step of the whole run, not of the segment
                 raise err.with_partial(curve(), offset=step) from err

@@ -316,6 +316,7 @@ def trainable_depth_sweep(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> TrainableDepthSweep:
     """Train every (panel, seed, depth) — one job each, batched over ``sigma_w2`` — and collect the accuracies.
 
@@ -334,6 +335,7 @@ def trainable_depth_sweep(
             ``max_workers == 1``.
         max_workers: size of the default pool.
         progress: tqdm progress bar.
+        device: torch device every job trains on (default CPU); part of the run's identity.
 
     Returns:
         :class:`TrainableDepthSweep`.
@@ -357,7 +359,8 @@ def trainable_depth_sweep(
                    lr=dict(lr) if isinstance(lr, Mapping) else float(lr))  # fmt: skip
     with run_identity("trainable-depth", options, "sweep"):
         results = run_jobs(trainable_depth_job, jobs, results_path=results_path, executor=executor,
-                           max_workers=max_workers, progress=progress, desc="trainable depth")  # fmt: skip
+                           max_workers=max_workers, progress=progress, desc="trainable depth",
+                           device=device)  # fmt: skip
     shape = (len(panel_list), len(seed_list), len(depth_list), len(sw))
     done = iter(results)
     rows = [next(done) if p.runs(L) else None for p, _, L in cells]
@@ -487,6 +490,7 @@ def training_speed_sweep(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> TrainingSpeedSweep:
     """Steps to ``threshold`` training accuracy against the learning rate at σ_w² = σ²_w,crit(σ_b², ρ): one job per
     (keep_prob, seed, depth), batched over ``lrs`` (declare them as written: they are part of the job keys).
@@ -507,7 +511,8 @@ def training_speed_sweep(
     options = dict(settings, depths=depth_list, lrs=lr_list, keep_probs=rhos)  # more seeds extend the run
     with run_identity("training-speed", options, "sweep"):
         results = run_jobs(trainable_depth_job, jobs, results_path=results_path, executor=executor,
-                           max_workers=max_workers, progress=progress, desc="training speed")  # fmt: skip
+                           max_workers=max_workers, progress=progress, desc="training speed",
+                           device=device)  # fmt: skip
     steps = np.array([r["steps_to_threshold"] for r in results], dtype=np.int64)
     return TrainingSpeedSweep(
         np.asarray(rhos), np.array([critical_sigma_w2(activation, sigma_b2, r) for r in rhos], dtype=np.float64),

@@ -226,6 +226,7 @@ def gradient_statistics(
     num_boot: int = 200,
     generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
 ) -> GradientStatistics:
     """Simulate an ensemble with a pair of inputs at (q*, c*) and summarize its gradient metrics.
 
@@ -239,6 +240,7 @@ def gradient_statistics(
         num_boot: bootstrap resamples.
         generator: torch generator or int seed of the networks (the bootstrap uses ``offset=1`` of it).
         dtype: simulation dtype.
+        device: where the ensemble is simulated (the generator's device; statistics on the CPU).
 
     Returns:
         :class:`GradientStatistics`.
@@ -254,7 +256,8 @@ def gradient_statistics(
     x = inputs_for(float(d["q_star"]), float(d["c_star"]), width=width, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     res = simulate_ensemble(activation, sigma_w2, sigma_b2, keep_prob, depth=depth, width=width,
                             num_networks=num_networks, inputs=x, backward=backward, readout=readout,
-                            generator=torch_generator(generator), dtype=dtype)  # fmt: skip
+                            generator=torch_generator(generator, device=device), dtype=dtype,
+                            device=device)  # fmt: skip
     values = {
         "single": res.grad_single[:, :, 0],
         "pair": res.grad_pair,
@@ -272,13 +275,15 @@ def gradient_statistics(
                               int(num_networks), backward, readout, win, pws, metrics)  # fmt: skip
 
 
-def gradient_statistics_job(*, seed: int, dtype: str = "float32", **params: Any) -> dict[str, Any]:
-    """One stored job: ``asdict(gradient_statistics(**params, generator=seed))`` (JSON-serializable)."""
+def gradient_statistics_job(
+    *, seed: int, dtype: str = "float32", device: str | None = None, **params: Any
+) -> dict[str, Any]:
+    """One stored job: ``asdict(gradient_statistics(**params, generator=seed, device=device))`` (JSON-serializable)."""
     p = dict(params)
     p["window"] = None if p.get("window") is None else tuple(p["window"])
     p["power_windows"] = tuple(tuple(w) for w in p.get("power_windows", ()))
     args = (p.pop("activation"), p.pop("sigma_w2"), p.pop("sigma_b2"), p.pop("keep_prob"))
-    return asdict(gradient_statistics(*args, **p, generator=seed, dtype=getattr(torch, dtype)))
+    return asdict(gradient_statistics(*args, **p, generator=seed, dtype=getattr(torch, dtype), device=device))
 
 
 def gradient_statistics_sweep(
@@ -288,6 +293,7 @@ def gradient_statistics_sweep(
     executor: Executor | None = None,
     max_workers: int | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> list[GradientStatistics]:
     """Run (or read back) :func:`gradient_statistics` for each configuration, as resumable jobs.
 
@@ -295,7 +301,7 @@ def gradient_statistics_sweep(
         configs: keyword arguments of :func:`gradient_statistics_job` (``activation``, ``sigma_w2``, ``sigma_b2``,
             ``keep_prob``, ``depth``, ``width``, ``num_networks``, ``backward``, ``readout``, ``window``,
             ``power_windows``, ``seed``, ...), declared as written (they are the job keys).
-        results_path, executor, max_workers, progress: as in :func:`dropout_theory.jobs.run_jobs`.
+        results_path, executor, max_workers, progress, device: as in :func:`dropout_theory.jobs.run_jobs`.
 
     Returns:
         One :class:`GradientStatistics` per configuration.
@@ -303,7 +309,8 @@ def gradient_statistics_sweep(
     jobs = [dict(c) for c in configs]
     with run_identity("gradient-statistics", {}, "sweep"):
         results = run_jobs(gradient_statistics_job, jobs, results_path=results_path, executor=executor,
-                           max_workers=max_workers, progress=progress, desc="gradient statistics")  # fmt: skip
+                           max_workers=max_workers, progress=progress, desc="gradient statistics",
+                           device=device)  # fmt: skip
     return [GradientStatistics.from_dict(r) for r in results]
 
 

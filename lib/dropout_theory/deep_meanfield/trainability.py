@@ -88,7 +88,9 @@ def _forward(params, x, phi, keep_prob, gen, train):
         if i > 0:
             h = phi(h)
             if train and keep_prob < 1.0:
-                h = h * bernoulli_mask(tuple(h.shape), keep_prob=keep_prob, generator=gen, dtype=h.dtype)
+                h = h * bernoulli_mask(
+                    tuple(h.shape), keep_prob=keep_prob, generator=gen, dtype=h.dtype, device=h.device
+                )
         h = torch.baddbmm(b, h, W.transpose(1, 2))
     return h  # (M, n, K) logits
 
@@ -100,6 +102,7 @@ def initial_weights(
     init: str = "gaussian",
     generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """(num_models, fan_out, fan_in) weights with entry variance σ_w²/fan_in, Gaussian or (semi-)orthogonal.
 
@@ -110,6 +113,7 @@ def initial_weights(
             Haar-random matrix with orthonormal rows or columns; a square layer has WᵀW = σ_w² I).
         generator: torch generator or int seed.
         dtype: floating dtype.
+        device: device of the weights (and of ``generator``).
     """
     check_choice(init, "init", INITS)
     if not isinstance(shape, tuple | list) or len(shape) != 3:
@@ -120,11 +124,12 @@ def initial_weights(
     if sigma_w.shape not in ((num_models, 1, 1), ()) or bool((sigma_w < 0).any()):
         raise ValueError(f"sigma_w must be a (num_models, 1, 1) = ({num_models}, 1, 1) tensor of values >= 0, got "
                          f"shape {tuple(sigma_w.shape)}")  # fmt: skip
-    gen = torch_generator(generator)
+    gen = torch_generator(generator, device=device)
     if init == "gaussian":
-        return torch.randn(num_models, fan_out, fan_in, generator=gen, dtype=dtype) * sigma_w / math.sqrt(fan_in)
+        W = torch.randn(num_models, fan_out, fan_in, generator=gen, dtype=dtype, device=device)
+        return W * sigma_w / math.sqrt(fan_in)
     big, small = max(fan_out, fan_in), min(fan_out, fan_in)
-    g = torch.randn(num_models, big, small, generator=gen, dtype=torch.float64)
+    g = torch.randn(num_models, big, small, generator=gen, dtype=torch.float64, device=device)
     Q, R = torch.linalg.qr(g)  # Haar: fix the signs of R's diagonal
     Q = Q * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1))[:, None, :]
     Q = Q if fan_out >= fan_in else Q.transpose(1, 2)
@@ -133,12 +138,12 @@ def initial_weights(
 
 def _accuracy(params, X, y, phi, chunk: int = 2048) -> torch.Tensor:
     with torch.no_grad():
-        correct = torch.zeros(params[0].shape[0], dtype=torch.float64)
+        correct = torch.zeros(params[0].shape[0], dtype=torch.float64, device=X.device)
         for i in range(0, X.shape[0], chunk):
             xb = X[i : i + chunk].expand(params[0].shape[0], -1, -1)
             logits = _forward(params, xb, phi, 1.0, None, False)
             correct += (logits.argmax(-1) == y[i : i + chunk]).sum(-1).double()
-        return correct / X.shape[0]
+        return (correct / X.shape[0]).cpu()
 
 
 def train_deep_ensemble(
@@ -159,6 +164,7 @@ def train_deep_ensemble(
     eval_every: int = 50,
     generator: GeneratorLike = 0,
     dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
 ) -> TrainingResult:
     """Train M deep dropout networks of the same depth at once (one per σ_w² / learning-rate entry).
 
@@ -178,8 +184,10 @@ def train_deep_ensemble(
             :func:`dropout_theory.data.standardized_digits`.
         threshold: training accuracy for ``steps_to_threshold`` (default: not tracked, all −1).
         eval_every: steps between training-accuracy evaluations.
-        generator: torch generator or int seed of initialization, minibatches and masks (default: seed 0).
+        generator: torch generator (on ``device``) or int seed of initialization, minibatches and masks (default:
+            seed 0).
         dtype: floating dtype of the training.
+        device: where the networks are trained (the data are moved there).
 
     Returns:
         :class:`TrainingResult`; a model whose loss diverges is frozen and reported with the first step at which
@@ -207,25 +215,27 @@ def train_deep_ensemble(
         "the networks and one batch's activations",
         names=f"depth = {depth}, width = {width}, batch_size = {batch_size}, M = {M}",
     )
-    gen = torch_generator(generator)
-    X, Xt = X.to(dtype), Xt.to(dtype)
+    gen = torch_generator(generator, device=device)
+    X, Xt = X.to(dtype=dtype, device=device), Xt.to(dtype=dtype, device=device)
+    y, yt = y.to(device), yt.to(device)
+    kw = {"dtype": dtype, "device": X.device}
     K = int(max(y.max(), yt.max())) + 1
     phi, _ = torch_activation(activation)
     sizes = [X.shape[1]] + [width] * depth + [K]
-    sw = torch.as_tensor(np.sqrt(sw2), dtype=dtype)[:, None, None]
+    sw = torch.as_tensor(np.sqrt(sw2), **kw)[:, None, None]
     params = []
     for fan_in, fan_out in itertools.pairwise(sizes):
-        W = initial_weights((M, fan_out, fan_in), sigma_w=sw, init=init, generator=gen, dtype=dtype)
-        b = torch.randn(M, 1, fan_out, generator=gen, dtype=dtype) * math.sqrt(sigma_b2)
+        W = initial_weights((M, fan_out, fan_in), sigma_w=sw, init=init, generator=gen, **kw)
+        b = torch.randn(M, 1, fan_out, generator=gen, **kw) * math.sqrt(sigma_b2)
         params += [W.requires_grad_(), b.requires_grad_()]
     sq_avg = [torch.zeros_like(p) for p in params] if optimizer == "rmsprop" else None
-    lr_t = torch.as_tensor(lr, dtype=dtype)[:, None, None]
-    alive = torch.ones(M, dtype=torch.bool)
+    lr_t = torch.as_tensor(lr, **kw)[:, None, None]
+    alive = torch.ones(M, dtype=torch.bool, device=X.device)
     diverged_at = np.full(M, -1, dtype=np.int64)
     hist, eval_steps = [], []
     first = np.full(M, -1, dtype=np.int64)
     for step in range(1, steps + 1):
-        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
+        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen, device=X.device)
         logits = _forward(params, X[idx].expand(M, -1, -1), phi, keep_prob, gen, True)
         losses = (
             torch.nn.functional.cross_entropy(logits.reshape(M * batch_size, K), y[idx].repeat(M), reduction="none")
@@ -234,7 +244,7 @@ def train_deep_ensemble(
         )
         bad = ~torch.isfinite(losses) | (losses > DIVERGENCE_LIMIT)
         if bad.any():
-            diverged_at[(bad & alive).numpy()] = step
+            diverged_at[(bad & alive).cpu().numpy()] = step
             alive &= ~bad
             losses = torch.where(alive, losses, torch.zeros_like(losses))
         grads = torch.autograd.grad(losses.sum(), params)
@@ -248,14 +258,14 @@ def train_deep_ensemble(
                 p -= scale * g
         if step % eval_every == 0 or step == steps:
             acc = _accuracy(params, X, y, phi).numpy()
-            acc = np.where(alive.numpy(), acc, 1.0 / K)
+            acc = np.where(alive.cpu().numpy(), acc, 1.0 / K)
             hist.append(acc)
             eval_steps.append(step)
             if threshold is not None:
                 hit = (first < 0) & (acc >= threshold)
                 first[hit] = step
     train_acc = hist[-1]
-    test_acc = np.where(alive.numpy(), _accuracy(params, Xt, yt, phi).numpy(), 1.0 / K)
+    test_acc = np.where(alive.cpu().numpy(), _accuracy(params, Xt, yt, phi).numpy(), 1.0 / K)
     return TrainingResult(
         train_accuracy=train_acc,
         test_accuracy=test_acc,
@@ -290,9 +300,10 @@ def trainable_depth_job(
     init: str = "gaussian",
     threshold: float | None = None,
     eval_every: int = 50,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """One job of the trainability sweeps: a batched :func:`train_deep_ensemble` (``seed`` → ``generator``) on a
-    named data set, JSON-serializable (accuracies rounded to 6 decimals).
+    """One job of the trainability sweeps: a batched :func:`train_deep_ensemble` (``seed`` → ``generator``, on
+    ``device``) on a named data set, JSON-serializable (accuracies rounded to 6 decimals).
 
     ``sigma_w2="critical"`` trains every model at σ²_w,crit(σ_b², keep_prob), computed here, so that the job is
     declared by its inputs (its key never depends on a computed float).
@@ -311,7 +322,7 @@ def trainable_depth_job(
     res = train_deep_ensemble(
         activation, list(sigma_w2), sigma_b2, keep_prob, depth=depth, width=width, lr=lr, num_steps=num_steps,
         batch_size=batch_size, optimizer=optimizer, init=init, data=_load(dataset), threshold=threshold,
-        eval_every=eval_every, generator=seed,
+        eval_every=eval_every, generator=seed, device=device,
     )  # fmt: skip
     return {
         "train_accuracy": [round(float(a), 6) for a in res.train_accuracy],

@@ -4,8 +4,10 @@ Every module of :mod:`dropout_theory.experiments` that defines ``register(subpar
 subcommand (it adds a parser with ``set_defaults(func=...)``), so new experiments plug in without editing
 this file. Run ``dropout-experiments --help`` (or ``python -m dropout_theory.experiments``) for the list.
 Common options of every subcommand: ``--out`` (results file, resumable; default ``runs/NAME.jsonl``, and
-``runs/NAME-quick.jsonl`` with ``--quick``), ``--workers`` (local process pool size), ``--quick`` (book-scale
-sizes, for a smoke test).
+``runs/NAME-quick.jsonl`` with ``--quick``), ``--workers`` (local process pool size, or the number of worker
+processes of a Dask ``LocalCluster``), ``--executor local|dask`` and ``--scheduler ADDRESS`` (where the jobs run:
+:mod:`dropout_theory.experiments.executors`), ``--device`` (``cpu``, ``cuda``, ``cuda:1``: where every job
+computes), ``--quick`` (book-scale sizes, for a smoke test).
 
 Options are checked by argparse before anything runs (a bad value exits with status 2 and writes nothing). The
 results file records the run (command, options, scale, library version) in its first line, and a run resumes
@@ -28,11 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import dropout_theory.experiments as _pkg
+from dropout_theory.experiments.executors import DASK_MISSING, EXECUTORS, dask_available, open_executor
 from dropout_theory.jobs import JobsFailed, RunInterrupted, RunMismatchError, check_results_path, run_identity
 
 #: Folder of the default results files (relative to the working directory; ignored by the book's git).
 RUNS_DIR = "runs"
-_NOT_OPTIONS = frozenset({"func", "out", "workers", "quick", "command", "subparser", "labels_own_runs"})
+#: Parsed arguments that do not determine the results: where and how the jobs run, and the parser's bookkeeping.
+#: (``--device`` does: a GPU draws other random numbers than the CPU, so a run on it is another run.)
+_NOT_OPTIONS = frozenset(
+    {"func", "out", "workers", "quick", "command", "subparser", "executor", "scheduler", "pool", "labels_own_runs"}
+)
 
 
 def int_at_least(minimum: int, *, even: bool = False) -> Callable[[str], int]:
@@ -85,6 +92,33 @@ def results_file(text: str) -> str:
     return text
 
 
+def device_name(text: str) -> str:
+    """argparse ``type``: a torch device, ``cpu``, ``cuda`` or ``cuda:K`` (normalized as torch writes it)."""
+    import torch
+
+    try:
+        dev = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"must be cpu, cuda or cuda:K, got {text!r}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"must be cpu, cuda or cuda:K, got {text!r}")
+    return str(dev)
+
+
+def check_device_here(device: str) -> str | None:
+    """``None`` when ``device`` can be used in this process, otherwise the reason it cannot."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        return None
+    if not torch.cuda.is_available():
+        return f"{device}: CUDA is not available on this machine (torch {torch.__version__})"
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        return f"{device}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+    return None
+
+
 def default_results_path(command: str, quick: bool) -> str:
     """``runs/COMMAND.jsonl``, or ``runs/COMMAND-quick.jsonl`` for a ``--quick`` run (never the same file)."""
     return str(Path(RUNS_DIR) / f"{command}{'-quick' if quick else ''}.jsonl")
@@ -118,7 +152,31 @@ def add_experiment(
         help=f"JSON-lines results file; rerun the same command to resume (default {default_results_path(name, False)}, "
         f"with --quick {default_results_path(name, True)})",
     )
-    p.add_argument("--workers", type=positive_int, default=None, help="local process pool size (default: all cores)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="local process pool size, or worker processes of the Dask LocalCluster (default: all cores)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where the jobs run: a local process pool, or a Dask cluster (a LocalCluster on this machine, or the "
+        "scheduler given by --scheduler); same results file, progress bar and results either way",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)",
+    )
+    p.add_argument(
+        "--device",
+        type=device_name,
+        default="cpu",
+        help="torch device every job computes on: cpu, cuda or cuda:K (default cpu); part of the run's identity",
+    )
     p.add_argument("--quick", action="store_true", help=quick_help)
     p.set_defaults(subparser=p)
     return p
@@ -142,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The options of a parsed command that determine its results (not ``--out``, ``--workers``, ``--quick``)."""
+    """The options of a parsed command that determine its results (not ``--out``, ``--workers``, ``--quick``,
+    ``--executor``, ``--scheduler``: where the jobs run does not change them; ``--device`` does)."""
     return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_OPTIONS}
 
 
@@ -158,6 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.out is None:
         args.out = default_results_path(args.command, args.quick)
+    if args.scheduler is not None and args.executor != "dask":
+        args.subparser.error("argument --scheduler: needs --executor dask")
+    if args.scheduler is not None and args.workers is not None:
+        args.subparser.error("argument --workers: sizes a local pool or LocalCluster, not the cluster at --scheduler")
+    if args.executor == "dask" and not dask_available():
+        args.subparser.error(f"argument --executor: {DASK_MISSING}")
+    if args.scheduler is None and (reason := check_device_here(args.device)) is not None:
+        args.subparser.error(f"argument --device: {reason}")
     options, scale = run_options(args), "quick" if args.quick else "paper"
     identity = {"command": args.command, "options": options, "scale": scale, "library_version": __version__}
     if getattr(args, "labels_own_runs", False):  # a science function that labels its runs checks them itself
@@ -167,7 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         args.subparser.error(f"argument --out: {err}")
     try:
-        with run_identity(args.command, options, scale, argv=["dropout-experiments", *argv]):
+        with (
+            run_identity(args.command, options, scale, argv=["dropout-experiments", *argv]),
+            open_executor(args.executor, max_workers=args.workers, scheduler=args.scheduler) as args.pool,
+        ):
             args.func(args)
     except RunMismatchError as err:
         args.subparser.error(f"argument --out: {err}")

@@ -23,7 +23,7 @@ QUICK = [
 
 def _cmd(args: argparse.Namespace) -> None:
     stats = gradient_statistics_sweep(QUICK if args.quick else BOOK_GRADIENT_STATISTICS, results_path=args.out,
-                                      max_workers=args.workers)  # fmt: skip
+                                      max_workers=args.workers, executor=args.pool, device=args.device)  # fmt: skip
     for g in stats:
         rates = ", ".join(f"{name} {m.rate}" for name, m in g.metrics.items())
         print(f"{g.activation} {g.sigma_w2:g}/{g.sigma_b2:g}/{g.keep_prob:g}, L = {g.depth}, N = {g.width}, "

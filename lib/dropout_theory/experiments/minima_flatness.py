@@ -6,11 +6,12 @@ loss ½‖f(x) − y‖² averaged over examples), train four copies with the sa
 full-batch GD, full-batch dropout GD, mini-batch SGD and perturbed GD θ ← θ − η∇L(θ + σε) — with the SGD batch
 size and σ matched so that all three noises have the same trace at the start
 (:func:`dropout_theory.alignment.matched_noise_levels`). At each end point measure the training and test loss,
-the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutchinson). One job per
+the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (Hutch++). One job per
 (keep_prob, seed); a run that diverges is recorded (step and quantity), not fatal.
 
 CLI: ``dropout-experiments minima-flatness [--out runs/minima-flatness.jsonl] [--workers 2] [--quick]
-[--seeds 5] [--lr 0.1] [--steps 20000] [--keep-probs 0.8 0.5]``; :func:`summary_table` averages over seeds.
+[--seeds 5] [--lr 0.1] [--steps 20000] [--keep-probs 0.8 0.5] [--masks shared per_example] [--n-train N]``;
+:func:`summary_table` averages over seeds per (keep_prob, mask convention, strategy).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from typing import Any
 
 import torch
 
-from dropout_theory._checks import DivergenceError, check_positive_int
+from dropout_theory._checks import DivergenceError, check_choice, check_positive_int
 from dropout_theory.alignment import minima_flatness
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
 from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.networks import NOISES, dropout_mlp, half_mse
+from dropout_theory.rng import MASK_CONVENTIONS
 from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table
 
@@ -46,6 +48,8 @@ def minima_flatness_job(
     widths: Sequence[int] = PAPER_WIDTHS,
     num_eigenvalues: int = 3,
     num_probes: int = 100,
+    mask: str = "shared",
+    device: str | None = None,
 ) -> dict[str, Any]:
     """One comparison (all four strategies from one start). Returns a JSON-serializable dict.
 
@@ -57,16 +61,19 @@ def minima_flatness_job(
         n_train: first ``n_train`` training images (``None``: all 1,348).
         widths: layer widths of :func:`dropout_theory.alignment.dropout_mlp`.
         num_eigenvalues: top Hessian eigenvalues per end point.
-        num_probes: Hutchinson probes per trace.
+        num_probes: Hessian-vector products per trace (Hutch++).
+        mask: mask convention of the dropout run and of the noise matching, ``"shared"`` or ``"per_example"``.
+        device: where the networks train (initialized on the CPU, so the same start on every device; the noise
+            comes from a generator on that device).
 
     Returns:
         ``{"diverged": False, "num_params", "noise": {...}, "rows": [...], "curves": {...}}`` or
         ``{"diverged": True, "divergence": {...}}``.
     """
-    digits = load_digits_regression(generator=0, bias=False)
+    digits = load_digits_regression(generator=0, bias=False, device=device)
     n = digits.X_train.shape[0] if n_train is None else n_train
     X, Y = digits.X_train[:n], digits.y_train[:n]
-    net = dropout_mlp(tuple(widths), keep_prob=keep_prob, generator=seed)
+    net = dropout_mlp(tuple(widths), keep_prob=keep_prob, generator=seed).to(device)
     try:
         res = minima_flatness(
             net,
@@ -80,6 +87,7 @@ def minima_flatness_job(
             num_eigenvalues=num_eigenvalues,
             num_probes=num_probes,
             generator=seed + 1000,
+            mask=mask,
         )
     except DivergenceError as err:
         return {"diverged": True, "divergence": err.record.as_dict()}
@@ -102,18 +110,27 @@ def build_jobs(
     lr: float = 0.1,
     num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
+    masks: Sequence[str] = ("shared",),
+    n_train: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The job list: one job per (keep_prob, seed). ``quick``: a tiny net on 60 images, 30 steps."""
+    """The job list: one job per (keep_prob, mask convention, seed). ``quick``: a tiny net on 60 images, 30 steps;
+    ``n_train`` (otherwise all 1,348 training images) sets the training images of every other job."""
     seeds = check_positive_int(seeds, "seeds")
     jobs = []
     for p in keep_probs:
-        for s in range(seeds):
-            job: dict[str, Any] = {"seed": s, "keep_prob": float(p), "lr": float(lr)}
-            if quick:
-                job |= {"num_steps": num_steps or 30, "n_train": 60, "widths": list(QUICK_WIDTHS), "num_probes": 8}
-            else:
-                job |= {"num_steps": num_steps or 20000}
-            jobs.append(job)
+        for mask in masks:
+            check_choice(mask, "masks", MASK_CONVENTIONS)
+            for s in range(seeds):
+                job: dict[str, Any] = {"seed": s, "keep_prob": float(p), "lr": float(lr)}
+                if mask != "shared":
+                    job["mask"] = mask
+                if quick:
+                    job |= {"num_steps": num_steps or 30, "n_train": 60, "widths": list(QUICK_WIDTHS), "num_probes": 8}
+                else:
+                    job |= {"num_steps": num_steps or 20000}
+                    if n_train is not None:
+                        job["n_train"] = check_positive_int(n_train, "n_train")
+                jobs.append(job)
     return jobs
 
 
@@ -126,11 +143,11 @@ def _mean_sd(values: list[float | None]) -> tuple[float, float]:
 def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Mean, standard deviation and standard error (``_stderr``, a :class:`dropout_theory.stats.Estimate` of the
     mean) over seeds per (keep_prob, strategy), from :func:`load_results`'s mapping."""
-    groups: dict[tuple[float, float, int, str], list[dict[str, Any]]] = {}
-    diverged: dict[tuple[float, float, int], int] = {}
+    groups: dict[tuple[float, str, float, int, str], list[dict[str, Any]]] = {}
+    diverged: dict[tuple[float, str, float, int], int] = {}
     for rec in results.values():
         prm, res = rec["params"], rec["result"]
-        key = (prm["keep_prob"], prm["lr"], prm["num_steps"])
+        key = (prm["keep_prob"], prm.get("mask", "shared"), prm["lr"], prm["num_steps"])
         if res["diverged"]:
             diverged[key] = diverged.get(key, 0) + 1
             continue
@@ -138,17 +155,21 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
             groups.setdefault((*key, row["strategy"]), []).append(row)
     table = []
     order = {s: i for i, s in enumerate(NOISES)}
-    for (p, lr, steps, strategy), rows in sorted(groups.items(), key=lambda kv: (*kv[0][:3], order[kv[0][3]])):
+    for (p, mask, lr, steps, strategy), rows in sorted(
+        groups.items(), key=lambda kv: (-kv[0][0], kv[0][1] != "shared", *kv[0][2:4], order[kv[0][4]])
+    ):
         entry: dict[str, Any] = {
             "keep_prob": p,
+            "mask": mask,
             "lr": lr,
             "num_steps": steps,
             "strategy": strategy,
             "num_seeds": len(rows),
-            "num_diverged": diverged.get((p, lr, steps), 0),
+            "num_diverged": diverged.get((p, mask, lr, steps), 0),
         }
         values = {f: [r[f] for r in rows] for f in ("train_loss", "test_accuracy", "trace")}
         values["top_eigenvalue"] = [r["top_eigenvalues"][0] for r in rows]
+        values["noise_trace"] = [r["noise_trace"] for r in rows]
         for field, vals in values.items():
             entry[field], entry[field + "_sd"] = _mean_sd(vals)
             entry[field + "_stderr"] = Estimate.from_samples([math.nan if v is None else v for v in vals]).stderr
@@ -167,9 +188,14 @@ def run(
     lr: float = 0.1,
     num_steps: int | None = None,
     keep_probs: Sequence[float] = (0.8, 0.5),
+    masks: Sequence[str] = ("shared",),
+    n_train: int | None = None,
+    device: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return :func:`summary_table` of this sweep's jobs."""
-    jobs = build_jobs(quick=quick, seeds=seeds, lr=lr, num_steps=num_steps, keep_probs=keep_probs)
+    """Run (or resume) every job (on ``device``) and return :func:`summary_table` of this sweep's jobs."""
+    jobs = build_jobs(
+        quick=quick, seeds=seeds, lr=lr, num_steps=num_steps, keep_probs=keep_probs, masks=masks, n_train=n_train
+    )
     results = run_jobs(
         minima_flatness_job,
         jobs,
@@ -178,6 +204,7 @@ def run(
         max_workers=max_workers,
         progress=progress,
         desc="minima-flatness",
+        device=device,
     )
     return summary_table(job_records(jobs, results))
 
@@ -187,22 +214,27 @@ def _cli(args: argparse.Namespace) -> None:
         args.out,
         quick=args.quick,
         max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
         seeds=args.seeds,
         lr=args.lr,
         num_steps=args.steps,
         keep_probs=args.keep_probs,
+        masks=args.masks,
+        n_train=args.n_train,
     )
     rows = [
         (
             r["keep_prob"],
+            r["mask"],
             r["strategy"],
             *(Estimate(r[f], r[f + "_stderr"]) for f in ("train_loss", "test_accuracy", "top_eigenvalue", "trace")),
             f"{r['num_seeds']} ({r['num_diverged']} diverged)",
         )
         for r in table
     ]
-    headers = ("keep_prob", "strategy", "train loss", "test acc", "top eig", "Hessian trace", "seeds")
-    print(Table.build(headers, rows, formats=(".3g", "", "", "", "", "", "")))
+    headers = ("keep_prob", "mask", "strategy", "train loss", "test acc", "top eig", "Hessian trace", "seeds")
+    print(Table.build(headers, rows, formats=(".3g", "", "", "", "", "", "", "")))
     print(f"results in {args.out}")
 
 
@@ -219,6 +251,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--lr", type=positive_float, default=0.1, help="common learning rate (default 0.1)")
     p.add_argument("--steps", type=positive_int, default=None, help="common number of steps (default 20000; quick 30)")
     p.add_argument("--keep-probs", type=probability, nargs="+", default=[0.8, 0.5], help="keep probabilities")
+    p.add_argument(
+        "--masks", nargs="+", choices=MASK_CONVENTIONS, default=["shared"], help="mask conventions (default: shared)"
+    )
+    p.add_argument("--n-train", type=positive_int, default=None, help="training images (default: all 1,348)")
     p.set_defaults(func=_cli)
 
 

@@ -1,13 +1,19 @@
 """Paper-scale runs of the chapter *Stochastic modified equations* (SME paper Figs. 1 and 2).
 
-Three kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
+Four kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
 
 * ``"bands"`` — min/mean/max of the training risk over runs of dropout or the order-1 SME (Fig. 1a), on the
-  8×8 digits (all 1,347 training images, inputs scaled to average norm 1/2, K = 10, bias), width 50;
-* ``"weak"`` — one point ‖E Θ_t − E θ_t‖ of a weak-order study (Fig. 1b,c) on the chapter's teacher–student
-  problem (n = 20, d = 3, m = 4), many runs, Heun-integrated SME with dt = η/2;
+  8×8 digits (all 1,347 training images unless ``n_train`` is given, inputs scaled to average norm 1/2, K = 10,
+  bias), width 50;
+* ``"weak"`` — one point ‖E Θ_t − E θ_t‖ of a weak-order study (Fig. 1b,c), many runs, Heun-integrated SME with
+  dt = η/2, on the chapter's teacher–student problem (``problem="toy"``: n = 20, d = 3, m = 4) or on the digits
+  (``problem="digits"``: the first 100 training images, width 10, K = 10, D = 750);
 * ``"test"`` — test loss and accuracy of dropout, the SME and GD on L_S at (η, p) = (0.005, 0.9) and (1, 0.3)
-  (Fig. 2), same digits setting as "bands".
+  (Fig. 2), same digits setting as "bands";
+* ``"gap"`` — the distance between the mean of many dropout runs and gradient descent on L_S (and on R_S) at the
+  time horizon t = ηN = 40, as in the chapter *The modified loss* (width 20, the first 300 training images, keep
+  probability 0.5): the unbiased squared distance with its standard error
+  (:func:`dropout_theory.stats.squared_distance_of_mean`), relative to ‖θ_GD‖².
 
 In "bands" and "test" jobs the runs are simulated one by one, and a run that diverges is counted
 (``num_diverged``, with its divergence record) rather than aborting the job; the summaries cover the surviving
@@ -15,8 +21,10 @@ runs. A "weak" job whose ensemble diverges returns ``{"diverged": True, "method"
 fit leaves it out and counts it.
 
 The science is :func:`dropout_theory.two_layer.simulate`; this module builds the jobs. CLI:
-``dropout-experiments sme [--out runs/sme.jsonl] [--workers 2] [--quick]``. Results are JSON lines
-(:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them.
+``dropout-experiments sme [--out runs/sme.jsonl] [--workers 2] [--quick] [--n-train N] [--fig2a-steps N]
+[--toy-runs R1 R2] [--digits-runs R1 R2] [--gap-runs R]``. Results are JSON lines
+(:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them and
+:func:`gap_table` tabulates the modified-loss gaps.
 """
 
 from __future__ import annotations
@@ -32,28 +40,74 @@ import torch
 
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
-from dropout_theory.experiments.cli import add_experiment
+from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_int
 from dropout_theory.jobs import job_records, run_jobs
-from dropout_theory.stats import fit_power_law
+from dropout_theory.stats import Estimate, fit_power_law, squared_distance_of_mean
 from dropout_theory.tables import Table
-from dropout_theory.two_layer import init_params, simulate
+from dropout_theory.two_layer import WeakErrorStudy, init_params, simulate
 
 FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
 FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 8))
+GAP_LRS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)
+#: The kinds of jobs (see the module docstring), in the order :func:`build_jobs` lists them.
+KINDS: tuple[str, ...] = ("bands", "test", "gap", "weak")
+#: Weak-order studies: (problem, order, keep probabilities, learning rates, runs per point) at paper scale.
+WEAK_STUDIES: tuple[tuple[str, int, tuple[float, ...], tuple[float, ...], int], ...] = (
+    ("toy", 1, (0.5, 0.7, 0.9, 0.97), (0.4, 0.2, 0.1, 0.05, 0.025), 20000),
+    ("toy", 2, (0.5, 0.7, 0.9, 0.97), (0.4, 0.2, 0.1, 0.05), 100000),
+    ("digits", 1, (0.5, 0.9), (0.4, 0.2, 0.1, 0.05), 20000),
+    ("digits", 2, (0.9,), (0.4, 0.2, 0.1), 20000),
+)
 
 
-def _digits(n_train: int | None):
-    dg = load_digits_regression(input_norm=0.5, generator=0)
+def _digits(n_train: int | None, device: str | None = None):
+    dg = load_digits_regression(input_norm=0.5, generator=0, device=device)
     n = dg.X_train.shape[0] if n_train is None else n_train
     return dg.X_train[:n], dg.y_train[:n], dg.X_test, dg.y_test, dg.labels_test
 
 
-def _teacher_student():
-    g = torch.Generator().manual_seed(0)
+def _teacher_student(device: str | None = None):
+    g = torch.Generator().manual_seed(0)  # drawn on the CPU: the same problem on every device
     X = torch.randn(20, 3, generator=g, dtype=torch.float64)
     y = torch.sin(X @ torch.randn(3, generator=g, dtype=torch.float64))
     a, W = init_params(4, 3, generator=g, scale_a=3.0)
-    return a, W, X, y
+    return a.to(device), W.to(device), X.to(device), y.to(device)
+
+
+def _digits_weak(device: str | None = None):
+    dg = load_digits_regression(input_norm=0.5, generator=0, device=device)
+    X, y = dg.X_train[:100], dg.y_train[:100]
+    a, W = init_params(10, X.shape[1], 10, generator=torch.Generator().manual_seed(0))  # on the CPU, then moved
+    return a.to(device), W.to(device), X, y
+
+
+def _gap_job(lr: float, keep_prob: float, num_runs: int, seed: int, device: str | None = None) -> dict[str, Any]:
+    dg = load_digits_regression(input_norm=0.5, generator=0, device=device)
+    X, y = dg.X_train[:300], dg.y_train[:300]
+    a0, W0 = (t.to(device) for t in init_params(20, X.shape[1], 10, generator=torch.Generator().manual_seed(0)))
+    N = round(40.0 / lr)
+    common = {"keep_prob": keep_prob, "lr": lr, "num_steps": N, "record_every": N}
+    try:
+        drop = simulate(
+            a0,
+            W0,
+            X,
+            y,
+            method="dropout",
+            num_runs=num_runs,
+            generator=torch.Generator(device=device or "cpu").manual_seed(seed),
+            **common,
+        )
+    except DivergenceError as err:
+        return {"diverged": True, "divergence": err.record.as_dict()}
+    out: dict[str, Any] = {"diverged": False, "num_runs": num_runs, "num_steps": N}
+    for name, method in (("modified", "gd_modified"), ("plain", "gd")):
+        ref = simulate(a0, W0, X, y, method=method, **common).theta[0]
+        sq = squared_distance_of_mean(drop.theta, ref)
+        norm_sq = float(ref @ ref)
+        plug_in = float((drop.theta.mean(0) - ref).norm()) / math.sqrt(norm_sq)
+        out[name] = {"relative_sq": sq.value / norm_sq, "relative_sq_stderr": sq.stderr / norm_sq, "plug_in": plug_in}
+    return out
 
 
 def _summary(values: torch.Tensor) -> dict[str, list[float]]:
@@ -74,12 +128,22 @@ def sme_job(
     substeps: int = 1,
     horizon: float = 1.0,
     seed: int = 0,
+    problem: str = "toy",
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """One job of the sweep (see the module docstring for the kinds). Returns a JSON-serializable dict."""
-    check_choice(kind, "kind", ("bands", "weak", "test"))
+    """One job of the sweep (see the module docstring for the kinds). Returns a JSON-serializable dict.
+
+    ``device``: where the runs are simulated (the problem and the initialization are the same numbers on every
+    device; masks and noise come from a generator on that device).
+    """
+    check_choice(kind, "kind", ("bands", "weak", "test", "gap"))
+    dev = torch.device(device or "cpu")
+    if kind == "gap":
+        return _gap_job(lr, keep_prob, num_runs, seed, device)
     if kind == "weak":
-        gen = torch.Generator().manual_seed(seed)
-        a, W, X, y = _teacher_student()
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        problem = check_choice(problem, "problem", ("toy", "digits"))
+        a, W, X, y = _teacher_student(device) if problem == "toy" else _digits_weak(device)
         N = max(1, round(horizon / lr))
         means, variances = [], []
         for name in ("dropout", "sme"):
@@ -107,8 +171,8 @@ def sme_job(
         err = float(torch.linalg.vector_norm(means[0] - means[1]))
         se = float(((variances[0] + variances[1]).sum() / num_runs).sqrt())
         return {"diverged": False, "error": err, "std_error": se}
-    X, Y, Xt, Yt, labels = _digits(n_train)
-    a0, W0 = init_params(width, X.shape[1], 10, generator=torch.Generator().manual_seed(0))
+    X, Y, Xt, Yt, labels = _digits(n_train, device)
+    a0, W0 = (t.to(dev) for t in init_params(width, X.shape[1], 10, generator=torch.Generator().manual_seed(0)))
     runs = 1 if method == "gd_modified" else num_runs
     # one run at a time, so that a run that blows up is counted instead of discarding the ensemble
     kept, failures = [], []
@@ -125,7 +189,7 @@ def sme_job(
                     lr=lr,
                     num_steps=num_steps,
                     substeps=substeps,
-                    generator=torch.Generator().manual_seed(1000 * seed + r),
+                    generator=torch.Generator(device=dev).manual_seed(1000 * seed + r),
                     record_every=max(1, num_steps // 100),
                     X_test=Xt,
                     y_test=Yt,
@@ -146,10 +210,30 @@ def sme_job(
     return out
 
 
-def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
-    """The job list: paper scale, or a smoke-test version with ``quick``."""
+def build_jobs(
+    *,
+    quick: bool = False,
+    n_train: int | None = None,
+    fig2a_steps: int | None = None,
+    weak_runs: Mapping[str, int] | None = None,
+    gap_runs: int = 300,
+    kinds: Sequence[str] = KINDS,
+) -> list[dict[str, Any]]:
+    """The job list: paper scale, or a smoke-test version with ``quick``.
+
+    Args:
+        quick: tiny sizes (smoke test).
+        n_train: training images of the "bands" and "test" jobs (default all 1,347).
+        fig2a_steps: steps of Fig. 2(a) at η = 0.005 (default 20,000, t = 100).
+        weak_runs: runs per point of the weak-order studies by ``"toy order 1"``, ``"toy order 2"``,
+            ``"digits order 1"``, ``"digits order 2"`` (defaults in :data:`WEAK_STUDIES`).
+        gap_runs: dropout runs per learning rate of the "gap" jobs.
+        kinds: the kinds of jobs to list (a subset of :data:`KINDS`; default all).
+    """
+    for kind in kinds:
+        check_choice(kind, "kinds", KINDS)
     jobs: list[dict[str, Any]] = []
-    width, n_train, steps = (8, 100, 20) if quick else (50, None, 1000)
+    width, n_train, steps = (8, 100, 20) if quick else (50, n_train, 1000)
     for lr, p in FIG1_CASES:
         for method in ("dropout", "sme"):
             jobs.append(
@@ -166,6 +250,8 @@ def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
                 }
             )
     for lr, p, fig2_steps, sub in FIG2_CASES:
+        if lr == 0.005 and fig2a_steps is not None:
+            fig2_steps = fig2a_steps
         for method in ("dropout", "sme", "gd_modified"):
             jobs.append(
                 {
@@ -181,55 +267,61 @@ def build_jobs(quick: bool = False) -> list[dict[str, Any]]:
                     "seed": 2,
                 }
             )
+    for lr in GAP_LRS[-2:] if quick else GAP_LRS:
+        jobs.append({"kind": "gap", "lr": lr, "keep_prob": 0.5, "num_runs": 6 if quick else gap_runs, "seed": 4})
     if quick:
-        weak = [(1, (0.9,), (0.2, 0.1), 200), (2, (0.9,), (0.4, 0.2), 200)]
+        weak = [("toy", 1, (0.9,), (0.2, 0.1), 200), ("toy", 2, (0.9,), (0.4, 0.2), 200)]
     else:
-        weak = [
-            (1, (0.5, 0.7, 0.9, 0.97), (0.4, 0.2, 0.1, 0.05, 0.025), 20000),
-            (2, (0.5, 0.7, 0.9, 0.97), (0.4, 0.2, 0.1, 0.05), 100000),
-        ]
-    for order, keep_probs, lrs, runs in weak:
+        runs = dict(weak_runs or {})
+        weak = [(pr, o, kp, lrs, runs.get(f"{pr} order {o}", r)) for pr, o, kp, lrs, r in WEAK_STUDIES]
+    for problem, order, keep_probs, lrs, runs in weak:
         for p in keep_probs:
             for lr in lrs:
-                jobs.append(
-                    {
-                        "kind": "weak",
-                        "lr": lr,
-                        "keep_prob": p,
-                        "order": order,
-                        "num_runs": runs,
-                        "substeps": 2,
-                        "horizon": 1.0,
-                        "seed": 3,
-                    }
-                )
-    return jobs
+                job = {
+                    "kind": "weak",
+                    "lr": lr,
+                    "keep_prob": p,
+                    "order": order,
+                    "num_runs": runs,
+                    "substeps": 2,
+                    "horizon": 1.0,
+                    "seed": 3,
+                }
+                if problem != "toy":
+                    job["problem"] = problem
+                jobs.append(job)
+    return [job for job in jobs if job["kind"] in kinds]
 
 
 def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Fitted log–log slopes (with their standard errors, :func:`dropout_theory.stats.fit_power_law`) per
-    (order, keep_prob) from a results mapping (:func:`load_results`, or :func:`dropout_theory.experiments.job_records`
-    of one sweep). Diverged jobs are left out of the fit and counted (``num_diverged``); the slope is NaN with fewer
-    than two learning rates."""
-    groups: dict[tuple[int, float], list[tuple[float, float, float]]] = {}
-    diverged: dict[tuple[int, float], int] = {}
+    (problem, order, keep_prob) from a results mapping (:func:`load_results`, or
+    :func:`dropout_theory.experiments.job_records` of one sweep). ``slope`` fits every learning rate,
+    ``slope_resolved`` only those whose error is at least 3 Monte Carlo standard errors (a plug-in error at the
+    noise floor flattens the line). Diverged jobs are left out of the fit and counted (``num_diverged``); a slope
+    is NaN with fewer than two learning rates."""
+    groups: dict[tuple[str, int, float], list[tuple[float, float, float]]] = {}
+    diverged: dict[tuple[str, int, float], int] = {}
     for rec in results.values():
         prm, res = rec["params"], rec["result"]
         if prm.get("kind") != "weak":
             continue
-        key = (prm["order"], prm["keep_prob"])
+        key = (prm.get("problem", "toy"), prm["order"], prm["keep_prob"])
         groups.setdefault(key, [])
         if res.get("diverged"):
             diverged[key] = diverged.get(key, 0) + 1
         else:
             groups[key].append((prm["lr"], res["error"], res["std_error"]))
     table = []
-    for (order, p), pts in sorted(groups.items()):
+    for (problem, order, p), pts in sorted(groups.items(), key=lambda kv: (kv[0][0] != "toy", *kv[0])):
         pts.sort()
         lrs, errs, ses = (np.asarray(c, dtype=np.float64) for c in (list(zip(*pts, strict=True)) or [(), (), ()]))
         fit = fit_power_law(lrs, errs) if len(pts) > 1 else None
+        ok = errs >= 3 * ses
+        fit_ok = fit_power_law(lrs[ok], errs[ok]) if ok.sum() > 1 else None
         table.append(
             {
+                "problem": problem,
                 "order": order,
                 "keep_prob": p,
                 "lrs": lrs.tolist(),
@@ -237,10 +329,59 @@ def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
                 "std_errors": ses.tolist(),
                 "slope": math.nan if fit is None else fit.exponent,
                 "slope_stderr": math.nan if fit is None else fit.stderr,
-                "num_diverged": diverged.get((order, p), 0),
+                "slope_resolved": math.nan if fit_ok is None else fit_ok.exponent,
+                "slope_resolved_stderr": math.nan if fit_ok is None else fit_ok.stderr,
+                "num_resolved": int(ok.sum()),
+                "num_diverged": diverged.get((problem, order, p), 0),
             }
         )
     return table
+
+
+def weak_order_studies(results: Mapping[str, Mapping[str, Any]], *, problem: str, order: int) -> list[WeakErrorStudy]:
+    """The weak-order points of one problem and order as :class:`dropout_theory.two_layer.WeakErrorStudy` objects
+    (one per keep probability, fitted over every learning rate), e.g. for
+    :func:`dropout_theory.plotting.two_layer.plot_weak_errors`."""
+    studies = []
+    for row in weak_order_table(results):
+        if row["problem"] == problem and row["order"] == order and len(row["lrs"]) > 1:
+            lrs, errs = np.asarray(row["lrs"]), np.asarray(row["errors"])
+            fit = fit_power_law(lrs, errs)
+            studies.append(WeakErrorStudy(lrs, errs, np.asarray(row["std_errors"]), fit, order, row["keep_prob"], 1.0))
+    return studies
+
+
+def curve_summaries(results: Mapping[str, Mapping[str, Any]], *, kind: str = "test") -> dict[tuple[float, float], dict]:
+    """The stored "test" (Fig. 2) or "bands" (Fig. 1a) records by (lr, keep_prob) and method: ``steps``,
+    ``num_runs``, ``num_diverged``, ``substeps`` and the summaries (``{"mean", "min", "max"}`` over the runs that
+    stayed bounded) of ``train_loss`` and, for "test", ``test_loss`` and ``test_accuracy``."""
+    out: dict[tuple[float, float], dict] = {}
+    for rec in results.values():
+        prm, res = rec["params"], rec["result"]
+        if prm.get("kind") != kind:
+            continue
+        entry = {k: res.get(k) for k in ("steps", "train_loss", "test_loss", "test_accuracy", "num_runs")}
+        entry |= {"num_diverged": res["num_diverged"], "substeps": prm.get("substeps", 1)}
+        out.setdefault((prm["lr"], prm["keep_prob"]), {})[prm["method"]] = entry
+    return dict(sorted(out.items()))
+
+
+def gap_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The "gap" jobs by learning rate: the unbiased squared relative distance of the mean dropout parameters to
+    gradient descent on L_S (``modified``) and on R_S (``plain``), each an :class:`~dropout_theory.stats.Estimate`,
+    with the plug-in relative distances for comparison."""
+    rows = []
+    for rec in results.values():
+        prm, res = rec["params"], rec["result"]
+        if prm.get("kind") != "gap" or res.get("diverged"):
+            continue
+        row: dict[str, Any] = {"lr": prm["lr"], "keep_prob": prm["keep_prob"], "num_runs": res["num_runs"]}
+        for name in ("modified", "plain"):
+            r = res[name]
+            row[name] = Estimate(r["relative_sq"], r["relative_sq_stderr"], res["num_runs"])
+            row[name + "_plug_in"] = r["plug_in"]
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["lr"])
 
 
 def run(
@@ -250,9 +391,12 @@ def run(
     max_workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
+    device: str | None = None,
+    **sizes: Any,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job and return the weak-order table of this sweep's jobs."""
-    jobs = build_jobs(quick)
+    """Run (or resume) every job of :func:`build_jobs` (``sizes`` holds its keyword arguments) on ``device`` and
+    return the weak-order table of this sweep's jobs."""
+    jobs = build_jobs(quick=quick, **sizes)
     results = run_jobs(
         sme_job,
         jobs,
@@ -261,19 +405,41 @@ def run(
         max_workers=max_workers,
         progress=progress,
         desc="sme",
+        device=device,
     )
     return weak_order_table(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
-    table = run(args.out, quick=args.quick, max_workers=args.workers)
+    weak_runs = {
+        name: value
+        for name, value in (
+            ("toy order 1", args.toy_runs[0] if args.toy_runs else None),
+            ("toy order 2", args.toy_runs[1] if args.toy_runs else None),
+            ("digits order 1", args.digits_runs[0] if args.digits_runs else None),
+            ("digits order 2", args.digits_runs[1] if args.digits_runs else None),
+        )
+        if value is not None
+    }
+    table = run(
+        args.out,
+        quick=args.quick,
+        max_workers=args.workers,
+        executor=args.pool,
+        device=args.device,
+        n_train=args.n_train,
+        fig2a_steps=args.fig2a_steps,
+        weak_runs=weak_runs,
+        gap_runs=args.gap_runs,
+        kinds=args.kinds,
+    )
     rows = [
-        (row["order"], row["keep_prob"], ", ".join(f"{e:.2e}" for e in row["errors"]),
+        (row["problem"], row["order"], row["keep_prob"], ", ".join(f"{e:.2e}" for e in row["errors"]),
          f"{row['slope']:.2f} ± {row['slope_stderr']:.2f}", row["num_diverged"])
         for row in table
     ]  # fmt: skip
-    headers = ("order", "keep_prob", "weak errors", "slope", "diverged")
-    print(Table.build(headers, rows, formats=("d", "g", "", "", "d")))
+    headers = ("problem", "order", "keep_prob", "weak errors", "slope", "diverged")
+    print(Table.build(headers, rows, formats=("", "d", "g", "", "", "d")))
     print(f"results in {args.out}")
 
 
@@ -286,7 +452,39 @@ def register(subparsers: Any) -> None:
         description=__doc__.splitlines()[0],
         quick_help="tiny sizes (smoke test, under a minute)",
     )
+    p.add_argument(
+        "--n-train", type=positive_int, default=None, help="training images of Figs. 1a and 2 (default: all 1,347)"
+    )
+    p.add_argument(
+        "--fig2a-steps", type=positive_int, default=None, help="steps of Fig. 2(a) at lr 0.005 (default 20000)"
+    )
+    p.add_argument(
+        "--toy-runs", type=positive_int, nargs=2, default=None, help="runs per weak-order point on the "
+        "teacher-student problem, order 1 and order 2 (default 20000 100000)",
+    )  # fmt: skip
+    p.add_argument(
+        "--digits-runs", type=positive_int, nargs=2, default=None, help="runs per weak-order point on the digits, "
+        "order 1 and order 2 (default 20000 20000)",
+    )  # fmt: skip
+    p.add_argument(
+        "--gap-runs", type=int_at_least(3), default=300, help="dropout runs per learning rate of the modified-loss "
+        "gap (default 300)",
+    )  # fmt: skip
+    p.add_argument(
+        "--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="kinds of jobs to run: bands (Fig. 1a), "
+        "test (Fig. 2), gap (modified-loss gaps), weak (weak orders); default all",
+    )  # fmt: skip
     p.set_defaults(func=_cli)
 
 
-__all__: Sequence[str] = ["build_jobs", "register", "run", "sme_job", "weak_order_table"]
+__all__: Sequence[str] = [
+    "KINDS",
+    "build_jobs",
+    "curve_summaries",
+    "gap_table",
+    "register",
+    "run",
+    "sme_job",
+    "weak_order_studies",
+    "weak_order_table",
+]

@@ -65,6 +65,7 @@ def _cmd_trainable_depth(args: argparse.Namespace) -> None:
     sweep = trainable_depth_sweep(
         **_sizes(args, BOOK_TRAINABLE_DEPTH, QUICK_TRAINABLE_DEPTH), activation=args.activation,
         sigma_b2=args.sigma_b2, dataset=args.dataset, results_path=args.out, max_workers=args.workers,
+        executor=args.pool, device=args.device,
     )  # fmt: skip
     for p in sweep.panels:
         print(sweep.grid(p))
@@ -75,6 +76,7 @@ def _cmd_training_speed(args: argparse.Namespace) -> None:
     sweep = training_speed_sweep(
         **_sizes(args, BOOK_TRAINING_SPEED, QUICK_TRAINING_SPEED), activation=args.activation,
         sigma_b2=args.sigma_b2, dataset=args.dataset, results_path=args.out, max_workers=args.workers,
+        executor=args.pool, device=args.device,
     )  # fmt: skip
     print(sweep)
 

@@ -5,6 +5,10 @@ layer multiplies the layer's input by a mask drawn by a :class:`DropoutMasks` (B
 keep_prob = 1 − layer.p, from :func:`dropout_theory.rng.bernoulli_mask`). The masks of each forward pass are
 recorded, and can be replayed, so several passes can share masks (the Hessian of a fixed-mask loss) or be
 stacked into one batch.
+
+The convention is the ``mask`` argument (:data:`dropout_theory.rng.MASK_CONVENTIONS`): ``"shared"`` draws one
+mask per unit for the whole batch (shape of one example's activations), ``"per_example"`` one mask per example and
+unit (shape of the whole batch), as ``nn.Dropout`` does in training mode.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
+from dropout_theory._checks import check_choice
+from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, bernoulli_mask, torch_generator
 
 
 def dropout_layers(model: nn.Module) -> list[nn.Dropout]:
@@ -35,18 +40,23 @@ class DropoutMasks:
 
     Attributes:
         generator: torch generator of the masks.
-        per_example: one mask per example (as ``nn.Dropout`` in training mode) instead of one mask per unit shared
-            by the whole batch (full-batch dropout GD).
+        mask: ``"shared"`` (one mask per unit for the whole batch, full-batch dropout GD) or ``"per_example"`` (one
+            mask per example and unit, as ``nn.Dropout`` in training mode).
         masks: the masks drawn since the last :meth:`start`, one per dropout layer call, in call order.
         replay: masks to hand out instead of drawing (``None``: draw), see :meth:`start`.
     """
 
-    def __init__(self, generator: GeneratorLike = None, *, per_example: bool = False) -> None:
+    def __init__(self, generator: GeneratorLike = None, *, mask: str = "shared") -> None:
         self.generator = torch_generator(generator)
-        self.per_example = per_example
+        self.mask_convention = check_choice(mask, "mask", MASK_CONVENTIONS)
         self.masks: list[torch.Tensor] = []
         self.replay: list[torch.Tensor] | None = None
         self.index = 0
+
+    @property
+    def per_example(self) -> bool:
+        """Whether every example gets its own mask."""
+        return self.mask_convention == "per_example"
 
     def start(self, replay: list[torch.Tensor] | None = None) -> None:
         """Begin a forward pass: draw fresh masks (``replay=None``) or hand out ``replay`` in order."""

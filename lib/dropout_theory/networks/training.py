@@ -1,9 +1,10 @@
 """Training an ``nn.Module`` with one of four kinds of gradient noise, from an explicit generator.
 
 * ``"gd"``: full-batch gradient descent with dropout switched off (the noise-free reference);
-* ``"dropout"``: full-batch dropout GD, θ ← θ − η ∇L(θ; δ), one fresh mask per unit shared by the whole batch
-  (:func:`dropout_theory.networks.controlled_dropout`), keep probabilities taken from the model's ``nn.Dropout``
-  layers;
+* ``"dropout"``: full-batch dropout GD, θ ← θ − η ∇L(θ; δ), fresh masks every step
+  (:func:`dropout_theory.networks.controlled_dropout`): one per unit shared by the whole batch (``mask="shared"``,
+  the default) or one per example and unit (``mask="per_example"``, as ``nn.Dropout``); keep probabilities taken
+  from the model's ``nn.Dropout`` layers;
 * ``"sgd"``: mini-batch SGD with dropout off; each epoch is a fresh random permutation cut into ⌊n/B⌋ batches of
   B examples (sampling without replacement; the n mod B examples left over sit that epoch out);
 * ``"parametric"``: perturbed GD (Orvieto, Raj, Kersting and Bach, 2023), θ ← θ − η ∇L(θ + σε), ε ~ N(0, I),
@@ -84,6 +85,7 @@ def train_with_noise(
     sigma: float | None = None,
     generator: GeneratorLike = None,
     record_every: int | None = None,
+    mask: str = "shared",
 ) -> LossCurve:
     """Train ``model`` in place with one of the four noise types (see the module docstring).
 
@@ -99,6 +101,8 @@ def train_with_noise(
         sigma: perturbation scale σ >= 0; required for (and only for) ``"parametric"``.
         generator: torch generator (or int seed) of the masks, permutations or perturbations.
         record_every: loss recording period (default max(1, N // 100)); step N is always recorded.
+        mask: dropout mask convention of ``"dropout"``, ``"shared"`` or ``"per_example"``
+            (:data:`dropout_theory.rng.MASK_CONVENTIONS`).
 
     Returns:
         :class:`LossCurve` of the full-batch training loss with dropout off.
@@ -119,8 +123,8 @@ def train_with_noise(
     if noise == "dropout" and not keep_probs(model):
         raise ValueError("noise='dropout' needs a model with nn.Dropout layers")
     names, params = trainable_parameters(model)
-    generator = torch_generator(generator)
-    masks = DropoutMasks(generator, per_example=False)
+    generator = torch_generator(generator, device=X.device)
+    masks = DropoutMasks(generator, mask=mask)
     was_training = model.training
     steps, losses = [], []
     perm, pos = None, n

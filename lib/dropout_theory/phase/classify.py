@@ -29,6 +29,12 @@ b = 1, a > 1 (penalized flow), the open segment a = b ∈ (0, 1) (Poisson jumps)
 (Bernoulli jumps) and (1, 1) (critical). The boundary tests use exact rational arithmetic
 (:class:`fractions.Fraction`), so a = b = 1/3 given as ``"1/3"`` or ``Fraction(1, 3)`` is classified exactly.
 
+Floats are rounded before the comparison (:func:`as_exponent`): a float x is replaced by the fraction p/r with the
+smallest denominator among all fractions within 10⁻¹² of it, provided r ≤ 10⁶, and kept as its exact binary value
+otherwise. So ``0.1 + 0.2`` (which is 0.30000000000000004) counts as 3/10 and ``1/3`` as 1/3: a float computed from
+a rational lands on the boundary it was meant to be on, while exponents 10⁻⁹ apart stay apart. Pass a ``Fraction``
+or a string like ``"3/10"`` to avoid any rounding.
+
 The paper (arXiv:2510.07554) reports five nondegenerate phases depending on the relative sizes of the
 dropout rate, learning rate and width; the map above is our reconstruction from the update rule.
 """
@@ -42,6 +48,10 @@ from typing import Any
 
 from dropout_theory._checks import check_keep_prob, check_positive
 
+#: A float is taken to be the simplest fraction within this distance of it (when its denominator is at most 10⁶).
+FLOAT_TOLERANCE = 1e-12
+_MAX_DENOMINATOR = 10**6
+
 #: The possible answers of :func:`classify_phase`, nondegenerate phases first.
 PHASES: tuple[str, ...] = (
     "gradient_flow",
@@ -53,8 +63,37 @@ PHASES: tuple[str, ...] = (
 )
 
 
-def _exact(value: Any, name: str) -> Fraction:
-    """Convert an int, float, Fraction, Rational, SymPy Rational or string like "1/3" to a Fraction."""
+def _simplest_between(lo: Fraction, hi: Fraction) -> Fraction:
+    """The fraction with the smallest denominator in [lo, hi] (continued-fraction descent; lo <= hi)."""
+    whole = math.floor(lo)
+    if whole == lo or whole + 1 <= hi:
+        return Fraction(whole if whole == lo else whole + 1)
+    return whole + 1 / _simplest_between(1 / (hi - whole), 1 / (lo - whole))
+
+
+def _rational_float(x: float) -> Fraction:
+    """The simplest fraction within 10⁻¹² of x when its denominator is at most 10⁶, else x exactly."""
+    exact = Fraction(x)
+    tol = Fraction(FLOAT_TOLERANCE)
+    near = _simplest_between(exact - tol, exact + tol)
+    return near if near.denominator <= _MAX_DENOMINATOR else exact
+
+
+def as_exponent(value: Any, name: str = "a") -> Fraction:
+    """An exponent as an exact fraction, the way :func:`classify_phase` reads it.
+
+    Args:
+        value: an int, a ``Fraction`` or other exact rational (SymPy's too), a string such as ``"5/4"`` or ``"0.3"``
+            (read exactly), or a float: the simplest fraction within 10⁻¹² of it when its denominator is at most
+            10⁶ (so ``0.1 + 0.2`` is 3/10 and ``1/3`` is 1/3), else its exact binary value.
+        name: the argument's name in error messages.
+
+    Returns:
+        The :class:`fractions.Fraction`.
+
+    Raises:
+        ValueError: a non-numeric, boolean or non-finite value.
+    """
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
@@ -69,15 +108,17 @@ def _exact(value: Any, name: str) -> Fraction:
         raise ValueError(f"{name} must be a real number (int, float, Fraction or 'p/q'), got {value!r}") from None
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x!r}")
-    return Fraction(x)
+    return _rational_float(x)
 
 
 def classify_phase(a: Any, b: Any) -> str:
     """Phase of dropout training for τ_n = n^(−a), q_n = n^(−b) as the width n → ∞ (module docstring).
 
     Args:
-        a: learning-rate exponent a = lim log(1/τ)/log n (any real; a < 0 means τ → ∞).
-        b: keep-rate exponent b = lim log(1/q)/log n, b >= 0 (q ≤ 1).
+        a: learning-rate exponent a = lim log(1/τ)/log n (any real; a < 0 means τ → ∞): an int, a ``Fraction`` or
+            other exact rational (SymPy's too), a string such as ``"5/4"``, or a float (rounded to the nearest
+            fraction within 10⁻¹² when its denominator is at most 10⁶, see :func:`as_exponent`).
+        b: keep-rate exponent b = lim log(1/q)/log n, b >= 0 (q ≤ 1), given like ``a``.
 
     Returns:
         One of :data:`PHASES`: "gradient_flow", "penalized_flow", "poisson_jump", "bernoulli_jump",
@@ -86,8 +127,8 @@ def classify_phase(a: Any, b: Any) -> str:
     Raises:
         ValueError: non-numeric or non-finite input, or b < 0 (a keep rate above 1).
     """
-    A = _exact(a, "a")
-    B = _exact(b, "b")
+    A = as_exponent(a, "a")
+    B = as_exponent(b, "b")
     if B < 0:
         raise ValueError(f"b must be >= 0 (q = n^(-b) is a keep rate in (0, 1]), got {b!r}")
     if B > min(A, Fraction(1)):

@@ -36,7 +36,7 @@ from dropout_theory._checks import (
     check_positive,
     check_positive_int,
 )
-from dropout_theory.phase.classify import classify_phase, limit_parameters
+from dropout_theory.phase.classify import as_exponent, classify_phase, limit_parameters
 from dropout_theory.phase.distances import sliced_wasserstein
 from dropout_theory.phase.limits import (
     LimitPath,
@@ -46,10 +46,10 @@ from dropout_theory.phase.limits import (
     poisson_jump_process,
     wasserstein_gradient_flow,
 )
-from dropout_theory.phase.particles import pack_particles, simulate_coupled
+from dropout_theory.phase.particles import VARIANT_NAMES, pack_particles, simulate_coupled
 from dropout_theory.phase.teacher_student import init_student, make_teacher_student
 from dropout_theory.rng import GeneratorLike, torch_generator
-from dropout_theory.stats import LogLinearFit, fit_power_law
+from dropout_theory.stats import Estimate, LogLinearFit, fit_power_law
 from dropout_theory.tables import Table, TabularResult
 
 #: Book-scale grid: one point per phase plus a degenerate one (a, b as strings: exact rationals).
@@ -72,8 +72,7 @@ _SW_PROJECTIONS = 128
 
 def _scaling(a: Any, b: Any, width: int, tau0: float, keep0: float, t_final: float) -> tuple[float, float, int]:
     n = check_positive_int(width, "width")
-    classify_phase(a, b)  # checks the exponents
-    A, B = Fraction(a), Fraction(b)
+    A, B = as_exponent(a, "a"), as_exponent(b, "b")
     tau0, keep0 = check_positive(tau0, "tau0"), check_keep_prob(keep0, "keep0")
     t_final = check_positive(t_final, "t_final")
     tau = tau0 * n ** (-float(A))
@@ -93,8 +92,46 @@ def _check_points(points: Any) -> list[tuple[Any, Any]]:
     return [tuple(p) for p in points]
 
 
-def _problem(d: int, num_points: int):
-    return make_teacher_student(d=d, num_points=num_points, teacher_width=4, generator=0)
+def num_steps_at(a: Any, b: Any, width: int, *, tau0: float = 0.1, t_final: float = 1.0) -> int:
+    """The number of dropout steps ceil(t/τ) of :func:`phase_point` at (a, b) and width n (τ = τ₀ n^(−a))."""
+    return _scaling(a, b, width, tau0, 1.0, t_final)[2]
+
+
+def _problem(d: int, num_points: int, *, dtype: torch.dtype = torch.float64, device=None):
+    return make_teacher_student(
+        d=d, num_points=num_points, teacher_width=4, setup="book", generator=0, dtype=dtype, device=device
+    )
+
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def predicted_slope(a: Any, b: Any) -> tuple[str, Fraction] | None:
+    """The proxy of the predicted limit and the predicted log–log slope of the coupled RMS distance to it.
+
+    Over the horizon, each part of the update that the proxy lacks contributes a squared distance of order n^e with
+    (from :func:`dropout_theory.symbolic.phase.horizon_exponents`) e = b − a for the random metric, 2b − a − 1 for the
+    propagation noise, 2(b − 1) for the self term's mean (a drift, so squared) and 3b − a − 2 for its fluctuation.
+    The proxies are ``"no_dropout"`` (gradient flow: lacks every part), ``"random_metric"`` (Poisson and Bernoulli
+    jumps: has the random metric) and ``"penalized"`` (penalized flow: has the self term's mean). The slope of the RMS
+    distance is half the largest exponent of the missing parts.
+
+    Args:
+        a, b: the exponents (as :func:`classify_phase` reads them).
+
+    Returns:
+        ``(proxy, slope)``, or ``None`` for the critical corner (no coupled proxy) and the degenerate phase.
+    """
+    A, B = as_exponent(a, "a"), as_exponent(b, "b")
+    phase = classify_phase(A, B)
+    proxy = {"gradient_flow": "no_dropout", "poisson_jump": "random_metric", "bernoulli_jump": "random_metric",
+             "penalized_flow": "penalized"}.get(phase)  # fmt: skip
+    if proxy is None:
+        return None
+    parts = {"random_metric": B - A, "propagation_noise": 2 * B - A - 1, "self_mean": 2 * (B - 1),
+             "self_variance": 3 * B - A - 2}  # fmt: skip
+    has = {"no_dropout": (), "random_metric": ("random_metric",), "penalized": ("self_mean",)}[proxy]
+    return proxy, max(e for k, e in parts.items() if k not in has) / 2
 
 
 def simulate_limit(
@@ -160,7 +197,7 @@ def simulate_limit(
 
 
 def _sw(P: torch.Tensor, Q: torch.Tensor) -> float:
-    g = torch.Generator().manual_seed(_SW_SEED)
+    g = torch.Generator(device=P.device).manual_seed(_SW_SEED)
     return float(sliced_wasserstein(P, Q, num_projections=_SW_PROJECTIONS, generator=g))
 
 
@@ -211,6 +248,8 @@ def phase_point(
     d: int = 5,
     num_points: int = 30,
     activation: str = "relu",
+    dtype: str | torch.dtype = "float64",
+    device: torch.device | str | None = None,
 ) -> PhasePoint:
     """One finite-n measurement at (a, b) (see the module docstring).
 
@@ -226,14 +265,19 @@ def phase_point(
         d: input dimension of the small teacher–student problem.
         num_points: number of data points.
         activation: activation name.
+        dtype: ``"float64"`` or ``"float32"`` (or the torch dtype) of the particles.
+        device: where the particles are simulated (with an int ``generator``, the masks and clocks are drawn by
+            generators on that device).
 
     Returns:
         A :class:`PhasePoint`; a run that diverges is reported through ``divergence`` (with ``None`` distances)
         instead of raising, so a sweep over degenerate points completes.
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
-    data = _problem(d, num_points)
-    a0, W0 = init_student(int(width), d=d, repeats=repeats, generator=torch_generator(generator))
+    dt = _DTYPES[dtype] if isinstance(dtype, str) else dtype
+    data = _problem(d, num_points, dtype=dt, device=device)
+    a0, W0 = init_student(int(width), d=d, repeats=repeats, setup="book", generator=torch_generator(generator),
+                          dtype=dt, device=device)  # fmt: skip
     phase = classify_phase(a, b)
     head = {"a": str(a), "b": str(b), "width": int(width), "phase": phase, "tau": tau, "keep_prob": q, "steps": steps}
     try:
@@ -246,7 +290,7 @@ def phase_point(
             keep_prob=q,
             num_steps=steps,
             variants=("dropout", *COMPARED),
-            generator=torch_generator(generator, offset=1),
+            generator=torch_generator(generator, offset=1, device=device),
             activation=activation,
             record_every=max(1, steps // 20),
         )
@@ -269,7 +313,7 @@ def phase_point(
             keep0=keep0,
             t_final=steps * run.tau,
             num_steps=steps,
-            generator=torch_generator(generator, offset=2),
+            generator=torch_generator(generator, offset=2, device=device),
             activation=activation,
             phase=force,
         )
@@ -327,6 +371,28 @@ class PhaseDiagram(TabularResult):
             ("(a, b)", "phase", "slope: no dropout", "random metric", "penalty", "SW to limit"),
             rows,
             formats=("", "", "+.2f", "+.2f", "+.2f", "+.2f"),
+        )
+
+    def prediction_table(self) -> Table:
+        """Measured slope (± its standard error from the fit) of the coupled RMS distance to the proxy of the
+        predicted limit, next to the predicted slope (:func:`predicted_slope`), per grid point with a proxy."""
+        rows = []
+        slopes = self.slopes()
+        for (a, b), fits in slopes.items():
+            pred = predicted_slope(a, b)
+            if pred is None:
+                continue
+            proxy, slope = pred
+            fit = fits[proxy]
+            widths = sorted(p.width for p in self.points if (p.a, p.b) == (a, b))
+            measured = None if fit is None else Estimate(fit.exponent, fit.stderr)
+            rows.append((f"({a}, {b})", self.phase_of(a, b), VARIANT_NAMES[proxy], float(slope), measured,
+                         f"{widths[0]}…{widths[-1]} ({len(widths)})"))  # fmt: skip
+        return Table.build(
+            ("(a, b)", "phase", "proxy", "predicted slope", "measured slope", "widths (number)"),
+            rows,
+            formats=("", "", "", "+.3f", "", ""),
+            title="log–log slope of the RMS distance to the proxy of the predicted limit against the width",
         )
 
     def table(self) -> Table:
@@ -427,7 +493,7 @@ def compare_with_limit(
     """
     tau, q, steps = _scaling(a, b, width, tau0, keep0, t_final)
     data = _problem(d, num_points)
-    a0, W0 = init_student(int(width), d=d, generator=torch_generator(generator))
+    a0, W0 = init_student(int(width), d=d, setup="book", generator=torch_generator(generator))
     run = simulate_coupled(
         a0,
         W0,

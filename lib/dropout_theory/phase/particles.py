@@ -10,8 +10,8 @@ keep rate q (``keep_prob``) and **master learning rate** τ draws multipliers 1 
     X_i ← X_i − τ (1 + η_i) Dφ(X_i)ᵀ [ (1/n) Σ_j (1 + η_j) φ(X_j) − y ],
 
 where Dφ(X_i)ᵀ r = (1/N) Σ_k ∇_X φ(X_i, x_k) r_k. This is plain gradient descent with dropout on L with the
-per-parameter learning rate ``lr = τ·n`` (∂L/∂X_i carries a factor 1/n), so the paper's "master step 0.5
-(learning rate 0.5·width)" is τ = 0.5.
+per-parameter learning rate ``lr = τ·n`` (∂L/∂X_i carries a factor 1/n), so the "master step 0.5 (learning rate
+0.5·width)" of the authors' teacher–student code (GitHub ``PierreMarion23/dropout-phase-diagram``) is τ = 0.5.
 
 Coupled variants (:data:`VARIANTS`), all driven by ONE random stream: every step draws two independent masks
 m₁, m₂ from the generator whatever the variants requested, so runs with the same seed are coupled.
@@ -20,6 +20,7 @@ m₁, m₂ from the generator whatever the variants requested, so runs with the 
 * ``"random_metric"`` — forward pass unmasked, backward mask m₁ ("random geometry":
   gradients thinned at random after the forward/backward pass);
 * ``"propagation_noise_random_metric"`` — forward mask m₂ (independent), backward mask m₁;
+* ``"propagation_noise"`` — forward mask m₁, no backward mask (dropout without its random metric);
 * ``"no_dropout"`` — no mask (gradient descent on L);
 * ``"penalized"`` — no mask, plus the explicit dropout penalty: the vector field of
   L + (1−q)/(2qn)·(1/n) Σ_i ‖φ(X_i, ·)‖², i.e. each particle also feels κ Dφ(X_i)ᵀ φ(X_i) with
@@ -30,6 +31,7 @@ With q = 1 every variant performs the same arithmetic (κ = 0), so coupled runs 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,9 +58,23 @@ VARIANTS: tuple[str, ...] = (
     "dropout",
     "random_metric",
     "propagation_noise_random_metric",
+    "propagation_noise",
     "no_dropout",
     "penalized",
 )
+#: Short names of the variants in tables ("PN": propagation noise, "RM": random metric).
+VARIANT_NAMES = {
+    "dropout": "dropout",
+    "random_metric": "random metric",
+    "propagation_noise_random_metric": "PN + RM",
+    "propagation_noise": "PN only",
+    "no_dropout": "no dropout",
+    "penalized": "explicit penalty",
+}
+#: Variants whose forward pass uses the mask m₁, m₂, and whose gradients are multiplied by m₁.
+_FORWARD_M1 = ("dropout", "propagation_noise")
+_FORWARD_M2 = ("propagation_noise_random_metric",)
+_BACKWARD_M1 = ("dropout", "random_metric", "propagation_noise_random_metric")
 
 
 def _particles(a, W, X=None, y=None, *, a_name: str = "a", W_name: str = "W", ndim=(2, 3, 4)):
@@ -263,6 +279,115 @@ def velocity_kernel(
     return v_a, v_W, f, *extra
 
 
+#: Particles per chunk of the chunked step: a (V, R, chunk, N) block of pre-activations stays in the CPU's cache.
+DEFAULT_CHUNK = 128
+#: Above this many entries of the (V, R, n, N) pre-activations (16 MiB in float64), :func:`simulate_coupled`
+#: processes the particles in chunks (``chunk_size=None``); below it the one batched pass is about as fast (the
+#: measured speed-ups are in the book's appendix *Reproducing the papers*).
+CHUNK_ABOVE = 2**21
+
+
+class _ChunkedStep:
+    """One dropout step of every variant, in place, with the particles processed in chunks.
+
+    The unchunked kernel streams ≈ 7 (V, R, n, N) arrays through memory per step (pre-activations, activations,
+    slopes, each read by several products); at paper widths they are far larger than the cache and the step is
+    bound by memory bandwidth. Here pass 1 computes, chunk by chunk, the pre-activations of ``chunk`` particles (a
+    block that stays in cache) and accumulates the masked and unmasked outputs; pass 2 recomputes each block
+    (d multiply–adds per entry, cheaper than reading it back from memory), forms the chunk's velocities and moves
+    the chunk's particles at once. All buffers are allocated once and reused at every step (smooth activations
+    other than ReLU still allocate their chunk-sized σ(Z) and σ'(Z)).
+    """
+
+    def __init__(self, shape: tuple[int, int, int], d: int, N: int, chunk: int, *, dtype, device) -> None:
+        V, R, n = shape
+        self.chunk = min(chunk, n)
+        kw = {"dtype": dtype, "device": device}
+        c = V * R * self.chunk
+        self._flat = {
+            "Z": torch.empty(c * N, **kw),  # pre-activations → activations (→ slopes for ReLU)
+            "G": torch.empty(c * N, **kw),  # slopes, σ'σ, σ²
+            "va": torch.empty(c, **kw),
+            "vw": torch.empty(c * d, **kw),
+            "vw2": torch.empty(c * d, **kw),
+            "hh": torch.empty(c, **kw),
+            "scale": torch.empty(c, **kw),
+        }
+        self.am = torch.empty((V, R, n), **kw)  # masked output weights
+        self.f = torch.empty((V, R, N), **kw)
+        self.f_plain = torch.empty((V, R, N), **kw)
+        self.part = torch.empty((V, R, 1, N), **kw)
+        self.rX = torch.empty((V, R, N, d), **kw)  # r_k x_k / N
+
+    def _view(self, name: str, *shape: int) -> torch.Tensor:
+        size = math.prod(shape)
+        return self._flat[name][:size].view(shape)
+
+    def __call__(self, A, W, X, XT, y, *, act, fwd, bwd, tau, penalty, freeze_w) -> torch.Tensor:
+        """Advance (A, W) (V, R, n), (V, R, n, d) by one step in place.
+
+        Args:
+            A, W: the particles of every variant and repeat (contiguous; modified in place).
+            X, XT: (N, d) inputs and their (d, N) transpose; y: (N,) targets.
+            act: the activation.
+            fwd, bwd: (V, R, n) forward and backward multipliers.
+            tau: master learning rate.
+            penalty: (V, 1, 1) κ per variant, or ``None``.
+            freeze_w: move only the output weights.
+
+        Returns:
+            The unmasked output (V, R, N) at the state before the step (a buffer, overwritten by the next call).
+        """
+        V, R, n = A.shape
+        N, d = X.shape
+        relu = act.name == "relu"
+        torch.mul(A, fwd, out=self.am)
+        f, fp = self.f.zero_(), self.f_plain.zero_()
+        for s in range(0, n, self.chunk):  # pass 1: outputs
+            e = min(n, s + self.chunk)
+            Z = self._view("Z", V, R, e - s, N)
+            torch.matmul(W[:, :, s:e], XT, out=Z)
+            H = Z.clamp_min_(0.0) if relu else act.f(Z)
+            torch.matmul(self.am[:, :, None, s:e], H, out=self.part)
+            f.add_(self.part[:, :, 0])
+            torch.matmul(A[:, :, None, s:e], H, out=self.part)
+            fp.add_(self.part[:, :, 0])
+        r = f.div_(n).sub_(y)  # the masked residual, in place of f
+        fp.div_(n)
+        torch.mul(r.unsqueeze(-1), X, out=self.rX).div_(N)
+        kappa = None if penalty is None else penalty.view(V, 1, 1) / N
+        for s in range(0, n, self.chunk):  # pass 2: velocities and the move, chunk by chunk
+            e = min(n, s + self.chunk)
+            c = e - s
+            Z, G = self._view("Z", V, R, c, N), self._view("G", V, R, c, N)
+            va, hh, scale = self._view("va", V, R, c, 1), self._view("hh", V, R, c), self._view("scale", V, R, c)
+            a_c, w_c = A[:, :, s:e], W[:, :, s:e]
+            torch.matmul(w_c, XT, out=Z)
+            H = Z.clamp_min_(0.0) if relu else act.f(Z)
+            torch.matmul(H, r.unsqueeze(-1), out=va)  # Σ_k σ_ik r_k
+            if kappa is not None:
+                torch.sum(torch.mul(H, H, out=G), -1, out=hh)  # Σ_k σ_ik²
+            if not freeze_w:
+                vw, vw2 = self._view("vw", V, R, c, d), self._view("vw2", V, R, c, d)
+                if relu:
+                    torch.sign(H, out=G)
+                else:
+                    G.copy_(act.slope(Z, H))
+                torch.matmul(G, self.rX, out=vw)  # Σ_k σ'_ik r_k x_k / N
+                # w_c ← w_c − τ m_back (a ⊙ v + κ a² ⊙ Σ_k σ'σ x_k / N)
+                torch.mul(bwd[:, :, s:e], a_c, out=scale).mul_(-tau)
+                w_c.addcmul_(scale.unsqueeze(-1), vw)
+                if kappa is not None:
+                    torch.matmul(G.mul_(H), X, out=vw2)
+                    w_c.addcmul_(scale.mul_(a_c).mul_(kappa).unsqueeze(-1), vw2)
+            # a_c ← a_c − τ m_back (Σ_k σ_ik r_k / N + κ a_c Σ_k σ_ik² / N)
+            v = va.squeeze(-1).div_(N)
+            if kappa is not None:
+                v.addcmul_(kappa * a_c, hh)
+            a_c.addcmul_(bwd[:, :, s:e], v, value=-tau)
+        return fp
+
+
 def particle_velocity(
     a,
     W,
@@ -333,6 +458,7 @@ class CoupledRun:
     W_path: torch.Tensor | None
     tau: float
     keep_prob: float
+    val_loss: torch.Tensor | None = None
 
     def index(self, variant: str) -> int:
         """Position of ``variant`` along the leading dimension."""
@@ -356,7 +482,9 @@ def simulate_coupled(
     record_every: int = 1,
     record_particles: bool = False,
     freeze_w: bool = False,
+    validation: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: bool = False,
+    chunk_size: int | None = None,
 ) -> CoupledRun:
     """Run coupled variants of the particle system from the same initialization with the same masks.
 
@@ -379,7 +507,12 @@ def simulate_coupled(
         record_every: record every this many steps (and the last).
         record_particles: also store the particle paths at the recorded steps.
         freeze_w: train only the a_i (random-features model: φ is then linear in the trained parameters).
+        validation: optional ``(X_val (N', d), y_val (N',))`` on which the unmasked loss is also recorded.
         progress: tqdm progress bar.
+        chunk_size: particles per chunk of the in-place chunked step (the same arithmetic, summed in another
+            order); 0 for one batched pass over all particles; ``None``: chunks of :data:`DEFAULT_CHUNK` when the
+            (V, R, n, N) pre-activations have more than :data:`CHUNK_ABOVE` entries (larger than any cache), one
+            pass otherwise.
 
     Returns:
         A :class:`CoupledRun`.
@@ -415,6 +548,12 @@ def simulate_coupled(
         raise ValueError(f"X has {X.shape[1]} features but W0 expects d = {W0.shape[-1]}")
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows")
+    if validation is not None:
+        Xv = as_tensor(validation[0], "validation[0]", ndim=2, **kw)
+        yv = as_tensor(validation[1], "validation[1]", ndim=1, **kw)
+        if Xv.shape[1] != X.shape[1] or yv.shape[0] != Xv.shape[0]:
+            raise ValueError(f"validation must be (X_val (N', {X.shape[1]}), y_val (N',)), got shapes "
+                             f"{tuple(Xv.shape)}, {tuple(yv.shape)}")  # fmt: skip
     R, n, _ = W0.shape
     V = len(variants)
     act = get_activation(activation)
@@ -424,9 +563,16 @@ def simulate_coupled(
     pen = torch.tensor([kappa if v == "penalized" else 0.0 for v in variants], **kw).view(V, 1, 1)
     use_pen = kappa > 0.0 and "penalized" in variants
     ones = torch.ones((R, n), **kw)
-    buffers = (torch.empty((V, R, n, X.shape[0]), **kw), torch.empty((V, R, n, X.shape[0]), **kw))
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK if V * R * n * X.shape[0] > CHUNK_ABOVE else 0
+    chunk_size = check_positive_int(chunk_size, "chunk_size", minimum=0)
+    if chunk_size:
+        stepper = _ChunkedStep((V, R, n), X.shape[1], X.shape[0], chunk_size, **kw)
+        XT = X.T.contiguous()
+    else:
+        buffers = (torch.empty((V, R, n, X.shape[0]), **kw), torch.empty((V, R, n, X.shape[0]), **kw))
     iref = variants.index(reference)
-    steps, losses, rms, apath, wpath = [], [], [], [], []
+    steps, losses, val_losses, rms, apath, wpath = [], [], [], [], [], []
 
     def check(k: int, quantity: str, values: torch.Tensor) -> None:
         """Divergence check of (V, R, …) values at step k, naming the first variant that blew up."""
@@ -445,6 +591,9 @@ def simulate_coupled(
         dW = Wc - Wc[iref]
         rms.append(torch.sqrt((dA * dA + (dW * dW).sum(-1)).mean(-1)))
         losses.append(loss)
+        if validation is not None:
+            rv = network_output(A, Wc, Xv, activation=activation) - yv
+            val_losses.append(0.5 * (rv * rv).mean(-1))
         steps.append(k)
         if record_particles:
             apath.append(A.clone())
@@ -455,27 +604,31 @@ def simulate_coupled(
         u = torch.rand((2, R, n), generator=generator, **kw)
         m1 = (u[0] < q).to(A.dtype) / q
         m2 = (u[1] < q).to(A.dtype) / q
-        fwd = torch.stack([m1 if v == "dropout" else m2 if v.startswith("propagation") else ones for v in variants])
-        bwd = torch.stack(
-            [m1 if v in ("dropout", "random_metric") or v.startswith("propagation") else ones for v in variants]
-        )
-        v_a, v_W, _, f_plain = velocity_kernel(
-            A,
-            Wc,
-            X,
-            y,
-            act=act,
-            forward_mask=fwd,
-            penalty=pen if use_pen else 0.0,
-            freeze_w=freeze_w,
-            buffers=buffers,
-            unmasked_output=True,
-        )
+        fwd = torch.stack([m1 if v in _FORWARD_M1 else m2 if v in _FORWARD_M2 else ones for v in variants])
+        bwd = torch.stack([m1 if v in _BACKWARD_M1 else ones for v in variants])
+        if chunk_size:
+            f_plain = stepper(
+                A, Wc, X, XT, y, act=act, fwd=fwd, bwd=bwd, tau=tau, penalty=pen if use_pen else None,
+                freeze_w=freeze_w,
+            )  # fmt: skip
+        else:
+            v_a, v_W, _, f_plain = velocity_kernel(
+                A,
+                Wc,
+                X,
+                y,
+                act=act,
+                forward_mask=fwd,
+                penalty=pen if use_pen else 0.0,
+                freeze_w=freeze_w,
+                buffers=buffers,
+                unmasked_output=True,
+            )
+            A = A - tau * bwd * v_a
+            if v_W is not None:
+                Wc = Wc - tau * bwd.unsqueeze(-1) * v_W
         r_plain = f_plain - y
-        check(k - 1, "loss", 0.5 * (r_plain * r_plain).mean(-1))  # the state the step starts from
-        A = A - tau * bwd * v_a
-        if v_W is not None:
-            Wc = Wc - tau * bwd.unsqueeze(-1) * v_W
+        check(k - 1, "loss", 0.5 * (r_plain * r_plain).mean(-1))  # the state the step started from
         check(k, "output weights", A)
         check(k, "parameters", Wc)
         if k % record_every == 0 or k == num_steps:
@@ -494,6 +647,7 @@ def simulate_coupled(
         W_path=torch.stack(wpath, 2) if record_particles else None,
         tau=tau,
         keep_prob=q,
+        val_loss=torch.stack(val_losses, -1) if validation is not None else None,
     )
 
 

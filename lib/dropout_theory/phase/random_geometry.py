@@ -2,10 +2,12 @@
 
 * :func:`teacher_student_run` — a student of width n trained from one initialization with one mask stream as four
   coupled variants (``"dropout"``, ``"random_metric"``, ``"propagation_noise_random_metric"``, ``"no_dropout"``);
-  it returns the RMS particle distance from dropout to each variant along the run. Paper scale (arXiv:2510.07554):
-  d = 20, 500 points, a 15-neuron ReLU teacher, widths 200…5000, master step τ = 0.5 (per-parameter learning rate
-  0.5·n), keep 0.7, 1000 steps, 10 repeats. :func:`teacher_student_experiment` runs widths × repeats and averages
-  them (:class:`TeacherStudentSummary`).
+  it returns the RMS particle distance from dropout to each variant along the run, and the training and validation
+  losses. Paper scale (arXiv:2510.07554; the master step, the distributions and the validation set are in the authors'
+  public code, GitHub ``PierreMarion23/dropout-phase-diagram``): d = 20, 500 points, a 15-neuron ReLU teacher,
+  widths 200…5000, master step τ = 0.5 (per-parameter learning rate 0.5·n), keep 0.7, 1000 steps, 10 repeats.
+  :func:`teacher_student_experiment` runs widths × repeats and collects them (:class:`TeacherStudentSummary`, with
+  means, standard errors and log–log slopes against the width).
 * :func:`penalty_visibility` — at width n and keep rate q, the ratio d(dropout, penalized)/d(dropout, no dropout) at
   mean-field time t for a master step τ: near 1 when the penalty is invisible under the jump noise, near 0 when
   dropout follows the penalized flow.
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,11 +25,18 @@ from typing import Any
 
 import torch
 
-from dropout_theory._checks import check_allocation, check_iterations, check_positive, check_positive_int
+from dropout_theory._checks import (
+    check_allocation,
+    check_choice,
+    check_iterations,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.data import digits_parity
-from dropout_theory.phase.particles import init_particles, network_output, simulate_coupled
+from dropout_theory.phase.particles import VARIANT_NAMES, init_particles, network_output, simulate_coupled
 from dropout_theory.phase.teacher_student import init_student, make_teacher_student
 from dropout_theory.rng import GeneratorLike, torch_generator
+from dropout_theory.stats import Estimate, LogLinearFit, fit_power_law
 from dropout_theory.tables import Table, TabularResult
 
 #: The four coupled variants of the paper's experiment (dropout is the reference).
@@ -46,17 +56,20 @@ class TeacherStudentRun:
     Attributes:
         steps: recorded steps.
         rms: variant → RMS particle distance of dropout to it at those steps.
-        loss: variant → unmasked loss at those steps.
+        loss: variant → unmasked training loss at those steps.
+        val_loss: variant → loss on the validation set at those steps.
     """
 
     steps: list[int]
     rms: dict[str, list[float]]
     loss: dict[str, list[float]]
+    val_loss: dict[str, list[float]]
 
 
 def teacher_student_run(
     width: int,
     *,
+    setup: str = "authors",
     tau: float = 0.5,
     keep_prob: float = 0.7,
     num_steps: int = 1000,
@@ -66,27 +79,37 @@ def teacher_student_run(
     d: int = 20,
     num_points: int = 500,
     teacher_width: int = 15,
+    device: torch.device | str | None = None,
 ) -> TeacherStudentRun:
     """One run of the teacher–student experiment: four coupled variants from one initialization.
 
     Args:
         width: student width n.
+        setup: ``"authors"`` (the distributions of the authors' code) or ``"book"``
+            (:mod:`dropout_theory.phase.teacher_student`).
         tau: master learning rate τ.
         keep_prob: keep rate q.
         num_steps: number of steps.
         record_every: record the distances every this many steps.
-        generator: int r (the repeat index: initialization seed 1000 + r, masks 2000 + r) or a torch generator.
+        generator: int r (the repeat index: initialization seed 1000 + r, masks 2000 + r; the data always use seed
+            0) or a torch generator.
         dtype: "float64" or "float32".
         d: input dimension.
-        num_points: number of data points.
+        num_points: number of training points (and of validation points).
         teacher_width: teacher neurons.
+        device: where the run is simulated (data and initialization are the same numbers on every device; with
+            an int ``generator`` the masks come from a generator on that device).
 
     Returns:
         A :class:`TeacherStudentRun` (dropout is the reference of the distances).
     """
-    dt = DTYPES[dtype]
-    data = make_teacher_student(d=d, num_points=num_points, teacher_width=teacher_width, generator=0, dtype=dt)
-    a0, W0 = init_student(width, d=d, generator=torch_generator(generator, offset=1000), dtype=dt)
+    dt = DTYPES[check_choice(dtype, "dtype", tuple(DTYPES))]
+    data = make_teacher_student(
+        d=d, num_points=num_points, teacher_width=teacher_width, setup=setup, generator=0, dtype=dt, device=device
+    )
+    a0, W0 = init_student(
+        width, d=d, setup=setup, generator=torch_generator(generator, offset=1000), dtype=dt, device=device
+    )
     run = simulate_coupled(
         a0,
         W0,
@@ -96,40 +119,78 @@ def teacher_student_run(
         keep_prob=keep_prob,
         num_steps=num_steps,
         variants=VARIANTS4,
-        generator=torch_generator(generator, offset=2000),
+        generator=torch_generator(generator, offset=2000, device=device),
         record_every=record_every,
+        validation=(data.X_val, data.y_val),
     )
     return TeacherStudentRun(
         steps=run.steps.tolist(),
         rms={v: run.rms_to_reference[i, 0].tolist() for i, v in enumerate(VARIANTS4) if v != "dropout"},
         loss={v: run.loss[i, 0].tolist() for i, v in enumerate(VARIANTS4)},
+        val_loss={v: run.val_loss[i, 0].tolist() for i, v in enumerate(VARIANTS4)},
     )
+
+
+def _column(rows: list[list[float]], j: int) -> Estimate:
+    return Estimate.from_samples([r[j] for r in rows])
 
 
 @dataclass(frozen=True)
 class WidthSummary:
-    """Repeats of :func:`teacher_student_run` at one width, averaged.
+    """The repeats of :func:`teacher_student_run` at one width (those that did not diverge).
 
     Attributes:
-        steps: recorded steps.
-        rms_mean: variant → mean over repeats of the RMS distance to dropout at those steps.
-        rms_sd: variant → standard deviation over repeats (zeros for one repeat).
-        final_loss: variant → mean final loss.
-        num_repeats: number of repeats averaged.
+        steps: (T,) recorded steps.
+        rms: variant → (R, T) RMS distance of dropout to it, one row per repeat.
+        loss: variant → (R, T) unmasked training loss.
+        val_loss: variant → (R, T) validation loss (empty for records made before it was logged).
         num_diverged: repeats that diverged and are left out.
     """
 
     steps: list[int]
-    rms_mean: dict[str, list[float]]
-    rms_sd: dict[str, list[float]]
-    final_loss: dict[str, float]
-    num_repeats: int
+    rms: dict[str, list[list[float]]]
+    loss: dict[str, list[list[float]]]
+    val_loss: dict[str, list[list[float]]]
     num_diverged: int = 0
+
+    @property
+    def num_repeats(self) -> int:
+        """R, the repeats summarized."""
+        return len(next(iter(self.rms.values()), []))
+
+    @property
+    def rms_mean(self) -> dict[str, list[float]]:
+        """Variant → (T,) mean over the repeats of the RMS distance."""
+        return {v: torch.tensor(c, dtype=torch.float64).mean(0).tolist() for v, c in self.rms.items()}
+
+    @property
+    def rms_sd(self) -> dict[str, list[float]]:
+        """Variant → (T,) standard deviation over the repeats (zeros for one repeat)."""
+        return {
+            v: (torch.tensor(c, dtype=torch.float64).std(0) if len(c) > 1 else torch.zeros(len(c[0]))).tolist()
+            for v, c in self.rms.items()
+        }
+
+    def _index(self, step: int) -> int:
+        if step not in self.steps:
+            raise ValueError(f"step {step} was not recorded; recorded steps are {self.steps[0]}…{self.steps[-1]} "
+                             f"every {self.steps[1] - self.steps[0] if len(self.steps) > 1 else 0}")  # fmt: skip
+        return self.steps.index(step)
+
+    def rms_at(self, step: int) -> dict[str, Estimate]:
+        """Variant → mean ± standard error over the repeats of the RMS distance at ``step``."""
+        j = self._index(step)
+        return {v: _column(c, j) for v, c in self.rms.items()}
+
+    def loss_at(self, step: int, *, validation: bool = False) -> dict[str, Estimate]:
+        """Variant → mean ± standard error of the training (or validation) loss at ``step``."""
+        j = self._index(step)
+        return {v: _column(c, j) for v, c in (self.val_loss if validation else self.loss).items()}
 
 
 @dataclass(frozen=True)
 class TeacherStudentSummary(TabularResult):
-    """The experiment averaged over repeats, one :class:`WidthSummary` per width (``summary[width]``).
+    """The experiment's runs, one :class:`WidthSummary` per width (``summary[width]``), with statistics over repeats.
 
     Attributes:
         widths: width → its summary, widths increasing.
@@ -140,45 +201,129 @@ class TeacherStudentSummary(TabularResult):
     def __getitem__(self, width: int) -> WidthSummary:
         return self.widths[width]
 
+    @property
+    def variants(self) -> list[str]:
+        """The variants dropout is compared with."""
+        first = next((s for s in self.widths.values() if s.steps), None)
+        return [] if first is None else list(first.rms)
+
+    @property
+    def steps(self) -> list[int]:
+        """The recorded steps (of the first width with a run)."""
+        return next((s.steps for s in self.widths.values() if s.steps), [])
+
     @classmethod
     def from_runs(
         cls, widths: Sequence[int], runs: Sequence[TeacherStudentRun | dict[str, Any]]
     ) -> TeacherStudentSummary:
-        """Average runs (or their ``asdict`` records) by width; ``widths[i]`` is the width of ``runs[i]``. Records
+        """Collect runs (or their ``asdict`` records) by width; ``widths[i]`` is the width of ``runs[i]``. Records
         marked ``"diverged"`` (experiment jobs whose run blew up) are left out and counted."""
         out: dict[int, WidthSummary] = {}
         records = [r if isinstance(r, dict) else vars(r) for r in runs]
         for n in sorted(set(widths)):
             every = [r for w, r in zip(widths, records, strict=True) if w == n]
             rs = [r for r in every if not r.get("diverged")]
-            mean, sd, final = {}, {}, {}
-            for v in rs[0]["rms"] if rs else ():
-                curves = torch.tensor([r["rms"][v] for r in rs], dtype=torch.float64)
-                mean[v] = curves.mean(0).tolist()
-                sd[v] = (curves.std(0) if len(rs) > 1 else torch.zeros_like(curves[0])).tolist()
-            for v in rs[0]["loss"] if rs else ():
-                final[v] = sum(r["loss"][v][-1] for r in rs) / len(rs)
+
+            def gather(field: str, rs: list[dict[str, Any]] = rs) -> dict[str, list[list[float]]]:
+                return {v: [list(r[field][v]) for r in rs] for v in (rs[0].get(field) or {})} if rs else {}
+
             steps = list(rs[0]["steps"]) if rs else []
-            out[int(n)] = WidthSummary(steps, mean, sd, final, len(rs), len(every) - len(rs))
+            out[int(n)] = WidthSummary(steps, gather("rms"), gather("loss"), gather("val_loss"), len(every) - len(rs))
         return cls(out)
 
-    def table(self) -> Table:
-        first = next((s for s in self.widths.values() if s.steps), None)
-        variants = [] if first is None else list(first.rms_mean)
-        rows = [
-            (n, *(s.rms_mean[v][-1] if s.rms_mean else None for v in variants), s.num_diverged)
-            for n, s in self.widths.items()
-        ]
-        names = {"random_metric": "random metric", "propagation_noise_random_metric": "prop. noise + RM"}
-        title = "RMS distance of dropout to (mean over the repeats):"
-        if first is not None:
-            title = f"RMS distance of dropout at step {first.steps[-1]} to (mean over {first.num_repeats} repeats):"
+    def rms_at(self, step: int) -> dict[str, dict[int, Estimate]]:
+        """Variant → width → mean ± standard error of the RMS distance of dropout to it at ``step``."""
+        return {v: {n: s.rms_at(step)[v] for n, s in self.widths.items() if s.steps} for v in self.variants}
+
+    def slopes(self, step: int) -> dict[str, LogLinearFit]:
+        """Variant → least-squares fit of log(mean RMS distance at ``step``) against log(width)
+        (:func:`dropout_theory.stats.fit_power_law`: its ``exponent`` and ``stderr`` are the slope and its standard
+        error from the residuals)."""
+        out = {}
+        for v, by_width in self.rms_at(step).items():
+            out[v] = fit_power_law(list(by_width), [e.value for e in by_width.values()])
+        return out
+
+    def table_at(self, step: int) -> Table:
+        """Mean ± standard error over the repeats of the RMS distance of dropout to each variant at ``step``."""
+        variants, at = self.variants, self.rms_at(step)
+        rows = [(n, *(at[v].get(n) for v in variants), s.num_diverged) for n, s in self.widths.items()]
+        reps = sorted({s.num_repeats for s in self.widths.values()})
         return Table.build(
-            ("width", *(names.get(v, v.replace("_", " ")) for v in variants), "diverged"),
+            ("width", *(VARIANT_NAMES[v] for v in variants), "diverged"),
             rows,
-            formats=("d", *([".3f"] * len(variants)), "d"),
-            title=title,
+            formats=("d", *([""] * len(variants)), "d"),
+            title=f"RMS distance of dropout at step {step} to (mean ± s.e. over {'/'.join(map(str, reps))} repeats):",
         )
+
+    def slopes_table(self, steps: Sequence[int]) -> Table:
+        """Fitted log–log slopes (± standard error) of the RMS distances against the width, one column per step."""
+        fits = {k: self.slopes(k) for k in steps}
+        rows = [(VARIANT_NAMES[v], *(Estimate(fits[k][v].exponent, fits[k][v].stderr) for k in steps))
+                for v in self.variants]  # fmt: skip
+        widths = list(self.widths)
+        return Table.build(
+            ("dropout vs", *(f"slope at step {k}" for k in steps)),
+            rows,
+            formats=("", *([""] * len(steps))),
+            title=f"log–log slope of the RMS distance against the width ({widths[0]}…{widths[-1]}, "
+            f"{len(widths)} widths; ± s.e. of the fit)",
+        )
+
+    def ordering_table(self, steps: Sequence[int], *, z: float = 2.0) -> Table:
+        """Per width and step, the variants sorted by their mean RMS distance to dropout (nearest first), joined by
+        ``<`` where the two neighbours differ by more than ``z`` standard errors and by ``≈`` where they do not.
+
+        The difference of two neighbours is paired (the variants of one repeat share its initialization and masks):
+        its mean ± standard error over the repeats (:meth:`dropout_theory.stats.Estimate.from_samples`; with one
+        repeat the error is infinite, so every neighbour is ``≈``).
+
+        Args:
+            steps: recorded steps, one column each.
+            z: the number of standard errors a gap must exceed.
+
+        Returns:
+            The table: width, then one ordering per step.
+        """
+        rows = []
+        for n, s in self.widths.items():
+            if not s.steps:
+                continue
+            row: list[Any] = [n]
+            for step in steps:
+                j = s._index(step)
+                samples = {v: [r[j] for r in c] for v, c in s.rms.items()}
+                ranked = sorted(samples, key=lambda v: Estimate.from_samples(samples[v]).value)
+                text = VARIANT_NAMES[ranked[0]]
+                for near, far in itertools.pairwise(ranked):
+                    gap = Estimate.from_samples([b - a for a, b in zip(samples[near], samples[far], strict=True)])
+                    text += (" < " if gap.value > z * gap.stderr else " ≈ ") + VARIANT_NAMES[far]
+                row.append(text)
+            rows.append(row)
+        return Table.build(
+            ("width", *(f"step {k}" for k in steps)),
+            rows,
+            formats=("d", *([""] * len(steps))),
+            title=f"distances from dropout, nearest first ('<': paired gap above {z:g} standard errors, '≈': not)",
+        )
+
+    def loss_table(self, step: int) -> Table:
+        """Training and validation loss of each of the four variants at ``step`` (mean ± s.e. over the repeats)."""
+        rows = []
+        for n, s in self.widths.items():
+            if not s.steps:
+                continue
+            train, val = s.loss_at(step), s.loss_at(step, validation=True)
+            rows += [(n, VARIANT_NAMES[v], train[v], val.get(v)) for v in train]
+        return Table.build(
+            ("width", "variant", "training loss", "validation loss"),
+            rows,
+            formats=("d", "", "", ""),
+            title=f"losses at step {step} (mean ± s.e. over the repeats)",
+        )
+
+    def table(self) -> Table:
+        return self.table_at(self.steps[-1])
 
 
 def _check_widths(widths: Any) -> list[int]:
@@ -195,7 +340,7 @@ def teacher_student_experiment(
     Args:
         widths: student widths.
         repeats: repeats per width.
-        **kwargs: keyword arguments of :func:`teacher_student_run`.
+        **kwargs: keyword arguments of :func:`teacher_student_run` (e.g. ``setup``).
     """
     widths = _check_widths(widths)
     repeats = check_positive_int(repeats, "repeats")
@@ -250,8 +395,8 @@ def penalty_visibility(
     """
     tau, t_final = check_positive(tau, "tau"), check_positive(t_final, "t_final")
     steps = check_iterations(math.ceil(t_final / tau - 1e-9), "t_final/tau (the number of steps)")
-    data = make_teacher_student(d=d, num_points=num_points, teacher_width=4, generator=0)
-    a0, W0 = init_student(width, d=d, repeats=repeats, generator=torch_generator(generator))
+    data = make_teacher_student(d=d, num_points=num_points, teacher_width=4, setup="book", generator=0)
+    a0, W0 = init_student(width, d=d, repeats=repeats, setup="book", generator=torch_generator(generator))
     run = simulate_coupled(
         a0,
         W0,

@@ -1,8 +1,10 @@
-"""Figures of part I's alignment chapters: the Hessian–variance alignment α along training."""
+"""Figures of part I's alignment chapters: the Hessian–variance alignment α along training, computed in the chapter
+(:func:`plot_alignment_curves`) or read from stored runs (:func:`plot_stored_alignment`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,4 +57,54 @@ def plot_alignment_curves(
         ax.axhline(reference, color="0.5", lw=1, ls=":")
     ax.set(xlabel="step", ylabel=r"alignment $\alpha$", ylim=(lowest - 0.05 if lowest < 0 else 0.0, 1.1))
     ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_stored_alignment(
+    runs: Sequence[Mapping[str, Any]],
+    *,
+    reference: float | None = None,
+    subset: bool = False,
+    ax: Axes | None = None,
+) -> Axes:
+    """α along training from stored runs: the mean over seeds with ±1 standard-error bars (none for a single
+    seed), one line per row.
+
+    Args:
+        runs: summary rows of ``dropout-experiments alignment``
+            (:func:`dropout_theory.alignment.stored_alignment_summary`), each with ``steps``, ``alpha_curve``,
+            ``alpha_curve_stderr`` (and ``subset_curve``, ``subset_curve_stderr``), ``mask``, ``keep_prob`` and
+            ``num_seeds``. Rows with the same keep probability share a colour; per-example masks
+            are drawn solid with circles, shared masks dashed with squares.
+        reference: a level to mark with a dotted grey line (e.g. a paper's reported α), or ``None``.
+        subset: plot the α over the subset (``subset_curve``) instead of all parameters.
+        ax: axes (a new figure when ``None``).
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3.4))
+    keeps = sorted({r["keep_prob"] for r in runs}, reverse=True)
+    field = "subset_curve" if subset else "alpha_curve"
+    for r in runs:
+        if not r["num_seeds"] or r.get(field) is None:
+            continue
+        color = f"C{keeps.index(r['keep_prob'])}"
+        per_example = r["mask"] == "per_example"
+        n = r["num_seeds"]
+        ax.errorbar(
+            np.asarray(r["steps"], dtype=np.float64),
+            np.asarray(r[field], dtype=np.float64),
+            yerr=np.asarray(r[field + "_stderr"], dtype=np.float64) if n > 1 else None,  # one seed: no error bar
+            marker="o" if per_example else "s",
+            ls="-" if per_example else "--",
+            capsize=2,
+            color=color,
+            label=f"keep {r['keep_prob']:g}, {r['mask'].replace('_', '-')} masks ({n} seed{'s' if n > 1 else ''})",
+        )
+    if reference is not None:
+        ax.axhline(reference, color="0.5", lw=1, ls=":")
+    ax.set(xlabel="step", ylabel=r"alignment $\alpha$ (mean $\pm$ s.e. over seeds)", ylim=(0.0, 1.05))
+    ax.legend(fontsize=7)
     return ax

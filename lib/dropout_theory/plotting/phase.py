@@ -10,7 +10,14 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dropout_theory.phase import DigitsCurves, PhaseDiagram, TeacherStudentSummary, classify_phase
+from dropout_theory.phase import (
+    VARIANT_NAMES,
+    DigitsCurves,
+    MnistSummary,
+    PhaseDiagram,
+    TeacherStudentSummary,
+    classify_phase,
+)
 
 PHASE_COLORS = {
     "gradient_flow": "C0",
@@ -23,8 +30,19 @@ PHASE_COLORS = {
 VARIANT_LABELS = {
     "random_metric": "random metric",
     "propagation_noise_random_metric": "propagation noise + random metric",
+    "propagation_noise": "propagation noise only",
     "no_dropout": "no dropout",
     "penalized": "explicit penalty",
+    "dropout": "dropout",
+}
+#: One colour per variant, the same in every Part III figure.
+VARIANT_COLORS = {
+    "dropout": "k",
+    "random_metric": "C0",
+    "propagation_noise_random_metric": "C1",
+    "no_dropout": "C2",
+    "propagation_noise": "C3",
+    "penalized": "C4",
 }
 
 
@@ -137,18 +155,18 @@ def plot_clouds(clouds: Mapping[str, Any], *, coords: tuple[int, int] = (0, 1), 
 
 
 def plot_rms_curves(summary: TeacherStudentSummary, *, axes: Sequence[Axes] | None = None) -> Figure:
-    """Teacher–student: RMS distance of dropout to each variant against the step, one panel per variant.
+    """Teacher–student: RMS distance of dropout to each variant against the step, one panel per variant, one curve
+    per width (mean over the repeats, band ± one standard error).
 
     Args:
-        summary: output of :func:`dropout_theory.phase.teacher_student_experiment`.
+        summary: output of :func:`dropout_theory.phase.teacher_student_experiment` (or a stored run).
         axes: optional axes, one per variant.
 
     Returns:
         The figure.
     """
     widths = summary.widths
-    first = next(iter(widths.values()))
-    variants = list(first.rms_mean)
+    variants = summary.variants
     if axes is None:
         fig, grid = plt.subplots(1, len(variants), figsize=(3.6 * len(variants), 3.0), sharey=True, squeeze=False)
         axes = list(grid[0])
@@ -158,14 +176,50 @@ def plot_rms_curves(summary: TeacherStudentSummary, *, axes: Sequence[Axes] | No
         for i, (n, s) in enumerate(widths.items()):
             color = plt.cm.viridis(i / max(1, len(widths) - 1))
             m, sd = np.asarray(s.rms_mean[v]), np.asarray(s.rms_sd[v])
+            se = sd / np.sqrt(max(1, s.num_repeats))
             ax.plot(s.steps, m, color=color, label=f"n = {n}")
-            ax.fill_between(s.steps, m - sd, m + sd, color=color, alpha=0.2)
+            ax.fill_between(s.steps, m - se, m + se, color=color, alpha=0.25)
         ax.set_title(f"dropout vs {VARIANT_LABELS[v]}", fontsize=9)
         ax.set_xlabel("step k")
     axes[0].set_ylabel("RMS particle distance")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def plot_rms_vs_width(summary: TeacherStudentSummary, step: int, *, ax: Axes | None = None) -> Axes:
+    """The phase paper's headline figure: RMS distance of dropout to each variant at one step against the width,
+    log–log, mean ± standard error over the repeats, with the least-squares power law and its slope ± s.e.
+
+    Args:
+        summary: the experiment (e.g. a stored run).
+        step: a recorded step.
+        ax: axes.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 3.8))
+    fits = summary.slopes(step)
+    for v, by_width in summary.rms_at(step).items():
+        n = np.array(list(by_width), dtype=float)
+        m = np.array([e.value for e in by_width.values()])
+        se = np.array([e.stderr for e in by_width.values()])
+        fit = fits[v]
+        color = VARIANT_COLORS[v]
+        ax.errorbar(n, m, yerr=se, fmt="o", color=color, ms=4, capsize=2,
+                    label=f"{VARIANT_LABELS[v]}: slope {fit.exponent:+.2f} ± {fit.stderr:.1g}")  # fmt: skip
+        ax.plot(n, fit.predict(n), "--", color=color, lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    widths = sorted({n for by_width in summary.rms_at(step).values() for n in by_width})
+    ax.set_xticks(widths, [str(n) for n in widths])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set_xlabel("width n")
+    ax.set_ylabel(f"RMS distance to dropout at step {step}")
+    ax.legend(fontsize=7)
+    return ax
 
 
 def plot_part_sizes(scalings: Mapping[str, tuple[float, float]], *, t: float = 1.0, ax: Axes | None = None) -> Axes:
@@ -241,3 +295,60 @@ def plot_digits_curves(res: DigitsCurves, *, axes: Sequence[Axes] | None = None)
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def plot_mnist_curves(
+    summary: MnistSummary, *, keep_prob: float, metric: str = "test_loss", ax: Axes | None = None
+) -> Axes:
+    """One metric of the MNIST experiment along training, one curve per variant (mean ± s.e. over the repeats).
+
+    Args:
+        summary: the experiment (e.g. a stored run).
+        keep_prob: the keep rate of the runs shown.
+        metric: a recorded metric (``"test_loss"``, ``"val_accuracy"``, ...).
+        ax: axes.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 3.4))
+    for v in summary.variants:
+        steps, est = summary.curve(keep_prob, metric, v)
+        m = np.array([e.value for e in est])
+        se = np.array([e.stderr for e in est])
+        ax.plot(steps, m, color=VARIANT_COLORS[v], label=VARIANT_NAMES[v], lw=1.2)
+        ax.fill_between(steps, m - se, m + se, color=VARIANT_COLORS[v], alpha=0.2)
+    ax.set_xlabel("SGD step")
+    ax.set_ylabel(metric.replace("_", " ").replace("loss", "risk"))
+    ax.set_title(f"drop rate {1 - keep_prob:.1f}", fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_mnist_by_drop_rate(
+    summary: MnistSummary, *, metric: str, at: str = "best_val", scale: float = 1.0, ax: Axes | None = None
+) -> Axes:
+    """One end-of-run quantity of the MNIST experiment against the drop rate, one series per variant (mean ± s.e.).
+
+    Args:
+        summary: the experiment.
+        metric: as in :meth:`dropout_theory.phase.MnistSummary.estimate` (e.g. ``"test_loss"``, ``"sharpness"``).
+        at: ``"best_val"`` or ``"final"``.
+        scale: factor applied to the values (e.g. the learning rate τ·n to show η·λ_max).
+        ax: axes.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 3.4))
+    rates = np.array([1 - q for q in summary.runs])
+    offsets = np.linspace(-0.012, 0.012, len(summary.variants))
+    for dx, v in zip(offsets, summary.variants, strict=True):
+        est = [summary.estimate(q, metric, v, at=at) for q in summary.runs]
+        ax.errorbar(rates + dx, [scale * e.value for e in est], yerr=[scale * e.stderr for e in est], fmt="o-",
+                    color=VARIANT_COLORS[v], ms=4, capsize=2, lw=1, label=VARIANT_NAMES[v])  # fmt: skip
+    ax.set_xlabel("drop rate 1 − q")
+    ax.legend(fontsize=7)
+    return ax

@@ -112,3 +112,29 @@ def plot_spectrum(eigenvalues: Mapping[str, torch.Tensor], *, ax: Axes | None = 
     ax.set_ylabel("eigenvalue")
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_summary_band(
+    *,
+    recorded_steps: Sequence[float],
+    summary: Mapping[str, Sequence[float]],
+    lr: float,
+    label: str,
+    color: str,
+    ls: str = "-",
+    ax: Axes | None = None,
+) -> Axes:
+    """A stored run summary, recorded at the steps ``recorded_steps``, against time t = lr·N: ``summary["mean"]``
+    as a line, ``summary["min"]`` to ``summary["max"]`` as a band (the stored twin of :func:`plot_band`, e.g. for
+    the records of ``dropout-experiments sme``).
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots()
+    t = np.asarray(recorded_steps, dtype=np.float64) * lr
+    ax.plot(t, np.asarray(summary["mean"], dtype=np.float64), color=color, ls=ls, label=label)
+    ax.fill_between(t, summary["min"], summary["max"], color=color, alpha=0.2, lw=0)
+    ax.set_xlabel(r"time $t=\eta N$")
+    return ax

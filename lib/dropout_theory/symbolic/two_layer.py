@@ -7,6 +7,8 @@
 * :func:`covariance_blocks` — every block Σ_kr of the dropout-gradient covariance for a symbolic network
   (one data point, one input feature), derived by exact expectation and checked against the closed form
   Σ = v Σ_j S_j S_jᵀ + v² Σ_{k<r} T_kr T_krᵀ used by :mod:`dropout_theory.two_layer`.
+* :func:`per_example_derivation` — the covariance and second moment of one example's dropout gradient under its
+  own mask (the per-example convention), and what the paper's eq. 17 (Σ̃, §5.2) keeps of them.
 """
 
 from __future__ import annotations
@@ -166,3 +168,87 @@ def covariance_blocks(m: int = 3) -> CovarianceDerivation:
             closed += v**2 * T * T.T
     diff = (sigma - closed).applyfunc(lambda z: sp.simplify(sp.expand(z)))
     return CovarianceDerivation(grad, sigma, closed, diff, {"a": a, "h": h, "s": s, "x": x, "y": y})
+
+
+@dataclass(frozen=True)
+class PerExampleDerivation:
+    """The dropout gradient of ONE example with its own mask, and the paper's eq. 17 approximation of it.
+
+    For a scalar output, example i's dropout gradient is g_r = e(δ) δ_r J_r, with e(δ) = e + Σ_k (δ_k − 1) c_k the
+    masked residual, c_k = a_k σ(w_k·x_i) the contribution of neuron k and J_r = ∇_{q_r}(a_r σ(w_r·x_i)). Every
+    moment is therefore a scalar coefficient times J_r J_sᵀ; these are m×m matrices of such coefficients. The
+    closed forms are written with the symbols v, μ₃, μ₄ (variance, third and fourth central moments of δ) and
+    Q = Σ_k c_k².
+
+    Attributes:
+        covariance: κ_rs = Cov(e(δ)δ_r, e(δ)δ_s), by exact expectation over the masks.
+        covariance_closed_form: κ written out: r ≠ s: v e (c_r + c_s) + v Q + μ₃ (c_r² + c_s²) + v² c_r c_s;
+            r = s: v e² + 2 e (v + μ₃) c_r + v (1 + v) Q + (2μ₃ + μ₄ − 2v²) c_r².
+        second_moment: ω_rs = E[e(δ)² δ_r δ_s] (the covariance plus the outer product of the mean e + v c_r).
+        eq17: the coefficients of the paper's Σ̃ for this example, l₁ + [r = s] v l₂ with l₁ = e² + v Q, l₂ = e².
+        remainder: ω − eq17 written out: r ≠ s: 2 v e (c_r + c_s) + μ₃ (c_r² + c_s²) + 2 v² c_r c_s;
+            r = s: 2 e (2v + μ₃) c_r + (2μ₃ + μ₄ − v²) c_r² + v² Q.
+        checks: the three differences (exact covariance − its closed form, ω − eq17 − remainder, and
+            ω − κ − mean meanᵀ) after substituting v, μ₃, μ₄, simplified: zero matrices.
+        symbols: c_1..c_m, e, Q, v, mu_3, mu_4.
+    """
+
+    covariance: sp.Matrix
+    covariance_closed_form: sp.Matrix
+    second_moment: sp.Matrix
+    eq17: sp.Matrix
+    remainder: sp.Matrix
+    checks: tuple[sp.Matrix, sp.Matrix, sp.Matrix]
+    symbols: dict[str, tuple[sp.Symbol, ...] | sp.Symbol]
+
+
+def per_example_derivation(m: int = 3) -> PerExampleDerivation:
+    """Moments of one example's dropout gradient (its own mask) and their relation to eq. 17's Σ̃.
+
+    With per-example masks the n examples' gradients are independent, so the covariance of the full-batch dropout
+    gradient is Σ_pe = (1/n²) Σ_i κ^{(i)} ∘ (J_i J_iᵀ) (blockwise), while eq. 17 reads
+    Σ̃ = (1/n) Σ_i [l_{i,1} J_i J_iᵀ + l_{i,2} v BD(J_i J_iᵀ)]. The remainder shows that Σ̃ keeps, of the second
+    moment ω, exactly the terms in e² and Q = Σ_k c_k² at first order in v: it drops the terms carrying single
+    contributions c_r (one neuron's share, small against Q for a wide layer) and the v² Q diagonal term, and, being
+    a second moment rather than a covariance, it keeps the e² J Jᵀ of the mean gradient.
+    """
+    c = sp.symbols(f"c_1:{m + 1}", real=True)
+    d = sp.symbols(f"delta_1:{m + 1}", positive=True)
+    e, Q = sp.symbols("e Q", real=True)
+    vs, m3, m4 = sp.symbols("v mu_3 mu_4", real=True)
+    mom = bernoulli_moments()
+    values = {vs: v, m3: mom["mu3"], m4: mom["mu4"]}
+    e_drop = e + sum((d[k] - 1) * c[k] for k in range(m))
+    factor = [e_drop * d[r] for r in range(m)]
+    mean = sp.Matrix(m, 1, [expectation_over_masks(f, list(d)) for f in factor])
+    second = sp.zeros(m, m)
+    for r in range(m):
+        for s in range(r, m):
+            second[r, s] = second[s, r] = expectation_over_masks(factor[r] * factor[s], list(d))
+    cov = (second - mean * mean.T).applyfunc(lambda z: sp.simplify(sp.expand(z)))
+
+    def closed(r: int, s: int) -> sp.Expr:
+        if r == s:
+            return vs * e**2 + 2 * e * (vs + m3) * c[r] + vs * (1 + vs) * Q + (2 * m3 + m4 - 2 * vs**2) * c[r] ** 2
+        return vs * e * (c[r] + c[s]) + vs * Q + m3 * (c[r] ** 2 + c[s] ** 2) + vs**2 * c[r] * c[s]
+
+    def rest(r: int, s: int) -> sp.Expr:
+        if r == s:
+            return 2 * e * (2 * vs + m3) * c[r] + (2 * m3 + m4 - vs**2) * c[r] ** 2 + vs**2 * Q
+        return 2 * vs * e * (c[r] + c[s]) + m3 * (c[r] ** 2 + c[s] ** 2) + 2 * vs**2 * c[r] * c[s]
+
+    covariance_closed = sp.Matrix(m, m, closed)
+    eq17 = sp.Matrix(m, m, lambda r, s: e**2 + vs * Q + (vs * e**2 if r == s else 0))
+    remainder = sp.Matrix(m, m, rest)
+    subs = {**values, Q: sum(ck**2 for ck in c)}
+
+    def zero(mat: sp.Matrix) -> sp.Matrix:
+        return mat.subs(subs).applyfunc(lambda z: sp.simplify(sp.expand(z)))
+
+    checks = (
+        zero(cov - covariance_closed),
+        zero(second - eq17 - remainder),
+        zero(second - cov - mean * mean.T),
+    )
+    names = {"c": c, "e": e, "Q": Q, "v": vs, "mu_3": m3, "mu_4": m4}
+    return PerExampleDerivation(cov, covariance_closed, second, eq17, remainder, checks, names)

@@ -17,6 +17,11 @@ The m singles ε_j (variance v) and the m(m−1)/2 pairs ε_kε_r (variance v²)
 where S_j ∈ R^D has block k equal to G_kj (k ≠ j) and E_j + v G_jj (k = j), and T_kr has block k equal to
 G_kr, block r equal to G_rk and zeros elsewhere. In blocks:
 Σ_kl = v Σ_j S_j[k] S_j[l]ᵀ + v² G_kl G_lkᵀ (k ≠ l) and Σ_kk = v Σ_j S_j[k] S_j[k]ᵀ + v² Σ_{r≠k} G_kr G_krᵀ.
+
+That is the covariance for one mask per neuron shared by all n examples (``mask="shared"``, full-batch dropout GD,
+the SME paper's eq. 6). With one mask per example and neuron (``mask="per_example"``, as ``torch.nn.Dropout``) the
+n per-example gradients are independent, so Σ_pe = (1/n²) Σ_i Σ^{(i)}, where Σ^{(i)} is the shared-mask formula
+applied to the single example (x_i, y_i). The expected gradient ∇L_S is the same for both conventions.
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import check_allocation, check_keep_prob, check_positive_int
+from dropout_theory._checks import check_allocation, check_choice, check_keep_prob, check_positive_int
 from dropout_theory.activations import Activation, get_activation
-from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
+from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, bernoulli_mask, torch_generator
 from dropout_theory.two_layer import kernels
 from dropout_theory.two_layer.model import as_problem
 from dropout_theory.two_layer.modified_loss import dropout_variance
@@ -52,29 +57,9 @@ def _coupling_vectors(a, W, X, y, act: Activation) -> tuple[torch.Tensor, torch.
     return E, torch.cat([Ga, Gw], dim=2)
 
 
-def dropout_gradient_covariance(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> torch.Tensor:
-    """Exact covariance Σ of ∇_θ R_S^drop(θ; δ) over the dropout mask, dense (D, D), D = m(K + d).
-
-    Parameters are flattened neuron-major (θ = vec(q_1, …, q_m), q_r = (a_r, w_r)). This dense path is the
-    reference for small D; :func:`dropout_theory.two_layer.sample_dropout_noise` draws N(0, Σ) without it.
-
-    Args:
-        a: (m,) or (m, K) output weights.
-        W: (m, d) input weights.
-        X: (n, d) inputs.
-        y: (n,) or (n, K) targets.
-        keep_prob: keep probability p in (0, 1]; p = 1 gives Σ = 0.
-        activation: activation name.
-
-    Returns:
-        (D, D) symmetric positive semi-definite tensor.
-    """
-    prob = as_problem(a, W, X, y)
-    v = dropout_variance(keep_prob)
-    D = prob.m * (prob.K + prob.d)
-    check_allocation(2 * D * D + prob.m**2 * (prob.K + prob.d) * (1 + prob.n), "Σ and the coupling vectors",
-                     names=f"D = {D} (m = {prob.m}, d = {prob.d})")  # fmt: skip
-    E, G = _coupling_vectors(prob.a, prob.W, prob.X, prob.y, get_activation(activation))
+def _shared_mask_covariance(a, W, X, y, v: float, act: Activation) -> torch.Tensor:
+    """Σ for one mask per neuron shared by the rows of X (tensors of a validated problem)."""
+    E, G = _coupling_vectors(a, W, X, y, act)
     m, P = E.shape
     eye = torch.eye(m, dtype=E.dtype, device=E.device)
     # S[k, j] = block k of S_j
@@ -88,6 +73,45 @@ def dropout_gradient_covariance(a, W, X, y, *, keep_prob: float, activation: str
     return sigma + v * v * pair.reshape(m * P, m * P)
 
 
+def dropout_gradient_covariance(
+    a, W, X, y, *, keep_prob: float, activation: str = "tanh", mask: str = "shared"
+) -> torch.Tensor:
+    """Exact covariance Σ of ∇_θ R_S^drop(θ; δ) over the dropout mask, dense (D, D), D = m(K + d).
+
+    Parameters are flattened neuron-major (θ = vec(q_1, …, q_m), q_r = (a_r, w_r)). This dense path is the
+    reference for small D; :func:`dropout_theory.two_layer.sample_dropout_noise` draws N(0, Σ) without it
+    (shared masks).
+
+    Args:
+        a: (m,) or (m, K) output weights.
+        W: (m, d) input weights.
+        X: (n, d) inputs.
+        y: (n,) or (n, K) targets.
+        keep_prob: keep probability p in (0, 1]; p = 1 gives Σ = 0.
+        activation: activation name.
+        mask: ``"shared"`` (one mask per neuron for all examples) or ``"per_example"`` (one per example and
+            neuron): Σ_pe = (1/n²) Σ_i Σ^{(i)} with Σ^{(i)} the covariance of example i's gradient.
+
+    Returns:
+        (D, D) symmetric positive semi-definite tensor.
+    """
+    prob = as_problem(a, W, X, y)
+    v = dropout_variance(keep_prob)
+    act = get_activation(activation)
+    D = prob.m * (prob.K + prob.d)
+    check_allocation(
+        2 * D * D + prob.m**2 * (prob.K + prob.d) * (1 + prob.n),
+        "Σ and the coupling vectors",
+        names=f"D = {D} (m = {prob.m}, d = {prob.d})",
+    )
+    if check_choice(mask, "mask", MASK_CONVENTIONS) == "shared":
+        return _shared_mask_covariance(prob.a, prob.W, prob.X, prob.y, v, act)
+    total = torch.zeros((prob.m * (prob.K + prob.d),) * 2, dtype=prob.W.dtype, device=prob.W.device)
+    for i in range(prob.n):
+        total += _shared_mask_covariance(prob.a, prob.W, prob.X[i : i + 1], prob.y[i : i + 1], v, act)
+    return total / prob.n**2
+
+
 def sample_dropout_gradients(
     a,
     W,
@@ -98,6 +122,7 @@ def sample_dropout_gradients(
     num_samples: int,
     generator: GeneratorLike = None,
     activation: str = "tanh",
+    mask: str = "shared",
 ) -> torch.Tensor:
     """Flattened dropout gradients ∇_θ R_S^drop(θ; δ) for ``num_samples`` independent masks δ (batched).
 
@@ -107,9 +132,10 @@ def sample_dropout_gradients(
         num_samples: number of masks S >= 1.
         generator: torch generator (or int seed) of the masks.
         activation: activation name.
+        mask: ``"shared"`` (a mask (m,) per sample) or ``"per_example"`` (a mask (n, m) per sample).
 
     Returns:
-        (S, D) tensor; its sample covariance estimates Σ.
+        (S, D) tensor; its sample covariance estimates Σ of the same convention.
     """
     prob = as_problem(a, W, X, y)
     p = check_keep_prob(keep_prob)
@@ -121,11 +147,17 @@ def sample_dropout_gradients(
     z = prob.X @ prob.W.T
     h, dh = act.f(z), act.df(z)
     out = []
+    per_example = check_choice(mask, "mask", MASK_CONVENTIONS) == "per_example"
     chunk = max(1, (1 << 22) // (prob.n * max(prob.m, prob.K)))
+    kw = {"keep_prob": p, "generator": generator, "dtype": prob.W.dtype, "device": prob.W.device}
     for start in range(0, num_samples, chunk):
         s = min(chunk, num_samples - start)
-        masks = bernoulli_mask((s, prob.m), keep_prob=p, generator=generator, dtype=prob.W.dtype, device=prob.W.device)
-        ga, gW = kernels.masked_gradient_from_parts(prob.a, h, dh, prob.X, prob.y, masks)
+        if per_example:
+            masks = bernoulli_mask((s, prob.n, prob.m), **kw)
+            ga, gW = kernels.per_example_masked_gradient_from_parts(prob.a, h, dh, prob.X, prob.y, masks)
+        else:
+            masks = bernoulli_mask((s, prob.m), **kw)
+            ga, gW = kernels.masked_gradient_from_parts(prob.a, h, dh, prob.X, prob.y, masks)
         out.append(torch.cat([ga, gW], dim=2).reshape(s, -1))
     return torch.cat(out)
 
@@ -145,11 +177,15 @@ class MaskMoments:
     mean_loss: torch.Tensor
 
 
-def enumerate_mask_moments(a, W, X, y, *, keep_prob: float, activation: str = "tanh") -> MaskMoments:
+def enumerate_mask_moments(
+    a, W, X, y, *, keep_prob: float, activation: str = "tanh", mask: str = "shared"
+) -> MaskMoments:
     """Mean and covariance of the flattened dropout gradient by exact enumeration of all 2^m masks.
 
     Independent of the closed forms of Σ: each mask's gradient comes from the masked-gradient kernel of
-    :func:`dropout_theory.two_layer.dropout_gradient`, weighted by p^{#kept}(1 − p)^{#dropped}.
+    :func:`dropout_theory.two_layer.dropout_gradient`, weighted by p^{#kept}(1 − p)^{#dropped}. With
+    ``mask="per_example"`` the n examples' masks are independent, so the covariance is (1/n²) times the sum of the
+    single-example covariances, each enumerated over its 2^m masks (the mean and the mean loss do not change).
 
     Args:
         a: (m,) or (m, K) output weights.
@@ -158,11 +194,21 @@ def enumerate_mask_moments(a, W, X, y, *, keep_prob: float, activation: str = "t
         y: (n,) or (n, K) targets.
         keep_prob: keep probability p in (0, 1].
         activation: activation name.
+        mask: ``"shared"`` or ``"per_example"``.
 
     Returns:
         :class:`MaskMoments`.
     """
     prob = as_problem(a, W, X, y)
+    if check_choice(mask, "mask", MASK_CONVENTIONS) == "per_example":
+        shared = enumerate_mask_moments(prob.a, prob.W, prob.X, prob.y, keep_prob=keep_prob, activation=activation)
+        cov = sum(
+            enumerate_mask_moments(
+                prob.a, prob.W, prob.X[i : i + 1], prob.y[i : i + 1], keep_prob=keep_prob, activation=activation
+            ).covariance
+            for i in range(prob.n)
+        )
+        return MaskMoments(shared.mean, cov / prob.n**2, shared.mean_loss)
     if prob.m > MAX_ENUMERATION_WIDTH:
         raise ValueError(f"enumeration needs m <= {MAX_ENUMERATION_WIDTH} (2^m masks), got m = {prob.m}")
     p = check_keep_prob(keep_prob)

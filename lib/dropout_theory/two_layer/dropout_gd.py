@@ -1,6 +1,7 @@
 """Full-batch gradient descent with dropout on the two-layer network (SME paper eqs. 4–6).
 
-One step draws a fresh mask δ_r ∈ {0, 1/p} (keep probability p) for every hidden neuron and moves
+One step draws a fresh mask δ_r ∈ {0, 1/p} (keep probability p) for every hidden neuron (shared by all examples;
+``mask="per_example"`` draws one per example and neuron instead) and moves
 θ_N = θ_{N−1} − η ∇_θ R_S^drop(θ_{N−1}; δ_N), where R_S^drop is the empirical risk of the masked network
 f(x; δ) = Σ_r δ_r a_r σ(w_r·x). Gradients are computed in closed form (no autograd,
 :func:`dropout_theory.two_layer.kernels.masked_gradient`), which is exact and about three times cheaper than a
@@ -65,15 +66,22 @@ def dropout_gradient(a, W, X, y, mask, *, activation: str = "tanh") -> tuple[tor
         W: (m, d) input weights.
         X: (n, d) inputs.
         y: (n,) or (n, K) targets.
-        mask: (m,) dropout multipliers δ (e.g. from :func:`sample_mask`); ones give the plain gradient.
+        mask: (m,) dropout multipliers δ shared by all examples (e.g. from :func:`sample_mask`), or (n, m) one
+            mask per example (``sample_mask(m, shape=(n,), ...)``); ones give the plain gradient.
         activation: activation name.
 
     Returns:
         ``(grad_a, grad_W)`` with the shapes of ``a`` and ``W``.
     """
     prob = as_problem(a, W, X, y)
-    mask_t = as_mask(mask, "mask", (prob.m,), like=prob.W, like_name="W")
-    ga, gW = kernels.masked_gradient(prob.a, prob.W, prob.X, prob.y, mask_t, act=get_activation(activation))
+    act = get_activation(activation)
+    if isinstance(mask, torch.Tensor) and tuple(mask.shape) == (prob.n, prob.m):
+        mask_t = as_mask(mask, "mask", (prob.n, prob.m), like=prob.W, like_name="W")
+        z = prob.X @ prob.W.T
+        ga, gW = kernels.per_example_masked_gradient_from_parts(prob.a, act.f(z), act.df(z), prob.X, prob.y, mask_t)
+    else:
+        mask_t = as_mask(mask, "mask", (prob.m,), like=prob.W, like_name="W")
+        ga, gW = kernels.masked_gradient(prob.a, prob.W, prob.X, prob.y, mask_t, act=act)
     return (ga[:, 0] if prob.scalar_output else ga), gW
 
 
@@ -111,6 +119,7 @@ def train_dropout(
     X_test=None,
     y_test=None,
     progress: bool = False,
+    mask: str = "shared",
 ) -> Trajectory:
     """Full-batch gradient descent with dropout (SME paper eq. 6), a fresh mask every step.
 
@@ -131,6 +140,7 @@ def train_dropout(
         X_test: optional test inputs.
         y_test: optional test targets.
         progress: show a tqdm progress bar.
+        mask: ``"shared"`` (one mask per neuron for all examples, the paper's eq. 6) or ``"per_example"``.
 
     Returns:
         A :class:`Trajectory`.
@@ -155,6 +165,7 @@ def train_dropout(
         X_test=X_test,
         y_test=y_test,
         progress=progress,
+        mask=mask,
     )
     f64 = torch.float64
     test = None if ens.test_loss is None else ens.test_loss[0].to(f64)

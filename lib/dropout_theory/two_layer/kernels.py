@@ -11,7 +11,8 @@ Shapes (leading dimensions ``…`` broadcast, e.g. R runs or S masks):
 * ``a``: (…, m, K) output weights; ``W``: (…, m, d) input weights (the bias is a constant input feature);
 * ``X``: (n, d) inputs; ``y``: (n, K) targets;
 * ``h``, ``dh``: (…, n, m) hidden activations σ(XWᵀ) and slopes σ'(XWᵀ); ``e``: (…, n, K) residuals f(X) − y;
-* ``mask``: (…, m) dropout multipliers δ_r (``None`` = no dropout);
+* ``mask``: (…, m) dropout multipliers δ_r shared by the batch (``None`` = no dropout), or (…, n, m) one mask per
+  example in :func:`per_example_masked_gradient_from_parts`;
 * ``v`` = (1 − p)/p, the variance of δ for keep probability p.
 """
 
@@ -25,10 +26,13 @@ from dropout_theory.activations import Activation
 
 
 def forward_parts(a, W, X, y, *, act: Activation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(h, dh, e)``: σ(XWᵀ), σ'(XWᵀ) (…, n, m) and the residual e = h a − y (…, n, K) of the unmasked network."""
+    """``(h, dh, e)``: σ(XWᵀ), σ'(XWᵀ) (…, n, m) and the residual e = h a − y (…, n, K) of the unmasked network.
+
+    σ' comes from the stored h where the activation allows it (:meth:`Activation.slope`: tanh needs one tanh per
+    entry instead of two)."""
     z = X @ W.mT
     h = act.f(z)
-    return h, act.df(z), h @ a - y
+    return h, act.slope(z, h), h @ a - y
 
 
 def risk(a, W, X, y, *, act: Activation) -> torch.Tensor:
@@ -56,10 +60,24 @@ def masked_gradient_from_parts(a, h, dh, X, y, mask) -> tuple[torch.Tensor, torc
     return hm.mT @ r / n, g.mT @ X / n
 
 
+def per_example_masked_gradient_from_parts(a, h, dh, X, y, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """∇ R_S^drop with one mask per example: ``mask`` (…, n, m) multiplies neuron r of example i by δ_ir.
+
+    The same formulas as :func:`masked_gradient_from_parts` with the (…, m) mask replaced by the (…, n, m) one:
+    r = (h ∘ δ) a − y, ∇_a = (h ∘ δ)ᵀ r / n, ∇_W = (((r aᵀ) ∘ σ') ∘ δ)ᵀ X / n.
+    """
+    n = X.shape[0]
+    hm = h * mask
+    r = hm @ a - y
+    g = (r @ a.mT) * dh * mask
+    return hm.mT @ r / n, g.mT @ X / n
+
+
 def masked_gradient(a, W, X, y, mask, *, act: Activation) -> tuple[torch.Tensor, torch.Tensor]:
     """∇ R_S^drop(θ; δ) for dropout multipliers ``mask`` (…, m) (``None``: the plain gradient of R_S)."""
     z = X @ W.mT
-    return masked_gradient_from_parts(a, act.f(z), act.df(z), X, y, mask)
+    h = act.f(z)
+    return masked_gradient_from_parts(a, h, act.slope(z, h), X, y, mask)
 
 
 def modified_loss(a, W, X, y, *, v: float, act: Activation) -> torch.Tensor:

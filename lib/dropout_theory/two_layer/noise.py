@@ -105,7 +105,8 @@ def structured_noise_map(a, W, X, y, z, zeta, *, keep_prob: float, activation: s
 
 
 def noise_cost_model(n: int, m: int, d: int, K: int = 1) -> dict[str, float]:
-    """Multiply–add counts of one exact noise sample (structured) and of one dropout-GD step.
+    """Multiply–add counts of what the library's kernels do: one exact noise sample (structured), one dropout-GD
+    step and one order-1 SME step (:mod:`dropout_theory.two_layer.kernels`).
 
     Args:
         n: number of data points.
@@ -114,16 +115,23 @@ def noise_cost_model(n: int, m: int, d: int, K: int = 1) -> dict[str, float]:
         K: number of outputs.
 
     Returns:
-        A dict with keys ``"structured"`` (n·m² for V, n·m·d for the w-part, m²·K for the a-part),
-        ``"dropout_step"`` (about 2·n·m·d + 2·n·m·K: forward and backward pass), ``"dense_eigh"`` (D³, a
-        dense factorization of Σ) and ``"D"`` (m(K + d)).
+        A dict with keys
+
+        * ``"structured"``: 2·n·m² + n·m·d + 2·m²·K — the two n·m² products HᵀH and V = H (C ∘ AAᵀ)ᵀ, the
+          w-part (Σ' ∘ V)ᵀX, and the m²·K products (C ∘ HᵀH) A and AAᵀ;
+        * ``"dropout_step"``: 2·n·m·d + 3·n·m·K — pre-activations XWᵀ and the w-gradient, and the three n·m·K
+          products of the masked output, the a-gradient and the back-propagated residual;
+        * ``"sme_step"``: 4·n·m·d + 2·n·m² + 3·n·m·K + 2·m²·K — one forward pass shared by the drift −∇L_S
+          (per-neuron gradients E_a, E_w and the penalty's w-part) and the structured noise;
+        * ``"dense_eigh"``: D³, a dense factorization of Σ; ``"D"``: m(K + d).
     """
     n, m, d = (check_positive_int(v, k) for v, k in ((n, "n"), (m, "m"), (d, "d")))
     K = check_positive_int(K, "K")
     D = m * (K + d)
     return {
-        "structured": float(n * m * m + n * m * d + m * m * K),
-        "dropout_step": float(2 * n * m * d + 2 * n * m * K),
+        "structured": float(2 * n * m * m + n * m * d + 2 * m * m * K),
+        "dropout_step": float(2 * n * m * d + 3 * n * m * K),
+        "sme_step": float(4 * n * m * d + 2 * n * m * m + 3 * n * m * K + 2 * m * m * K),
         "dense_eigh": float(D) ** 3,
         "D": float(D),
     }

@@ -3,12 +3,15 @@
 All runs start from the same initialization (θ_0 = Θ_0) and are advanced together as batched tensors
 (a: (R, m, K), W: (R, m, d)), so R independent runs cost one batched matrix product per step.
 
-* ``"dropout"``: θ_N = θ_{N−1} − η ∇R_S^drop(θ_{N−1}; δ_N), fresh mask per run and step (eq. 6).
+* ``"dropout"``: θ_N = θ_{N−1} − η ∇R_S^drop(θ_{N−1}; δ_N), fresh mask per run and step (eq. 6): one per neuron
+  shared by all examples (``mask="shared"``, the paper's and the default) or one per example and neuron
+  (``mask="per_example"``, as ``torch.nn.Dropout``).
 * ``"gd_modified"``: θ_N = θ_{N−1} − η ∇L_S(θ_{N−1}) (deterministic; one run suffices).
 * ``"gd"``: plain gradient descent on R_S.
 * ``"sme"``: Euler–Maruyama for dΘ = b(Θ) dt + √η Σ(Θ)^{1/2} dW with b = −∇L_S (order 1) or
   b = −∇(L_S + (η/4)‖∇L_S‖²) (order 2), ``substeps`` steps of size dt = η/substeps per learning-rate step,
-  the Gaussian noise drawn exactly by the structured sampler (:mod:`dropout_theory.two_layer.noise`).
+  the Gaussian noise drawn exactly by the structured sampler (:mod:`dropout_theory.two_layer.noise`), whose
+  covariance is the shared-mask Σ (the SME of the paper; ``mask="per_example"`` is refused).
 
 Time is t = ηN in every case; records are taken at multiples of η.
 """
@@ -33,7 +36,7 @@ from dropout_theory._checks import (
     check_positive_int,
 )
 from dropout_theory.activations import get_activation
-from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
+from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, bernoulli_mask, torch_generator
 from dropout_theory.stats import LogLinearFit, fit_power_law
 from dropout_theory.tables import Table, TabularResult
 from dropout_theory.two_layer import kernels
@@ -93,6 +96,7 @@ def simulate(
     y_test=None,
     labels_test=None,
     progress: bool = False,
+    mask: str = "shared",
 ) -> Ensemble:
     """Run ``num_runs`` independent runs of one method from the same initialization, batched.
 
@@ -117,6 +121,9 @@ def simulate(
         record_parameters: also keep the flattened parameters at the recorded steps (``theta_path``).
         X_test: optional test inputs; y_test: their targets; labels_test: optional (n_test,) integer labels.
         progress: show a tqdm progress bar.
+        mask: mask convention of ``"dropout"``: ``"shared"`` or ``"per_example"``
+            (:data:`dropout_theory.rng.MASK_CONVENTIONS`); the SME supports ``"shared"`` only, the deterministic
+            methods draw no masks (both conventions have the same L_S).
 
     Returns:
         An :class:`Ensemble`.
@@ -144,6 +151,11 @@ def simulate(
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
     scheme = check_choice(scheme, "scheme", ("euler", "heun"))
+    per_example = check_choice(mask, "mask", MASK_CONVENTIONS) == "per_example"
+    if per_example and method == "sme":
+        raise ValueError(
+            "mask='per_example' is not available for method='sme': its Gaussian noise has the shared-mask covariance"
+        )
     act = get_activation(activation)
     v = dropout_variance(p)
     generator = torch_generator(generator, device=prob.W.device)
@@ -192,12 +204,15 @@ def simulate(
         if step == num_steps:
             break
         if method == "dropout":
-            mask = (
-                None
-                if p == 1.0
-                else bernoulli_mask((R, prob.m), keep_prob=p, generator=generator, dtype=A.dtype, device=A.device)
-            )
-            ga, gW = kernels.masked_gradient_from_parts(A, h, dh, X_, y_, mask)
+            if p == 1.0:
+                ga, gW = kernels.masked_gradient_from_parts(A, h, dh, X_, y_, None)
+            else:
+                shape = (R, prob.n, prob.m) if per_example else (R, prob.m)
+                delta = bernoulli_mask(shape, keep_prob=p, generator=generator, dtype=A.dtype, device=A.device)
+                if per_example:
+                    ga, gW = kernels.per_example_masked_gradient_from_parts(A, h, dh, X_, y_, delta)
+                else:
+                    ga, gW = kernels.masked_gradient_from_parts(A, h, dh, X_, y_, delta)
             A, Wc = A - eta * ga, Wc - eta * gW
         elif method in ("gd", "gd_modified"):
             ga, gW = kernels.modified_loss_gradient_from_parts(A, h, dh, e, X_, v=v if method == "gd_modified" else 0.0)

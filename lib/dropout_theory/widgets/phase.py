@@ -6,7 +6,14 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dropout_theory.phase import BOOK_POINTS, classify_phase, limit_parameters, phase_point, teacher_student_run
+from dropout_theory.phase import (
+    BOOK_POINTS,
+    SETUPS,
+    classify_phase,
+    limit_parameters,
+    phase_point,
+    teacher_student_run,
+)
 from dropout_theory.plotting.phase import VARIANT_LABELS, plot_phase_map
 from dropout_theory.widgets._guard import short_errors
 
@@ -104,7 +111,8 @@ def phase_point_widget() -> widgets.Widget:
 
 
 def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
-    """Sliders for the width, master step and keep rate of the teacher–student experiment (one repeat).
+    """Sliders for the width, master step and keep rate of the teacher–student experiment (one repeat), and the
+    setup (the authors' distributions or the book's).
 
     Args:
         num_steps: steps per run.
@@ -113,9 +121,9 @@ def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
         An ``ipywidgets.interactive`` box.
     """
 
-    def draw(width: int = 100, tau: float = 0.5, keep_prob: float = 0.7) -> None:
+    def draw(width: int = 100, tau: float = 0.5, keep_prob: float = 0.7, setup: str = "authors") -> None:
         r = teacher_student_run(
-            width, tau=tau, keep_prob=keep_prob, num_steps=num_steps, record_every=max(1, num_steps // 20)
+            width, setup=setup, tau=tau, keep_prob=keep_prob, num_steps=num_steps, record_every=max(1, num_steps // 20)
         )
         _, ax = plt.subplots(figsize=(6.4, 3.2))
         for i, (v, c) in enumerate(r.rms.items()):
@@ -130,4 +138,5 @@ def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
         width=widgets.IntSlider(value=100, min=20, max=1000, step=20, description="width n"),
         tau=widgets.FloatLogSlider(value=0.5, base=10, min=-3, max=0, step=0.25, description="master τ"),
         keep_prob=widgets.FloatSlider(value=0.7, min=0.1, max=1.0, step=0.05, description="keep_prob"),
+        setup=widgets.Dropdown(options=list(SETUPS), value="authors", description="setup"),
     )

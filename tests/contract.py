@@ -71,6 +71,11 @@ EXEMPT = {
     "data.standardized_digits": "reads a data set from disk (seconds per call)",
     "data.digits_parity": "reads a data set from disk (seconds per call)",
     "phase.digits_parity_curves": "trains on a data set read from disk (seconds per call)",
+    "phase.mnist_run": "trains on MNIST read from disk (minutes per call)",
+    "phase.load_mnist_runs": "reads stored runs from results files",
+    "phase.load_phase_diagram": "reads stored runs from results files",
+    "phase.load_teacher_student": "reads stored runs from results files",
+    "alignment.stored_alignment_summary": "summarizes stored run records read from results files",
     # resumable sweeps run their JSON job units through worker processes and results files (dropout_theory.jobs);
     # the units are thin JSON wrappers (seed → generator) around fuzzed functions
     "deep_meanfield.gradient_statistics_sweep": "runs jobs in worker processes; its science is gradient_statistics",
@@ -96,6 +101,7 @@ DOCUMENTED_NAN = {
 #: ``activation`` in every message (as in every other signature of the library).
 ALIASES = {
     "activations.get_activation": ("activation",),
+    "phase.as_exponent": ("a",),  # the default of its ``name``: the caller's argument
     "deep_meanfield.activation_fn": ("activation",),
     "deep_meanfield.activation_deriv": ("activation",),
 }
@@ -148,6 +154,19 @@ def _gradient_statistics(width: int):
 
     kw = {**_GRADIENT_STATISTICS, "width": width, "num_networks": 24, "depth": 10}
     return gradient_statistics("tanh", kw.pop("sigma_w2"), 0.05, 0.9, generator=0, **kw)
+
+
+def _spd(seed: int) -> torch.Tensor:
+    A = torch.randn(4, 4, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return A @ A.T + torch.eye(4, dtype=torch.float64)
+
+
+def _mlp_kwargs(with_y: bool = True) -> dict[str, Any]:
+    from dropout_theory.networks import init_mlp
+
+    X, y = _mlp_data()
+    out = {"theta": init_mlp((2, 3, 1), generator=0), "X": X, "widths": (2, 3, 1)}
+    return {**out, "y": y} if with_y else out
 
 
 def _loss_on_theta(theta: torch.Tensor) -> torch.Tensor:
@@ -399,6 +418,42 @@ OVERRIDES: dict[str, Callable[[], dict[str, Any]]] = {
     "symbolic.deep_linear.induction_table": lambda: {"n_layers": 2},
     "symbolic.deep_linear.T_numeric": lambda: {"sigma_w2": 1.0},
     "activations.get_activation": lambda: {"name": "tanh"},
+    "alignment.effective_rank": lambda: {"eigenvalues": torch.tensor([3.0, 1.0, 0.5], dtype=torch.float64)},
+    "alignment.eigenvector_overlap": lambda: {"A": _spd(0), "B": _spd(1), "k": 2},
+    "alignment.frobenius_cosine": lambda: {"A": _spd(0), "B": _spd(1)},
+    "networks.init_mlp": lambda: {"widths": (2, 3, 1)},
+    "networks.mlp_num_params": lambda: {"widths": (2, 3, 1)},
+    "networks.mlp_forward": lambda: _mlp_kwargs(with_y=False),
+    "networks.mlp_loss": lambda: _mlp_kwargs(),
+    "networks.dropout_sme_coefficients": lambda: _mlp_kwargs(),
+    "networks.sgd_sme_coefficients": lambda: {**_mlp_kwargs(), "batch_size": 3},
+    "networks.simulate_mlp": lambda: {
+        **_mlp_kwargs(),
+        "method": "discrete",
+        "noise": "dropout",
+        "keep_prob": 0.8,
+        "num_steps": 3,
+    },
+    "networks.mlp_weak_error_study": lambda: {
+        **_mlp_kwargs(),
+        "noise": "dropout",
+        "keep_prob": 0.8,
+        "lrs": (0.1, 0.05),
+        "time": 0.2,
+        "num_runs": 2,
+    },
+    "phase.batch_sharpness": lambda: {"batch_size": 3, "num_batches": 2, "y": torch.sign(VALID["y"]())},
+    "phase.sharpness": lambda: {"y": torch.sign(VALID["y"]())},
+    "phase.mean_field_loss": lambda: {
+        "theta": torch.randn(6 * 3, generator=torch.Generator().manual_seed(8), dtype=torch.float64),
+        "width": 6,
+        "y": torch.sign(VALID["y"]()),
+    },
+    "phase.simulate_coupled_sgd": lambda: {"batch_size": 3, "num_steps": 3, "y": torch.sign(VALID["y"]())},
+    "phase.num_steps_at": lambda: {"a": "1", "b": "1", "width": 6},
+    "phase.predicted_slope": lambda: {"a": "1", "b": "1"},
+    "phase.as_exponent": lambda: {"value": "1/4"},
+    "stats.squared_distance_of_mean": lambda: {"samples": VALID["samples"](), "reference": torch.zeros(3)},
     "stats.fit_power_law": lambda: {"y": np.array([1.0, 4.1, 15.9, 64.2])},
     "stats.fit_exponential": lambda: {"y": np.array([1.0, 0.5, 0.26, 0.12])},
     "tables.cell": lambda: {"value": 0.5},

@@ -206,7 +206,6 @@ def fit_exponential(x, y, *, drop_invalid: bool = False) -> LogLinearFit:
     return LogLinearFit(k, se, math.exp(c), r2, xs.size, "exponential", dropped)
 
 
-
 def squared_distance_of_mean(samples, reference) -> Estimate:
     """Unbiased estimate of ‖E x − reference‖₂² from independent draws x_1, …, x_R, with its standard error.
 
@@ -225,9 +224,17 @@ def squared_distance_of_mean(samples, reference) -> Estimate:
     Returns:
         :class:`Estimate` with ``num_samples`` = R.
     """
-    x = samples if isinstance(samples, torch.Tensor) else torch.as_tensor(np.asarray(samples, dtype=np.float64))
-    x = x.to(torch.float64)
-    ref = torch.as_tensor(reference, dtype=torch.float64).reshape(-1)
+    x = (
+        torch.as_tensor(_array(samples, "samples")).reshape(np.shape(samples))
+        if not isinstance(samples, torch.Tensor)
+        else samples
+    )
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        raise ValueError("samples is on the meta device (it holds no values)")
+    x = x.detach().to("cpu", torch.float64)
+    ref = torch.as_tensor(_array(reference, "reference"))
+    if not bool(torch.isfinite(x).all()) or not bool(torch.isfinite(ref).all()):
+        raise ValueError("samples and reference must contain only finite values (found nan or inf)")
     if x.dim() != 2 or x.shape[1] != ref.numel() or x.shape[0] < 3:
         raise ValueError(
             f"samples must be (R, D) with R >= 3 and D = {ref.numel()} (the reference's size), got {tuple(x.shape)}"

@@ -89,7 +89,9 @@ def effective_rank(eigenvalues) -> float:
     """
     lam = as_tensor(eigenvalues, "eigenvalues", ndim=1)
     sq = float((lam * lam).sum())
-    return float(lam.sum()) ** 2 / sq if sq > 0 else math.nan
+    if not sq > 0:
+        raise ValueError(f"eigenvalues must not all be zero (the ratio is undefined), got {lam.numel()} zeros")
+    return float(lam.sum()) ** 2 / sq
 
 
 @dataclass(frozen=True)

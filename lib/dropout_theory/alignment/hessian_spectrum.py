@@ -145,6 +145,7 @@ def hessian_trace(
         deviation of the residual probes; ``num_samples`` counts the products with H).
     """
     method = check_choice(method, "method", ("hutch++", "hutchinson"))
+    check_callable(matvec, "matvec", "matvec(V) with V of shape (B, dim)")
     dim = check_positive_int(dim, "dim")
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
     batch_size = check_positive_int(batch_size, "batch_size")

@@ -212,6 +212,7 @@ def per_example_derivation(m: int = 3) -> PerExampleDerivation:
     contributions c_r (one neuron's share, small against Q for a wide layer) and the v² Q diagonal term, and, being
     a second moment rather than a covariance, it keeps the e² J Jᵀ of the mean gradient.
     """
+    m = check_symbolic_size(m, "m", maximum=6)  # 2^m mask terms
     c = sp.symbols(f"c_1:{m + 1}", real=True)
     d = sp.symbols(f"delta_1:{m + 1}", positive=True)
     e, Q = sp.symbols("e Q", real=True)

@@ -116,7 +116,8 @@ def test_minima_flatness_rows_and_measurements():
     H = torch.autograd.functional.hessian(loss, theta)
     gd = res["gd"]
     assert gd.top_eigenvalues == pytest.approx(torch.linalg.eigvalsh(H).flip(0)[:2].tolist(), rel=1e-6)
-    assert abs(gd.trace.value - float(H.trace())) < 4 * gd.trace.stderr
+    # Hutch++ with 400 products on this small network is exact up to round-off (its stderr is then ~0)
+    assert abs(gd.trace.value - float(H.trace())) <= 4 * gd.trace.stderr + 1e-12 * abs(float(H.trace()))
     assert gd.noise_trace == 0.0 and gd.train_loss == pytest.approx(float(loss(theta)), rel=1e-12)
     assert res["sgd"].setting == f"batch {res.noise.batch_size}"
     assert res["dropout"].noise_trace == res.noise.dropout_trace.value

@@ -27,11 +27,13 @@ def test_every_experiment_module_is_a_command():
         "alignment",
         "gradient-statistics",
         "minima-flatness",
+        "mnist",
         "phase-diagram",
         "random-geometry",
         "sme",
         "trainable-depth",
         "training-speed",
+        "variance-flatness",
     ]
 
 
@@ -92,14 +94,18 @@ def test_quick_and_paper_runs_have_separate_default_files_and_never_share_one(tm
     out = tmp_path / "runs" / "random-geometry-quick.jsonl"
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [out.name]
     header = read_run_header(out)
-    options = {"device": "cpu", "dtype": "float32"}  # float32 is the default of sweeps
+    # float32 is the default of sweeps; the size options, which --quick replaces by its own, are not recorded
+    options = {"device": "cpu", "dtype": "float32", "keep_prob": 0.7, "setup": "authors", "tau": 0.5}
     assert (header["command"], header["scale"], header["options"]) == ("random-geometry", "quick", options)
     assert header["argv"] == ["dropout-experiments", *args] and header["library_version"] == __version__
     before = out.read_text()
     capsys.readouterr()
     for other, field in (
         (["random-geometry"], "scale: file 'quick', now 'paper'"),  # a paper-scale run into the quick file
-        (["random-geometry", "--quick", "--dtype", "float64"], "options: file {'device': 'cpu', 'dtype': 'float32'}"),
+        (
+            ["random-geometry", "--quick", "--dtype", "float64"],
+            "options: file {'device': 'cpu', 'dtype': 'float32', 'keep_prob': 0.7",
+        ),
         (["phase-diagram", "--quick"], "command: file 'random-geometry', now 'phase-diagram'"),
     ):
         with pytest.raises(SystemExit) as stop:

@@ -38,7 +38,19 @@ RUNS_DIR = "runs"
 #: Parsed arguments that do not determine the results: where and how the jobs run, and the parser's bookkeeping.
 #: (``--device`` does: a GPU draws other random numbers than the CPU, so a run on it is another run.)
 _NOT_OPTIONS = frozenset(
-    {"func", "out", "workers", "quick", "command", "subparser", "executor", "scheduler", "pool", "labels_own_runs"}
+    {
+        "func",
+        "out",
+        "workers",
+        "quick",
+        "command",
+        "subparser",
+        "executor",
+        "scheduler",
+        "pool",
+        "labels_own_runs",
+        "quick_ignores",
+    }
 )
 
 
@@ -201,8 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options of a parsed command that determine its results (not ``--out``, ``--workers``, ``--quick``,
-    ``--executor``, ``--scheduler``: where the jobs run does not change them; ``--device`` does)."""
-    return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_OPTIONS}
+    ``--executor``, ``--scheduler``: where the jobs run does not change them; ``--device`` does). With ``--quick``,
+    the size options that the quick run replaces by its own (the subcommand's ``quick_ignores`` default) are left
+    out too, so the run header records what the jobs used."""
+    ignored = set(getattr(args, "quick_ignores", ())) if getattr(args, "quick", False) else set()
+    return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_OPTIONS and k not in ignored}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -114,4 +114,6 @@ def register(subparsers: Any) -> None:
         help="steps with batch sharpness; Lanczos sharpness at the last of them (default: half and end)",
     )
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="floating dtype of the runs")
-    p.set_defaults(func=_cli)
+    p.set_defaults(
+        func=_cli, quick_ignores=("widths", "keep_prob", "repeats", "steps", "record_every", "curvature_steps")
+    )

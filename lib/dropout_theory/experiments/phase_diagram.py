@@ -152,4 +152,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--t-final", type=positive_float, default=1.0, help="mean-field horizon t (ceil(t/tau) steps)")
     p.add_argument("--max-steps", type=positive_int, default=None, help="leave out jobs with more steps than this")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating dtype of the runs")
-    p.set_defaults(func=_cli)
+    p.set_defaults(
+        func=_cli, quick_ignores=("points", "widths", "repeats", "tau", "keep_prob", "t_final", "max_steps", "dtype")
+    )

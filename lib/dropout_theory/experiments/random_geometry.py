@@ -136,4 +136,4 @@ def register(subparsers: Any) -> None:
         help="floating dtype of the runs (default float32: about twice as fast; the float32/float64 agreement is "
         "in the book's appendix Reproducing the papers)",
     )
-    p.set_defaults(func=_cli)
+    p.set_defaults(func=_cli, quick_ignores=("widths", "repeats", "steps", "record_every"))

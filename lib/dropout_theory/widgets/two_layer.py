@@ -106,3 +106,63 @@ def covariance_spectrum_widget(a, W, X, y, *, num_samples: int = 20_000, generat
         short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="keep_prob"),
     )
+
+
+def deep_noise_scale_widget(theta, X, y, *, widths, mask: str = "shared") -> widgets.Widget:
+    """Sliders for keep_prob and the SGD batch size: the exact noise traces of the two SMEs of a small MLP.
+
+    Left: Tr Σ of full-batch dropout GD (dropout after every hidden layer, all masks enumerated by
+    :func:`dropout_theory.networks.dropout_sme_coefficients`) over keep probabilities, the chosen one marked. Right:
+    Tr Σ of SGD with batches of B of the n examples (:func:`dropout_theory.networks.sgd_sme_coefficients`) for every
+    B, the chosen one marked, with the dropout trace as a horizontal line: where they cross is the batch size whose
+    noise has the same size.
+
+    Args:
+        theta: (D,) parameters of the MLP; X: (n, d) inputs; y: (n,) or (n, K) targets.
+        widths: layer sizes (d, h_1, …, K) with few hidden units (the masks are enumerated).
+        mask: mask convention of the dropout noise, ``"shared"`` or ``"per_example"``.
+
+    Returns:
+        An ``ipywidgets.interactive`` box.
+    """
+    from dropout_theory.networks import dropout_sme_coefficients, sgd_sme_coefficients
+
+    n = X.shape[0]
+    if n < 2:
+        raise ValueError(f"X needs at least 2 examples for SGD batches, got {n}")
+    batches = list(range(1, n + 1))
+    sgd_traces = [
+        float(sgd_sme_coefficients(theta, X, y, widths=widths, batch_size=B).factor.square().sum()) for B in batches
+    ]
+    grid = [round(0.05 * k, 2) for k in range(4, 21)]
+    drop_traces = [
+        float(dropout_sme_coefficients(theta, X, y, widths=widths, keep_prob=p, mask=mask).factor.square().sum())
+        for p in grid
+    ]
+
+    def run(keep_prob: float = 0.7, batch_size: int = max(1, n // 2)) -> None:
+        trace = float(
+            dropout_sme_coefficients(theta, X, y, widths=widths, keep_prob=keep_prob, mask=mask).factor.square().sum()
+        )
+        matched = min(batches, key=lambda B: abs(sgd_traces[B - 1] - trace))
+        fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
+        axes[0].plot(grid, drop_traces, "o-", ms=3)
+        axes[0].plot([keep_prob], [trace], "o", color="C3", ms=7)
+        axes[0].set(xlabel="keep_prob", ylabel="Tr Σ (dropout)", yscale="log")
+        axes[1].plot(batches, sgd_traces, "s-", ms=3, color="C1", label="SGD")
+        axes[1].plot([batch_size], [sgd_traces[batch_size - 1]], "s", color="C3", ms=7)
+        axes[1].axhline(trace, color="C0", ls="--", lw=1, label=f"dropout, keep {keep_prob:.2f}")
+        axes[1].set(xlabel="batch size B", ylabel="Tr Σ (SGD)", yscale="symlog", xticks=batches)
+        axes[1].legend(fontsize=8)
+        fig.suptitle(
+            f"keep {keep_prob:.2f}: Tr Σ = {trace:.3g}; the SGD batch with the nearest trace is B = {matched}",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        plt.show()
+
+    return widgets.interactive(
+        run,
+        keep_prob=widgets.FloatSlider(value=0.7, min=0.2, max=1.0, step=0.05, description="keep_prob"),
+        batch_size=widgets.IntSlider(value=max(1, n // 2), min=1, max=n, step=1, description="batch B"),
+    )

@@ -162,7 +162,7 @@ def deep_noise_scale_widget(theta, X, y, *, widths, mask: str = "shared") -> wid
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.7, min=0.2, max=1.0, step=0.05, description="keep_prob"),
         batch_size=widgets.IntSlider(value=max(1, n // 2), min=1, max=n, step=1, description="batch B"),
     )

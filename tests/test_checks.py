@@ -20,6 +20,7 @@ from dropout_theory._checks import (
     check_shapes_match,
     memory_bytes,
     plain,
+    traced,
 )
 
 
@@ -110,3 +111,17 @@ def test_iteration_counts_and_shapes():
     check_shapes_match("X", np.ones((4, 2)), 0, "y", np.ones(4), 0, "number of rows")
     with pytest.raises(ValueError, match=r"X and y must have the same number of rows: got shapes \(4, 2\) and \(3,\)"):
         check_shapes_match("X", np.ones((4, 2)), 0, "y", np.ones(3), 0, "number of rows")
+
+
+def test_value_checks_are_skipped_inside_torch_func_transforms():
+    """vmap/grad cannot inspect values: as_tensor still checks shapes there, and checks values outside."""
+    from torch.func import vmap
+
+    def f(x):
+        assert traced(x)
+        return as_tensor(x, "x", ndim=1).sum()
+
+    assert torch.equal(vmap(f)(torch.ones(2, 3, dtype=torch.float64)), torch.full((2,), 3.0, dtype=torch.float64))
+    with pytest.raises(ValueError, match="x must have 1 dimensions"):
+        vmap(f)(torch.ones(2, 3, 1, dtype=torch.float64))
+    assert not traced(torch.ones(2))

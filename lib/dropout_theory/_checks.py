@@ -308,10 +308,18 @@ def as_tensor(
     return t
 
 
+def traced(t: torch.Tensor) -> bool:
+    """Whether ``t`` is a tensor inside a ``torch.func`` transform (``vmap``, ``grad``): its values cannot be
+    inspected there (data-dependent checks are impossible), so value checks are skipped and shapes still checked."""
+    is_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    return bool(is_wrapped is not None and is_wrapped(t))
+
+
 def _all_finite(t: torch.Tensor) -> bool:
     """Whether every entry is finite: one reduction (the sum is finite unless an entry is NaN/inf or the sum
-    overflows), and the exact elementwise test only when the sum is not finite."""
-    if t.numel() == 0:
+    overflows), and the exact elementwise test only when the sum is not finite. True for a traced tensor
+    (:func:`traced`)."""
+    if t.numel() == 0 or traced(t):
         return True
     t = t.detach()
     return math.isfinite(float(t.sum())) or bool(torch.isfinite(t).all())
@@ -326,7 +334,7 @@ def as_mask(mask: Any, name: str, shape: tuple[int, ...], *, like: torch.Tensor,
     t = as_tensor(mask, name, dtype=like.dtype, device=like.device, like=like_name)
     if tuple(t.shape) != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)} to match {like_name}, got {tuple(t.shape)}")
-    if bool((t < 0).any()):
+    if not traced(t) and bool((t < 0).any()):
         raise ValueError(f"{name} must be >= 0 (dropout multipliers δ ∈ {{0, 1/keep_prob}})")
     return t
 

@@ -45,6 +45,7 @@ from dropout_theory._checks import (
     check_keep_prob,
     check_positive,
     check_positive_int,
+    traced,
 )
 from dropout_theory.activations import get_activation
 from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, bernoulli_mask, torch_generator
@@ -120,7 +121,7 @@ def _check_mask(mask, n: int, U: int, theta: torch.Tensor) -> torch.Tensor | Non
     if mask is None:
         return None
     mask = as_tensor(mask, "mask", dtype=theta.dtype, device=theta.device, like="theta")
-    if mask.shape not in ((U,), (n, U)) or bool((mask < 0).any()):
+    if mask.shape not in ((U,), (n, U)) or (not traced(mask) and bool((mask < 0).any())):
         raise ValueError(
             f"mask must be (U,) = ({U},) or (n, U) = ({n}, {U}) with entries >= 0, got {tuple(mask.shape)}"
         )

@@ -12,7 +12,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 from tests.book_inventory import ROOT, toc_notebooks
 
 sys.path.insert(0, str(ROOT / "tools"))
-from make_student_copies import BookIndex, StudentRewriter, book_index, install_cell_source, student_copy
+from make_student_copies import BookIndex, StudentRewriter, _bibliography, book_index, install_cell_source, student_copy
 from make_student_copies import main as make_student_copies
 
 CHAPTERS = toc_notebooks()
@@ -141,3 +141,10 @@ def test_student_edition_command_writes_every_chapter(tmp_path):
     assert len(written) == len(CHAPTERS)
     first = nbformat.read(written[0], as_version=4).cells[0]
     assert first.cell_type == "code" and "git+https://github.com/o/r@abc" in first.source
+
+
+def test_student_reference_list_has_no_latex_commands():
+    """pybtex's text rendering keeps \\url and \\texttt as words; the student copies must not show them."""
+    _, full = _bibliography(ROOT / "book" / "references.bib")
+    leftovers = {key: text for key, text in full.items() if "\\" in text}
+    assert not leftovers, leftovers

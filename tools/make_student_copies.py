@@ -143,6 +143,8 @@ def _bibliography(bib_path: Path) -> tuple[dict[str, str], dict[str, str]]:
     style = find_plugin("pybtex.style.formatting", "plain")()
     text = find_plugin("pybtex.backends", "text")()
     full = {e.key: " ".join(e.text.render(text).split()) for e in style.format_entries(bib.entries.values())}
+    # pybtex's text backend keeps LaTeX commands as words ("\url https://…", "\texttt name"): keep their argument
+    full = {k: re.sub(r"\\(?:url|texttt|emph|textit|textbf)\s*\{?([^\s{}]+)\}?", r"\1", v) for k, v in full.items()}
     return {k: _author_year(e) for k, e in bib.entries.items()}, full
 
 

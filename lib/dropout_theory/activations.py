@@ -33,7 +33,7 @@ class Activation:
         d2f: σ'', elementwise (zero almost everywhere for ReLU).
         smooth: whether σ is C^∞ (required by the SME theorem).
         df_from_f: σ' written as a function of the stored activation h = σ(z) (``None`` when σ' is not a function
-            of σ), bitwise equal to ``df(z)``: tanh 1 − h², sigmoid h(1 − h), ReLU [h > 0], hard tanh [|h| < 1],
+            of σ), bitwise equal to ``df(z)``: tanh 1 − h², sigmoid h(1 − h), ReLU [h > 0], hard tanh [abs(h) < 1],
             linear 1. A forward pass that keeps h gets σ' without evaluating σ again (:meth:`slope`).
     """
 

@@ -20,9 +20,9 @@ job record ``{"record": "job", "key", "params", "status", "result"}``:
   and listed under ``"nonfinite"`` (JSON has no NaN); ``"error"`` when the job raised (type, message and
   traceback under ``"error"``; the job is retried when the run resumes).
 
-A run resumes only into a file whose header has the same identity (:class:`RunMismatchError` otherwise), so
-summaries never mix the records of two runs. A record is committed when its newline is written: a partial last
-line (a run killed while writing) is cut before appending.
+A run resumes only into a file whose header has the same identity (:class:`~dropout_theory.jobs.RunMismatchError`
+otherwise), so summaries never mix the records of two runs. A record is committed when its newline is written: a
+partial last line (a run killed while writing) is cut before appending.
 
 **Stopping.** SIGTERM (a cluster scheduler's stop) and SIGINT stop :func:`run_jobs` cleanly: the records of the
 finished jobs are on disk, the local pool's workers are terminated, and :class:`RunInterrupted` is raised.

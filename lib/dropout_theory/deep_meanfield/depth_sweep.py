@@ -168,7 +168,7 @@ class DepthBoundary(TabularResult):
         stderr: (S,) standard error of L* (delta method from the seed-to-seed standard errors; NaN if censored).
         censored: (S,) 0 inside the grid, +1 when L* lies beyond the deepest depth, −1 below the shallowest.
         xi_c: (S,) ξ_c.
-        xi_min: (S,) min(ξ_c, |ξ_∇|).
+        xi_min: (S,) min(ξ_c, abs(ξ_∇)).
         max_depth: the deepest depth the panel trained.
     """
 

@@ -5,7 +5,7 @@ of inputs at (q*, c*)) and, for each metric of :data:`dropout_theory.deep_meanfi
 returns per distance k = L − l from the output the mean over networks, its standard error and the relative
 variance Var/Mean², together with
 
-* the **rate**: λ of mean ∝ λ^k, fitted on (k, log |mean|) over a window of k restricted to layers whose mean exceeds
+* the **rate**: λ of mean ∝ λ^k, fitted on (k, log abs(mean)) over a window of k restricted to layers whose mean exceeds
   three standard errors (a mean below its own noise has no rate);
 * the **relative-variance law**: Var/Mean² ≈ v₀ + v·k over the window (v of order 1/N: each layer adds an
   independent O(1/N) fluctuation);
@@ -48,7 +48,7 @@ class MetricStatistics:
         rel_var: (L,) Var/Mean² (sample variance, ddof = 1).
         rel_var_stderr: (L,) bootstrap standard error of ``rel_var``.
         rate: λ of mean ∝ λ^k over the window (None: fewer than 3 significant layers).
-        rate_layers: layers used for ``rate`` (|mean| > 3 standard errors inside the window).
+        rate_layers: layers used for ``rate`` (abs(mean) > 3 standard errors inside the window).
         rel_var_intercept: v₀ of Var/Mean² ≈ v₀ + v·k over the window's significant layers (None as for rate).
         rel_var_slope: v.
         power: p of Var ∝ Mean^p over the window's significant layers with positive mean (None as for rate).

@@ -40,8 +40,9 @@ class DropoutMasks:
 
     Attributes:
         generator: torch generator of the masks.
-        mask: ``"shared"`` (one mask per unit for the whole batch, full-batch dropout GD) or ``"per_example"`` (one
-            mask per example and unit, as ``nn.Dropout`` in training mode).
+        mask_convention: ``"shared"`` (one mask per unit for the whole batch, full-batch dropout GD) or
+            ``"per_example"`` (one mask per example and unit, as ``nn.Dropout`` in training mode); the ``mask``
+            argument.
         masks: the masks drawn since the last :meth:`start`, one per dropout layer call, in call order.
         replay: masks to hand out instead of drawing (``None``: draw), see :meth:`start`.
     """

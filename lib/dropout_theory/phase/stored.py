@@ -43,7 +43,7 @@ def load_teacher_student(results_path: str | os.PathLike) -> TeacherStudentSumma
         The :class:`dropout_theory.phase.TeacherStudentSummary` of its jobs, repeats in increasing order.
 
     Raises:
-        RunMismatchError: the file holds another experiment's jobs.
+        dropout_theory.jobs.RunMismatchError: the file holds another experiment's jobs.
         ValueError: the file holds no finished job.
     """
     records = sorted(_records(results_path, TEACHER_STUDENT_JOB),
@@ -62,7 +62,7 @@ def load_phase_diagram(results_path: str | os.PathLike) -> PhaseDiagram:
     increasing.
 
     Raises:
-        RunMismatchError: the file holds another experiment's jobs.
+        dropout_theory.jobs.RunMismatchError: the file holds another experiment's jobs.
         ValueError: the file holds no finished job.
     """
     records = [r["result"] for r in _records(results_path, PHASE_JOB)]
@@ -86,7 +86,7 @@ def load_mnist_runs(results_path: str | os.PathLike) -> dict[int, MnistSummary]:
     increasing order).
 
     Raises:
-        RunMismatchError: the file holds another experiment's jobs.
+        dropout_theory.jobs.RunMismatchError: the file holds another experiment's jobs.
         ValueError: the file holds no finished job.
     """
     records = sorted(_records(results_path, MNIST_JOB), key=lambda r: (r["params"]["width"], r["params"]["repeat"]))

@@ -14,7 +14,8 @@ Subpackages (each exports its public API from its ``__init__``):
 * the core every subpackage builds on: :mod:`dropout_theory.data` (data sets that ship with the environment),
   :mod:`dropout_theory.activations` (activations with derivatives), :mod:`dropout_theory.stats` (estimates with
   standard errors, power-law and decay fits), :mod:`dropout_theory.rng` (the ``generator`` argument),
-  :mod:`dropout_theory.tables` (results that print as tables) and the divergence record :class:`Divergence`;
+  :mod:`dropout_theory.tables` (results that print as tables), the divergence record :class:`Divergence` and
+  :class:`ConvergenceError` (an iterative routine stopped at its iteration bound, with the state it reached);
 * :mod:`dropout_theory.plotting` — the book's figure helpers;
 * :mod:`dropout_theory.widgets` — ipywidgets controls used by the chapters;
 * :mod:`dropout_theory.experiments` — the command-line shell that runs paper-scale sweeps of the math packages'
@@ -24,7 +25,7 @@ The keep probability is called ``keep_prob`` everywhere (the SME paper's p, the 
 phase paper's q); the dropout rate is 1 − keep_prob.
 """
 
-from dropout_theory._checks import Divergence, DivergenceError
+from dropout_theory._checks import ConvergenceError, Divergence, DivergenceError
 
 __version__ = "0.1.0"
-__all__ = ["Divergence", "DivergenceError", "__version__"]
+__all__ = ["ConvergenceError", "Divergence", "DivergenceError", "__version__"]

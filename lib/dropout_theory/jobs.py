@@ -264,6 +264,11 @@ def load_results(results_path: str | os.PathLike) -> dict[str, dict[str, Any]]:
 def job_records(jobs: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """``{key: {"params", "result"}}`` for a job list and its results (e.g. from :func:`run_jobs`): the mapping
     :func:`load_results` returns, restricted to these jobs, for summaries of exactly one sweep."""
+    for name, seq in (("jobs", jobs), ("results", results)):
+        if isinstance(seq, str | Mapping) or not isinstance(seq, Sequence):
+            raise TypeError(f"{name} must be a sequence of mappings, got {type(seq).__name__}")
+    if len(jobs) != len(results):
+        raise ValueError(f"jobs and results must have the same length, got {len(jobs)} and {len(results)}")
     return {job_key(j): {"params": dict(j), "result": r} for j, r in zip(jobs, results, strict=True)}
 
 

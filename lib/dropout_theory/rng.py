@@ -29,9 +29,15 @@ _SUBSEED_HIGH = 2**62
 MASK_CONVENTIONS: tuple[str, ...] = ("shared", "per_example")
 
 
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        raise ValueError(f"generator must be a torch.Generator, a numpy Generator or an int seed >= 0, got {seed!r}")
+_ACCEPTED_TORCH = "a torch.Generator or an int seed >= 0"
+_ACCEPTED_NUMPY = "a numpy.random.Generator, a torch.Generator or an int seed >= 0"
+
+
+def _check_seed(seed: object, accepted: str) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"generator must be {accepted}, got {type(seed).__name__} {seed!r}")
+    if int(seed) < 0:
+        raise ValueError(f"generator must be {accepted}, got {int(seed)}")
     return int(seed)
 
 
@@ -52,7 +58,9 @@ def torch_generator(
         A ``torch.Generator`` or ``None``.
 
     Raises:
-        ValueError: a negative or non-integer seed, or a numpy generator (torch draws need a torch generator).
+        TypeError: anything but a ``torch.Generator``, an int or ``None`` (a numpy generator too: torch draws
+            need a torch generator).
+        ValueError: a negative seed.
     """
     if generator is None:
         return None
@@ -62,8 +70,10 @@ def torch_generator(
         sub = int(torch.randint(_SUBSEED_HIGH, (1,), generator=generator, device=generator.device))
         return torch.Generator(device=generator.device).manual_seed(sub)
     if isinstance(generator, np.random.Generator):
-        raise ValueError("this function draws with torch: pass a torch.Generator or an int seed, not a numpy Generator")
-    seed = _check_seed(generator) + int(offset)
+        raise TypeError(
+            f"generator must be {_ACCEPTED_TORCH} (this function draws with torch), got a numpy.random.Generator"
+        )
+    seed = _check_seed(generator, _ACCEPTED_TORCH) + int(offset)
     return torch.Generator(device=device or "cpu").manual_seed(seed)
 
 
@@ -72,22 +82,23 @@ def numpy_generator(generator: GeneratorLike) -> np.random.Generator:
     (``numpy.random.default_rng(seed)``), or seeded from a ``torch.Generator`` by one draw.
 
     Raises:
-        ValueError: ``None`` (numpy draws need an explicit generator or seed) or a bad seed.
+        TypeError: ``None`` (numpy draws need an explicit generator or seed) or anything but the accepted types.
+        ValueError: a negative seed.
     """
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, torch.Generator):
         return np.random.default_rng(int(torch.randint(_SUBSEED_HIGH, (1,), generator=generator)))
     if generator is None:
-        raise ValueError("generator must be given (a numpy Generator, a torch.Generator or an int seed)")
-    return np.random.default_rng(_check_seed(generator))
+        raise TypeError(f"generator must be given ({_ACCEPTED_NUMPY})")
+    return np.random.default_rng(_check_seed(generator, _ACCEPTED_NUMPY))
 
 
 def bernoulli_mask(
     shape: tuple[int, ...],
     *,
     keep_prob: float,
-    generator: torch.Generator | None,
+    generator: GeneratorLike,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
@@ -95,14 +106,20 @@ def bernoulli_mask(
 
     Args:
         shape: shape of the mask.
-        keep_prob: p in (0, 1] (not validated here: callers validate their arguments); p = 0 gives zeros.
-        generator: torch generator (already converted by :func:`torch_generator`).
+        keep_prob: p in [0, 1] (p = 0 gives zeros); callers validate the range their model allows.
+        generator: torch generator or int seed (see :func:`torch_generator`).
         dtype: floating dtype.
         device: device.
 
     Returns:
         Tensor of ``shape``.
     """
+    if not isinstance(shape, tuple | list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise ValueError(f"shape must be a tuple of integers >= 0, got {shape!r}")
+    if isinstance(keep_prob, str) or not 0.0 <= float(keep_prob) <= 1.0:  # cheap: called once per step
+        raise ValueError(f"keep_prob must be a number in [0, 1], got {keep_prob!r}")
+    if not isinstance(generator, torch.Generator):
+        generator = torch_generator(generator, device=device)
     u = torch.rand(shape, generator=generator, dtype=dtype, device=device)
     if keep_prob <= 0.0:
         return torch.zeros(shape, dtype=dtype, device=device)

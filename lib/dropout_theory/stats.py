@@ -138,9 +138,22 @@ def _line(lx: np.ndarray, ly: np.ndarray) -> tuple[float, float, float, float]:
     return float(k), se, float(c), r2
 
 
+def _array(value, name: str) -> np.ndarray:
+    if isinstance(value, str | bytes) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__} {value!r}")
+    if hasattr(value, "device") and getattr(value.device, "type", "cpu") == "meta":
+        raise ValueError(f"{name} is on the meta device (it holds no values)")
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    try:
+        return np.asarray(value, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+
+
 def _points(x, y, positive_x: bool, drop_invalid: bool) -> tuple[np.ndarray, np.ndarray, int]:
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
+    x = _array(x, "x")
+    y = _array(y, "y")
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     ok = np.isfinite(x) & np.isfinite(y) & (y > 0)
@@ -193,7 +206,6 @@ def fit_exponential(x, y, *, drop_invalid: bool = False) -> LogLinearFit:
     return LogLinearFit(k, se, math.exp(c), r2, xs.size, "exponential", dropped)
 
 
-
 def squared_distance_of_mean(samples, reference) -> Estimate:
     """Unbiased estimate of ‖E x − reference‖₂² from independent draws x_1, …, x_R, with its standard error.
 
@@ -212,9 +224,17 @@ def squared_distance_of_mean(samples, reference) -> Estimate:
     Returns:
         :class:`Estimate` with ``num_samples`` = R.
     """
-    x = samples if isinstance(samples, torch.Tensor) else torch.as_tensor(np.asarray(samples, dtype=np.float64))
-    x = x.to(torch.float64)
-    ref = torch.as_tensor(reference, dtype=torch.float64).reshape(-1)
+    x = (
+        torch.as_tensor(_array(samples, "samples")).reshape(np.shape(samples))
+        if not isinstance(samples, torch.Tensor)
+        else samples
+    )
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        raise ValueError("samples is on the meta device (it holds no values)")
+    x = x.detach().to("cpu", torch.float64)
+    ref = torch.as_tensor(_array(reference, "reference"))
+    if not bool(torch.isfinite(x).all()) or not bool(torch.isfinite(ref).all()):
+        raise ValueError("samples and reference must contain only finite values (found nan or inf)")
     if x.dim() != 2 or x.shape[1] != ref.numel() or x.shape[0] < 3:
         raise ValueError(
             f"samples must be (R, D) with R >= 3 and D = {ref.numel()} (the reference's size), got {tuple(x.shape)}"

@@ -15,6 +15,15 @@ from typing import Any
 
 def cell(value: Any, spec: str = ".4g") -> str:
     """One table cell: ``None`` and NaN as ``-``, numbers with the format ``spec``, anything else with ``str``."""
+    if not isinstance(spec, str):
+        raise TypeError(f"spec must be a format specification string such as '.4g', got {spec!r}")
+    try:
+        return _cell(value, spec)
+    except ValueError as exc:
+        raise ValueError(f"spec {spec!r} cannot format {value!r}: {exc}") from None
+
+
+def _cell(value: Any, spec: str) -> str:
     if value is None:
         return "-"
     if hasattr(value, "format") and hasattr(value, "stderr"):  # an Estimate

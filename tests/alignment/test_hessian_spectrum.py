@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from dropout_theory import ConvergenceError
 from dropout_theory.alignment import flat_hvp, hessian_trace, top_hessian_eigenvalues
 from dropout_theory.networks import dropout_mlp, module_flat_loss
 
@@ -60,7 +61,7 @@ def test_non_convergence_is_an_error():
     Q, _ = torch.linalg.qr(torch.randn(300, 300, generator=g, dtype=torch.float64))
     lam = 1.0 - torch.logspace(-8, 0, 300, dtype=torch.float64)
     A = (Q * lam) @ Q.T
-    with pytest.raises(RuntimeError, match="did not converge"):
+    with pytest.raises(ConvergenceError, match="did not converge"):
         top_hessian_eigenvalues(_matvec(A), 300, k=6, tol=1e-15, maxiter=1, generator=torch.Generator().manual_seed(1))
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from dropout_theory._checks import as_tensor
 from dropout_theory.activations import get_activation
 from dropout_theory.alignment.hessian_variance import modified_loss_hessian
 from dropout_theory.tables import Table, TabularResult
@@ -72,6 +73,12 @@ def approximate_hessian_and_covariance(
 
 def frobenius_cosine(A: torch.Tensor, B: torch.Tensor) -> float:
     """⟨A, B⟩_F / (‖A‖_F ‖B‖_F) of two matrices of the same shape (α is this cosine for A = H, B = Σ)."""
+    A = as_tensor(A, "A")
+    B = as_tensor(B, "B", dtype=A.dtype, device=A.device, like="A")
+    if A.shape != B.shape or A.numel() == 0:
+        raise ValueError(f"A and B must be non-empty and of the same shape, got {tuple(A.shape)} and {tuple(B.shape)}")
+    if float(A.norm()) == 0.0 or float(B.norm()) == 0.0:
+        raise ValueError("the cosine is undefined: A or B is zero")
     return float((A * B).sum() / (A.norm() * B.norm()))
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from dropout_theory._checks import as_tensor, check_positive_int
+from dropout_theory._checks import as_tensor, check_allocation, check_iterations
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.tables import Table, TabularResult
 
@@ -43,9 +43,9 @@ def random_eigenvector_alignment(
     """
     lh = as_tensor(h_eigenvalues, "h_eigenvalues", ndim=1)
     ls = as_tensor(sigma_eigenvalues, "sigma_eigenvalues", ndim=1, dtype=lh.dtype)
-    if lh.shape != ls.shape:
-        raise ValueError(f"spectra must have the same length, got {lh.numel()} and {ls.numel()}")
-    num_samples = check_positive_int(num_samples, "num_samples")
+    _check_spectra(lh, ls)
+    num_samples = check_iterations(num_samples, "num_samples")
+    check_allocation(3 * lh.numel() ** 2, "a (D, D) random basis", names=f"D = {lh.numel()}")
     generator = torch_generator(generator)
     norm = float(lh.norm() * ls.norm())
     if norm == 0.0:
@@ -59,12 +59,21 @@ def random_eigenvector_alignment(
     return torch.tensor(out, dtype=lh.dtype)
 
 
+def _check_spectra(lh: torch.Tensor, ls: torch.Tensor) -> None:
+    if lh.shape != ls.shape or lh.numel() == 0:
+        raise ValueError(
+            f"h_eigenvalues and sigma_eigenvalues must be non-empty and of the same length, got {lh.numel()} and "
+            f"{ls.numel()}"
+        )
+    if float((lh * lh).sum()) == 0.0 or float((ls * ls).sum()) == 0.0:
+        raise ValueError("alignment undefined: h_eigenvalues or sigma_eigenvalues is identically zero")
+
+
 def expected_random_alignment(h_eigenvalues, sigma_eigenvalues) -> float:
     """E α over Haar-random eigenvectors: Tr(H) Tr(Σ) / (D ‖H‖_F ‖Σ‖_F)."""
     lh = as_tensor(h_eigenvalues, "h_eigenvalues", ndim=1)
     ls = as_tensor(sigma_eigenvalues, "sigma_eigenvalues", ndim=1, dtype=lh.dtype)
-    if lh.shape != ls.shape:
-        raise ValueError(f"spectra must have the same length, got {lh.numel()} and {ls.numel()}")
+    _check_spectra(lh, ls)
     return float(lh.sum() * ls.sum()) / (lh.numel() * math.sqrt(float((lh * lh).sum() * (ls * ls).sum())))
 
 
@@ -80,7 +89,9 @@ def effective_rank(eigenvalues) -> float:
     """
     lam = as_tensor(eigenvalues, "eigenvalues", ndim=1)
     sq = float((lam * lam).sum())
-    return float(lam.sum()) ** 2 / sq if sq > 0 else math.nan
+    if not sq > 0:
+        raise ValueError(f"eigenvalues must not all be zero (the ratio is undefined), got {lam.numel()} zeros")
+    return float(lam.sum()) ** 2 / sq
 
 
 @dataclass(frozen=True)
@@ -161,7 +172,7 @@ def subset_baseline(
     """
     from dropout_theory.alignment.module_alignment import module_alignment_matrices
 
-    num_samples = check_positive_int(num_samples, "num_samples")
+    num_samples = check_iterations(num_samples, "num_samples")
     generator = torch_generator(generator)
     mats = module_alignment_matrices(
         model,
@@ -170,7 +181,7 @@ def subset_baseline(
         y,
         num_masks=num_masks,
         num_hessian_masks=num_hessian_masks,
-        subset=torch.as_tensor(subset, dtype=torch.int64),
+        subset=subset,
         generator=generator,
         mask=mask,
     )

@@ -14,7 +14,14 @@ from collections.abc import Callable
 
 import torch
 
-from dropout_theory._checks import check_positive_int
+from dropout_theory._checks import (
+    as_tensor,
+    check_allocation,
+    check_callable,
+    check_finite_result,
+    check_iterations,
+    check_positive_int,
+)
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
 
@@ -23,6 +30,9 @@ def rademacher(
     num: int, dim: int, *, generator: GeneratorLike = None, dtype: torch.dtype = torch.float64, device=None
 ) -> torch.Tensor:
     """(num, dim) independent ±1 entries."""
+    num = check_positive_int(num, "num")
+    dim = check_positive_int(dim, "dim")
+    check_allocation(num * dim, "the (num, dim) probes", names=f"num = {num}, dim = {dim}")
     generator = torch_generator(generator, device=device)
     bits = torch.randint(0, 2, (num, dim), generator=generator, device=device)
     return (2 * bits - 1).to(dtype)
@@ -91,9 +101,12 @@ def rademacher_probe_estimate(
     Returns:
         :class:`Estimate`.
     """
+    check_callable(matvec, "matvec", "matvec(V) with V of shape (B, dim)")
+    check_callable(statistic, "statistic", "statistic(z, hz) -> (B,)")
     dim = check_positive_int(dim, "dim")
-    num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
+    num_probes = check_iterations(num_probes, "num_probes", minimum=2)
     batch_size = check_positive_int(batch_size, "batch_size")
+    check_allocation(2 * min(batch_size, num_probes) * dim, "a batch of probes and products", names=f"dim = {dim}")
     generator = torch_generator(generator, device=device)
     vals = []
     for start in range(0, num_probes, batch_size):
@@ -102,7 +115,9 @@ def rademacher_probe_estimate(
         if hz.shape != z.shape:
             raise ValueError(f"matvec must map (B, {dim}) to (B, {dim}), got shape {tuple(hz.shape)}")
         vals.append(statistic(z, hz).to(torch.float64))
-    return Estimate.from_samples(torch.cat(vals))
+    vals = torch.cat(vals)
+    check_finite_result(vals, "matvec or statistic", "a per-probe value")
+    return Estimate.from_samples(vals)
 
 
 def sampled_trace_product(
@@ -118,6 +133,8 @@ def sampled_trace_product(
     Returns:
         :class:`Estimate` of Tr(H Σ).
     """
+    check_callable(matvec, "matvec", "matvec(V) with V of shape (B, D)")
+    samples = as_tensor(samples, "samples")
     if samples.dim() != 2 or samples.shape[0] < 2:
         raise ValueError(f"samples must be (N, D) with N >= 2, got shape {tuple(samples.shape)}")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -125,7 +142,9 @@ def sampled_trace_product(
         (samples[s : s + batch_size] * matvec(samples[s : s + batch_size])).sum(-1)
         for s in range(0, samples.shape[0], batch_size)
     ]
-    return Estimate.from_samples(torch.cat(vals))
+    vals = torch.cat(vals)
+    check_finite_result(vals, "matvec", "a product")
+    return Estimate.from_samples(vals)
 
 
 def deflated_frobenius_sq(
@@ -170,13 +189,17 @@ def deflated_frobenius_sq(
         :class:`Estimate` of ‖H‖_F² (or Tr(HB)); ``num_probes`` counts only the Hutchinson probes (the exact part
         uses k(q + 2) further products with each matrix).
     """
+    check_callable(matvec, "matvec", "matvec(V) with V of shape (B, dim)")
+    if matvec_b is not None:
+        check_callable(matvec_b, "matvec_b", "matvec_b(V) with V of shape (B, dim)")
     dim = check_positive_int(dim, "dim")
     sketch_size = check_positive_int(sketch_size, "sketch_size", minimum=0)
     if sketch_size > dim:
         raise ValueError(f"sketch_size must be <= dim = {dim}, got {sketch_size}")
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
-    if int(power_iterations) != power_iterations or power_iterations < 0:
-        raise ValueError(f"power_iterations must be a non-negative integer, got {power_iterations!r}")
+    check_allocation(3 * num_probes * dim, "the (num_probes, dim) probes and products", names=f"num_probes = "
+                     f"{num_probes}, dim = {dim}")  # fmt: skip
+    power_iterations = check_iterations(power_iterations, "power_iterations", minimum=0)
     batch_size = check_positive_int(batch_size, "batch_size")
     generator = torch_generator(generator, device=device)
 
@@ -204,4 +227,5 @@ def deflated_frobenius_sq(
     z = z - (z @ Q) @ Q.T
     Hz, Bz = both(z)
     residual = Estimate.from_samples((Hz * Bz).sum(-1))
+    check_finite_result([exact, residual.value], "matvec", "a product")
     return Estimate(exact + residual.value, residual.stderr, num_probes)

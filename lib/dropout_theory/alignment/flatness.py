@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dropout_theory._checks import as_tensor, check_positive, check_positive_int
+from dropout_theory._checks import ConvergenceError, as_tensor, check_callable, check_positive, check_positive_int
 from dropout_theory.rng import GeneratorLike
 from dropout_theory.stats import LogLinearFit, fit_power_law
 from dropout_theory.two_layer import simulate
@@ -75,17 +75,30 @@ def trajectory_pca(thetas, *, num_components: int | None = None, detrend: bool =
     return TrajectoryPCA(mean, Vh[:k], s[:k] ** 2 / (T - lost))
 
 
+#: Bound on the bisection steps of :func:`loss_flatness`: each halves the bracket, so 200 steps reach any relative
+#: tolerance >= machine epsilon from any bracket.
+#: Smallest relative tolerance of :func:`loss_flatness` (float64 machine epsilon).
+EPS = float(np.finfo(np.float64).eps)
+MAX_BISECTION_STEPS = 200
+
+
 def _crossing(f: Callable[[float], float], level: float, step: float, max_distance: float, tol: float) -> float:
-    """Smallest s > 0 (to ``tol`` relative) with f(s) >= level, bracketing by doubling then bisecting."""
+    """Smallest s > 0 (to ``tol`` relative) with f(s) >= level, bracketing by doubling then bisecting.
+
+    The doubling stops beyond ``max_distance`` (at most log2(max_distance/step) + 1 steps), the bisection after
+    :data:`MAX_BISECTION_STEPS` (a :class:`ConvergenceError` with the bracket reached).
+    """
     lo, hi = 0.0, step
     while f(hi) < level:
         lo, hi = hi, 2.0 * hi
         if hi > max_distance:
             return math.inf
-    while hi - lo > tol * hi:
+    for _ in range(MAX_BISECTION_STEPS):
+        if hi - lo <= tol * hi:
+            return 0.5 * (lo + hi)
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if f(mid) >= level else (mid, hi)
-    return 0.5 * (lo + hi)
+    raise ConvergenceError("loss_flatness bisection", MAX_BISECTION_STEPS, {"lo": lo, "hi": hi, "tol": tol})
 
 
 def loss_flatness(
@@ -112,8 +125,16 @@ def loss_flatness(
     Returns:
         s₊ + s₋, the interval width (``inf`` if the loss never reaches the level on one side).
     """
+    check_callable(loss_fn, "loss_fn", "loss_fn(theta) -> scalar")
+    initial_step = check_positive(initial_step, "initial_step")
+    max_distance = check_positive(max_distance, "max_distance")
+    if max_distance <= initial_step:
+        raise ValueError(f"max_distance must exceed initial_step = {initial_step!r}, got {max_distance!r}")
+    tol = check_positive(tol, "tol")
+    if not EPS <= tol < 1.0:
+        raise ValueError(f"tol must lie in [{EPS!r}, 1) (a relative tolerance, at least machine epsilon), got {tol!r}")
     theta = as_tensor(theta, "theta", ndim=1)
-    u = as_tensor(direction, "direction", ndim=1, dtype=theta.dtype)
+    u = as_tensor(direction, "direction", ndim=1, dtype=theta.dtype, device=theta.device, like="theta")
     if u.shape != theta.shape or float(u.norm()) == 0.0:
         raise ValueError(f"direction must be a nonzero vector of shape {tuple(theta.shape)}, got {tuple(u.shape)}")
     factor = check_positive(factor, "factor")
@@ -121,12 +142,18 @@ def loss_flatness(
         raise ValueError(f"factor must be > 1, got {factor}")
     u = u / u.norm()
     base = float(loss_fn(theta))
-    if not base > 0.0:
-        raise ValueError(f"loss at theta must be > 0 for a multiplicative rise, got {base!r}")
+    if not base > 0.0 or not math.isfinite(base):
+        raise ValueError(f"loss_fn at theta must be finite and > 0 for a multiplicative rise, got {base!r}")
     level = factor * base
+
+    def along(s: float, sign: float) -> float:
+        value = float(loss_fn(theta + sign * s * u))
+        if math.isnan(value):
+            raise ValueError(f"loss_fn returned nan at distance {s!r} from theta")
+        return value
+
     widths = [
-        _crossing(lambda s, sg=sign: float(loss_fn(theta + sg * s * u)), level, initial_step, max_distance, tol)
-        for sign in (1.0, -1.0)
+        _crossing(lambda s, sg=sign: along(s, sg), level, initial_step, max_distance, tol) for sign in (1.0, -1.0)
     ]
     return widths[0] + widths[1]
 

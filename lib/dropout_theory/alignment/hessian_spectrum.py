@@ -19,7 +19,15 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from dropout_theory._checks import check_choice, check_positive, check_positive_int
+from dropout_theory._checks import (
+    ConvergenceError,
+    check_allocation,
+    check_callable,
+    check_choice,
+    check_finite_result,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.alignment.estimators import rademacher, rademacher_probe_estimate
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
@@ -58,7 +66,9 @@ def top_hessian_eigenvalues(
         ValueError: bad ``dim``, ``k``, ``tol`` or ``maxiter``.
         RuntimeError: ARPACK did not converge (the message says how many eigenvalues did).
     """
+    check_callable(matvec, "matvec", "matvec(V) with V of shape (B, dim)")
     dim = check_positive_int(dim, "dim", minimum=2)
+    check_allocation(4 * dim * 20, "the Lanczos basis", names=f"dim = {dim}")
     k = check_positive_int(k, "k")
     if k >= dim:
         raise ValueError(f"k must lie in [1, dim - 1] = [1, {dim - 1}] for Lanczos, got {k}")
@@ -71,6 +81,7 @@ def top_hessian_eigenvalues(
         out = matvec(X)
         if out.shape != X.shape:
             raise ValueError(f"matvec must map (B, {dim}) to (B, {dim}), got shape {tuple(out.shape)}")
+        check_finite_result(out, "matvec", "a product")
         return out.detach().to("cpu", torch.float64).numpy().T
 
     op = LinearOperator(
@@ -88,9 +99,11 @@ def top_hessian_eigenvalues(
     try:
         vals = eigsh(op, k=k, which="LA", v0=v0, tol=tol, maxiter=maxiter, return_eigenvectors=False)
     except ArpackNoConvergence as err:
-        raise RuntimeError(
-            f"Lanczos (ARPACK eigsh) did not converge: {len(err.eigenvalues)} of k = {k} eigenvalues reached "
-            f"tol = {tol:g} within maxiter = {maxiter}; raise maxiter or tol"
+        raise ConvergenceError(
+            "Lanczos (ARPACK eigsh)",
+            maxiter if maxiter is not None else 10 * dim,
+            {"converged eigenvalues": len(err.eigenvalues), "k": k, "tol": tol},
+            "; raise maxiter or tol",
         ) from err
     return torch.as_tensor(np.sort(vals)[::-1].copy(), dtype=torch.float64)
 
@@ -132,6 +145,7 @@ def hessian_trace(
         deviation of the residual probes; ``num_samples`` counts the products with H).
     """
     method = check_choice(method, "method", ("hutch++", "hutchinson"))
+    check_callable(matvec, "matvec", "matvec(V) with V of shape (B, dim)")
     dim = check_positive_int(dim, "dim")
     num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
     batch_size = check_positive_int(batch_size, "batch_size")

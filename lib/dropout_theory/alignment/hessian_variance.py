@@ -92,6 +92,9 @@ def combine_alignment(trace: Estimate, frob_h_sq: Estimate, frob_sigma_sq: Estim
     Returns:
         ``(alpha, stderr)``; raises ValueError when ‖H‖_F or ‖Σ‖_F is (estimated as) zero.
     """
+    for name, est in (("trace", trace), ("frob_h_sq", frob_h_sq), ("frob_sigma_sq", frob_sigma_sq)):
+        if not isinstance(est, Estimate):
+            raise TypeError(f"{name} must be a dropout_theory.stats.Estimate, got {type(est).__name__}")
     if frob_h_sq.value <= 0.0 or frob_sigma_sq.value <= 0.0:
         raise ValueError(
             f"alignment undefined: ‖H‖_F² = {frob_h_sq.value!r}, ‖Σ‖_F² = {frob_sigma_sq.value!r} (need both > 0; "
@@ -187,7 +190,8 @@ def noise_factor_rows(
     prob = as_problem(a, W, X, y)
     m = prob.m
     S = m + m * (m - 1) // 2
-    stop = S if stop is None else stop
+    start = check_positive_int(start, "start", minimum=0)
+    stop = S if stop is None else check_positive_int(stop, "stop", minimum=0)
     if not 0 <= start <= stop <= S:
         raise ValueError(f"need 0 <= start <= stop <= S = {S}, got start = {start}, stop = {stop}")
     v = dropout_variance(keep_prob)

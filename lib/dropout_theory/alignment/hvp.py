@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import torch
 
+from dropout_theory._checks import as_tensor, check_callable
+
 
 def flat_hvp(
     loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor
@@ -28,6 +30,8 @@ def flat_hvp(
     Returns:
         A function mapping V (B, D) to (B, D) with rows H v_b.
     """
+    check_callable(loss, "loss", "loss(theta) -> scalar")
+    theta = as_tensor(theta, "theta")
     if theta.dim() != 1:
         raise ValueError(f"theta must be a flat (D,) vector, got shape {tuple(theta.shape)}")
     point = theta.detach().clone().requires_grad_(True)

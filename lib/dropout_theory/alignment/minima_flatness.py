@@ -38,7 +38,13 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from dropout_theory._checks import check_choice, check_positive, check_positive_int
+from dropout_theory._checks import (
+    check_allocation,
+    check_choice,
+    check_iterations,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.alignment.estimators import hutchinson_frobenius_sq
 from dropout_theory.alignment.hessian_spectrum import hessian_trace, top_hessian_eigenvalues
 from dropout_theory.alignment.hvp import flat_hvp
@@ -141,8 +147,12 @@ def matched_noise_levels(
     num_samples = check_positive_int(num_samples, "num_samples", minimum=4)
     if num_samples % 2:
         raise ValueError(f"num_samples must be even (draws are paired), got {num_samples}")
-    X, y = check_examples(X, y)
-    kp = keep_probs(model)
+    kp = keep_probs(model)  # checks that model is an nn.Module
+    X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
+    num_params = sum(p.numel() for p in model.parameters())
+    check_allocation(
+        (num_samples + X.shape[0]) * num_params, "the gradient draws", names=f"num_samples = {num_samples}"
+    )
     if not kp:
         raise ValueError("matching noise levels needs a model with nn.Dropout layers (give batch_size and sigma)")
     n = X.shape[0]
@@ -333,14 +343,21 @@ def minima_flatness(
         DivergenceError: a training run diverged (names the step and the quantity).
         RuntimeError: Lanczos did not converge.
     """
+    if isinstance(strategies, str) or not isinstance(strategies, tuple | list):
+        raise TypeError(f"strategies must be a list of names from {list(NOISES)}, got {strategies!r}")
     strategies = tuple(check_choice(s, "strategies", NOISES) for s in strategies)
     if not strategies or len(set(strategies)) != len(strategies):
         raise ValueError(f"strategies must be a non-empty list without repeats from {list(NOISES)}, got {strategies}")
     eta = check_positive(lr, "lr")
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_iterations(num_steps, "num_steps")
     num_eigenvalues = check_positive_int(num_eigenvalues, "num_eigenvalues")
-    num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
-    X, y = check_examples(X, y)
+    num_probes = check_iterations(num_probes, "num_probes", minimum=2)
+    if check_positive_int(num_match_samples, "num_match_samples", minimum=4) % 2:
+        raise ValueError(f"num_match_samples must be even (draws are paired), got {num_match_samples}")
+    X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
+    num_params = sum(p.numel() for p in trainable_parameters(model)[1])
+    if num_eigenvalues >= num_params:
+        raise ValueError(f"num_eigenvalues must be < the {num_params} trainable parameters, got {num_eigenvalues}")
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if X_test is not None:

@@ -34,11 +34,11 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from dropout_theory._checks import check_choice, check_positive_int
+from dropout_theory._checks import check_allocation, check_choice, check_iterations, check_positive_int
 from dropout_theory.alignment.estimators import deflated_frobenius_sq
 from dropout_theory.alignment.hessian_variance import AlignmentResult, combine_alignment
 from dropout_theory.alignment.hvp import flat_hvp
-from dropout_theory.networks import DropoutMasks, controlled_dropout, trainable_parameters
+from dropout_theory.networks import DropoutMasks, check_examples, controlled_dropout, trainable_parameters
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.stats import Estimate
 
@@ -59,6 +59,8 @@ def parameter_indices(model: nn.Module, names: str | list[str] | tuple[str, ...]
     Returns:
         (S,) int64 indices, increasing.
     """
+    if not isinstance(names, str | list | tuple):
+        raise TypeError(f"names must be a parameter name or a list of them, got {type(names).__name__} {names!r}")
     wanted = [names] if isinstance(names, str) else list(names)
     all_names, values = _params(model)
     unknown = sorted(set(wanted) - set(all_names))
@@ -75,6 +77,8 @@ def parameter_indices(model: nn.Module, names: str | list[str] | tuple[str, ...]
 def _subset_indices(subset: torch.Tensor | None, D: int) -> torch.Tensor | None:
     if subset is None:
         return None
+    if not isinstance(subset, torch.Tensor | list | tuple):
+        raise TypeError(f"subset must be an index tensor or a (D,) boolean mask, got {type(subset).__name__}")
     subset = torch.as_tensor(subset)
     if subset.dtype == torch.bool:
         if subset.shape != (D,):
@@ -118,15 +122,22 @@ def _flat_loss_fn(model, names, shapes, X, y, loss_fn, state, mask_sets):
     return loss
 
 
-def _check_draws(num_masks: int, hessian: str, num_hessian_masks: int) -> tuple[int, str, int]:
+def _check_draws(
+    model: nn.Module, loss_fn, X, y, num_masks: int, hessian: str, num_hessian_masks: int
+) -> tuple[torch.Tensor, torch.Tensor, int, str, int]:
+    """The checked data and draw counts (model, loss and data once at entry; the (num_masks/2, D) gradient
+    differences must fit in memory; the Hessian masks are a loop, bounded by ``MAX_ITERATIONS``)."""
+    X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
     hessian = check_choice(hessian, "hessian", ("expected", "no_dropout"))
     num_masks = check_positive_int(num_masks, "num_masks", minimum=4)
+    D = sum(v.numel() for v in _params(model)[1])
+    check_allocation(num_masks * D, "the gradient draws", names=f"num_masks = {num_masks}, D = {D}")
     if num_masks % 2:
         raise ValueError(f"num_masks must be even (draws are paired), got {num_masks}")
-    num_hessian_masks = check_positive_int(num_hessian_masks, "num_hessian_masks", minimum=2)
+    num_hessian_masks = check_iterations(num_hessian_masks, "num_hessian_masks", minimum=2)
     if hessian == "expected" and num_hessian_masks % 2:
         raise ValueError(f"num_hessian_masks must be even (two independent halves), got {num_hessian_masks}")
-    return num_masks, hessian, num_hessian_masks
+    return X, y, num_masks, hessian, num_hessian_masks
 
 
 @contextmanager
@@ -243,7 +254,9 @@ def module_alignment_matrices(
     Returns:
         :class:`AlignmentMatrices`; ``.alignment()`` equals the exact method's result for the same generator state.
     """
-    num_masks, hessian, num_hessian_masks = _check_draws(num_masks, hessian, num_hessian_masks)
+    X, y, num_masks, hessian, num_hessian_masks = _check_draws(
+        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks
+    )
     generator = torch_generator(generator)
     D = sum(v.numel() for v in _params(model)[1])
     idx = _subset_indices(subset, D)
@@ -307,8 +320,10 @@ def module_hessian_variance_alignment(
         the pieces).
     """
     method = check_choice(method, "method", ("exact", "matrix_free"))
-    num_masks, hessian, num_hessian_masks = _check_draws(num_masks, hessian, num_hessian_masks)
-    num_probes = check_positive_int(num_probes, "num_probes", minimum=2)
+    X, y, num_masks, hessian, num_hessian_masks = _check_draws(
+        model, loss_fn, X, y, num_masks, hessian, num_hessian_masks
+    )
+    num_probes = check_iterations(num_probes, "num_probes", minimum=2)
     generator = torch_generator(generator)
     kw = dict(num_masks=num_masks, hessian=hessian, num_hessian_masks=num_hessian_masks, mask=mask)
     if method == "exact":

@@ -20,11 +20,12 @@ from dropout_theory._checks import (
     DivergenceError,
     check_choice,
     check_finite_step,
+    check_iterations,
     check_positive,
     check_positive_int,
 )
 from dropout_theory.alignment.module_alignment import module_hessian_variance_alignment
-from dropout_theory.networks import train_with_noise
+from dropout_theory.networks import check_examples, train_with_noise
 from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, torch_generator
 from dropout_theory.tables import Table, TabularResult
 
@@ -129,7 +130,8 @@ def alignment_along_training(
             run and carries the curve measured until then as ``partial``.
     """
     eta = check_positive(lr, "lr")
-    num_steps = check_positive_int(num_steps, "num_steps")
+    X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
+    num_steps = check_iterations(num_steps, "num_steps")
     eval_every = check_positive_int(eval_every, "eval_every")
     extra_subsets = dict(extra_subsets or {})
     if "" in extra_subsets:

@@ -78,6 +78,6 @@ def order_chaos_boundary(
     Returns:
         Array of shape (len(keep_probs), len(sigma_b2_grid)).
     """
-    sb = np.asarray(sigma_b2_grid, dtype=np.float64).ravel()
-    kp = np.asarray(keep_probs, dtype=np.float64).ravel()
+    sb = check_array(sigma_b2_grid, "sigma_b2_grid", 0.0, low_open=False).ravel()
+    kp = check_array(keep_probs, "keep_probs", 0.0, 1.0, low_open=True, high_open=False).ravel()
     return np.asarray(critical_sigma_w2(activation, sb[None, :], kp[:, None], num_nodes=num_nodes))

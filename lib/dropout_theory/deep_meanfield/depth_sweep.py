@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dropout_theory._checks import check_choice, check_keep_prob, check_positive_int
-from dropout_theory.deep_meanfield._validate import check_activation
+from dropout_theory._checks import check_choice, check_finite_number, check_keep_prob, check_positive_int
+from dropout_theory.deep_meanfield._validate import check_activation, check_array
 from dropout_theory.deep_meanfield.boundary import critical_sigma_w2
 from dropout_theory.deep_meanfield.depth_scales import depth_scales
 from dropout_theory.deep_meanfield.trainability import (
@@ -129,7 +129,18 @@ def depth_crossing(
         stderr: (D,) their standard errors.
         threshold: the accuracy that defines "trains".
     """
-    logL, acc, se = (np.asarray(v, dtype=np.float64) for v in (np.log(depths), accuracy, stderr))
+    depths = check_array(depths, "depths", 0.0, low_open=True)
+    acc = check_array(accuracy, "accuracy", -np.inf, low_open=False)
+    se = check_array(stderr, "stderr", 0.0, low_open=False)
+    if depths.ndim != 1 or depths.size < 2 or acc.shape != depths.shape or se.shape != depths.shape:
+        raise ValueError(
+            f"depths, accuracy and stderr must be (D,) arrays with D >= 2, got shapes {depths.shape}, {acc.shape}, "
+            f"{se.shape}"
+        )
+    if np.any(np.diff(depths) <= 0):
+        raise ValueError(f"depths must be increasing, got {depths.tolist()}")
+    threshold = check_finite_number(threshold, "threshold")
+    logL = np.log(depths)
     below = np.flatnonzero(acc < threshold)
     if below.size == 0:
         return float(depths[-1]), math.nan, 1
@@ -453,8 +464,10 @@ class TrainingSpeedSweep(TabularResult):
                              fit and Estimate(fit.exponent, fit.stderr), eta_t))  # fmt: skip
         headers = ("keep_prob", "depth", "lrs reached by all seeds", "lrs fitted", "p in steps ∝ lr^p",
                    "steps × lr over the fitted lrs")  # fmt: skip
-        title = (f"steps to {self.threshold:.0%} training accuracy on the critical line; {len(self.seeds)} seeds; p "
-                 f"fitted where all seeds got there in ≥ {3 * self.eval_every} steps, up to the fastest lr")
+        title = (
+            f"steps to {self.threshold:.0%} training accuracy on the critical line; {len(self.seeds)} seeds; p "
+            f"fitted where all seeds got there in ≥ {3 * self.eval_every} steps, up to the fastest lr"
+        )
         return Table.build(headers, rows, formats=(".3g", "d", "d", "s", "s", "s"), title=title)
 
 

@@ -26,9 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dropout_theory._checks import check_choice, check_finite_step, check_positive_int
+from dropout_theory._checks import (
+    as_tensor,
+    check_allocation,
+    check_choice,
+    check_finite_step,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.activations import get_activation
-from dropout_theory.deep_meanfield._validate import check_activation, check_params
+from dropout_theory.deep_meanfield._validate import check_activation, check_array, check_params
 from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
 
 BACKWARD_MODES = ("none", "realistic", "gia")
@@ -93,9 +100,13 @@ def inputs_for(
     Raises:
         ValueError: q1 ≤ σ_b², or a correlation outside [−1, 1] would be needed.
     """
-    check_positive_int(width, "width", minimum=2)
+    width = check_positive_int(width, "width", minimum=2)
+    check_allocation(4 * width, "the inputs", names=f"width = {width}")
     s, b, _ = check_params(sigma_w2, sigma_b2, 1.0)
     s, b = float(s), float(b)
+    q1 = float(check_array(q1, "q1", 0.0, low_open=True))
+    if c1 is not None:
+        c1 = float(check_array(c1, "c1", -1.0, 1.0, low_open=False, high_open=False))
     if not q1 > b:
         raise ValueError(f"q1 must exceed sigma_b2 = {b!r} (the bias alone gives q^1 = sigma_b2), got {q1!r}")
     q_in = (q1 - b) / s
@@ -163,10 +174,18 @@ def simulate_ensemble(
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
     num_networks = check_positive_int(num_networks, "num_networks")
-    x = torch.as_tensor(inputs)
-    if x.dim() != 2 or not torch.isfinite(x).all():
-        raise ValueError(f"inputs must be a finite (n_inputs, d) array, got shape {tuple(x.shape)}")
+    x = as_tensor(inputs, "inputs", ndim=2)
+    if 0 in x.shape:
+        raise ValueError(f"inputs must be a non-empty (n_inputs, d) array, got shape {tuple(x.shape)}")
     x = x.to(device=device, dtype=dtype)
+    max_chunk_bytes = check_positive(max_chunk_bytes, "max_chunk_bytes")
+    check_allocation(
+        (depth if backward != "none" else 1) * width * (width + x.shape[0] * 4),
+        "one network's weights and activations",
+        names=f"depth = {depth}, width = {width}",
+    )
+    check_allocation(num_networks * depth * x.shape[0] * 2, "the per-layer statistics",
+                     names=f"num_networks = {num_networks}, depth = {depth}")  # fmt: skip
     _n_in, d = x.shape
     itemsize = torch.empty((), dtype=dtype).element_size()
     if chunk_size is None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dropout_theory._checks import check_allocation, check_finite_number, check_positive, check_positive_int
 from dropout_theory.deep_meanfield._validate import check_activation, check_params
 from dropout_theory.deep_meanfield.depth_scales import depth_scale, depth_scales
 from dropout_theory.deep_meanfield.quadrature import (
@@ -94,7 +95,8 @@ def linear_surrogate(
         q*c* χ_c^k.
     """
     p = surrogate_parameters(activation, sigma_w2, sigma_b2, keep_prob)
-    L = int(depth)
+    L = check_positive_int(depth, "depth")
+    check_allocation(6 * L, "the (depth,) metrics", names=f"depth = {L}")
     ks = np.arange(L)
     T1 = p.chi_1 ** (2 * ks) * (1.0 + p.kappa_1 * ks)
     Tc = np.empty(L)
@@ -115,7 +117,10 @@ def linear_surrogate(
 
 
 def realistic_gia_ratio(chi_1: float, kappa_1: float) -> float:
-    """The far-from-output ratio of the realistic to the GIA single-input metric, 1 + κ₁χ₁/(1 − χ₁) (χ₁ < 1)."""
+    """The far-from-output ratio of the realistic to the GIA single-input metric, 1 + κ₁χ₁/(1 − χ₁) (χ₁ < 1;
+    ``inf`` for χ₁ >= 1, where the realistic metric does not decay)."""
+    chi_1 = check_positive(chi_1, "chi_1", allow_zero=True)
+    kappa_1 = check_finite_number(kappa_1, "kappa_1")
     return math.inf if chi_1 >= 1 else 1.0 + kappa_1 * chi_1 / (1.0 - chi_1)
 
 

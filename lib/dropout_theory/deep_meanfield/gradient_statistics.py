@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from dropout_theory._checks import check_choice, check_positive_int
+from dropout_theory._checks import check_allocation, check_choice, check_iterations, check_positive_int
+from dropout_theory.deep_meanfield._validate import check_array, check_window, check_windows
 from dropout_theory.deep_meanfield.depth_scales import depth_scale, depth_scales
 from dropout_theory.deep_meanfield.ensemble import BACKWARD_MODES, READOUTS, inputs_for, simulate_ensemble
 from dropout_theory.deep_meanfield.gradient_rates import HOMOGENEOUS, METRICS, gradient_rates, linear_surrogate
@@ -110,8 +111,15 @@ class GradientStatistics:
         metrics = {}
         for name, m in d["metrics"].items():
             metrics[name] = MetricStatistics(
-                arr(m["mean"]), arr(m["stderr"]), arr(m["rel_var"]), arr(m["rel_var_stderr"]), est(m["rate"]),
-                int(m["rate_layers"]), est(m["rel_var_intercept"]), est(m["rel_var_slope"]), est(m["power"]),
+                arr(m["mean"]),
+                arr(m["stderr"]),
+                arr(m["rel_var"]),
+                arr(m["rel_var_stderr"]),
+                est(m["rate"]),
+                int(m["rate_layers"]),
+                est(m["rel_var_intercept"]),
+                est(m["rel_var_slope"]),
+                est(m["power"]),
                 tuple(est(p) for p in m["local_powers"]),
             )
         fields = {k: d[k] for k in ("activation", "sigma_w2", "sigma_b2", "keep_prob", "depth", "width",
@@ -153,8 +161,14 @@ def metric_statistics(
     Returns:
         :class:`MetricStatistics`.
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = check_array(samples, "samples", -np.inf, low_open=False)
+    if x.ndim != 2:
+        raise ValueError(f"samples must be (num_networks, L), got shape {x.shape}")
     B, L = x.shape
+    window = check_window(window, "window", L)
+    power_windows = check_windows(power_windows, "power_windows", L)
+    num_boot = check_iterations(num_boot, "num_boot", minimum=2)
+    check_allocation(num_boot * B * L, "the bootstrap resamples", names=f"num_boot = {num_boot}, samples {x.shape}")
     if B < 3:
         raise ValueError(f"samples needs at least 3 networks, got {B}")
     rng = numpy_generator(generator)
@@ -234,6 +248,10 @@ def gradient_statistics(
     check_choice(backward, "backward", BACKWARD_MODES[1:])
     check_choice(readout, "readout", READOUTS)
     depth = check_positive_int(depth, "depth", minimum=4)
+    if window is not None:
+        check_window(window, "window", depth)
+    check_windows(power_windows, "power_windows", depth)
+    check_iterations(num_boot, "num_boot", minimum=2)
     d = depth_scales(activation, sigma_w2, sigma_b2, keep_prob)
     x = inputs_for(float(d["q_star"]), float(d["c_star"]), width=width, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     res = simulate_ensemble(activation, sigma_w2, sigma_b2, keep_prob, depth=depth, width=width,
@@ -348,6 +366,15 @@ def _window_rate(k: np.ndarray, values: np.ndarray) -> float:
     return math.exp(float(slope[0]))
 
 
+def _check_stats(stats: Any, minimum: int = 1) -> list[GradientStatistics]:
+    if isinstance(stats, str) or not isinstance(stats, Sequence) or len(stats) < minimum:
+        raise TypeError(f"stats must be a sequence of at least {minimum} GradientStatistics, got {stats!r}")
+    for g in stats:
+        if not hasattr(g, "metrics"):
+            raise TypeError(f"stats must hold GradientStatistics (from gradient_statistics), got {type(g).__name__}")
+    return list(stats)
+
+
 def rate_comparison(stats: Sequence[GradientStatistics]) -> RateComparison:
     """Predicted rates (:func:`dropout_theory.deep_meanfield.gradient_rates`) beside the fitted ones of each ensemble.
 
@@ -356,6 +383,7 @@ def rate_comparison(stats: Sequence[GradientStatistics]) -> RateComparison:
     to the GIA recursion (otherwise), on the layers the simulation's fit used; it shows how far a finite window is
     from the asymptotic rate.
     """
+    stats = _check_stats(stats)
     rows = []
     for g in stats:
         table = gradient_rates(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob)
@@ -404,12 +432,20 @@ class UniversalityTable(TabularResult):
         if self.pair_rows and not self.rows:
             headers = ("network", "N", "p", "p (near)", "p (middle)", "p (far)", "p predicted (asymptotic rates)",
                        "p predicted (fitted rates)")  # fmt: skip
-            return Table.build(headers, self.pair_rows, formats=("s", "d", "s", "s", "s", "s", ".3g", "s"),
-                               title="pair metric: Var ∝ Mean^p over the fitted layers (bootstrap errors)")
+            return Table.build(
+                headers,
+                self.pair_rows,
+                formats=("s", "d", "s", "s", "s", "s", ".3g", "s"),
+                title="pair metric: Var ∝ Mean^p over the fitted layers (bootstrap errors)",
+            )
         headers = ("network", "metric", "mean", "N", "v0", "v (per layer)", "N v", "p", "p (near)", "p (middle)",
                    "p (far)")  # fmt: skip
-        return Table.build(headers, self.rows, formats=("s", "s", "s", "d", "s", "s", "s", "s", "s", "s", "s"),
-                           title="Var/Mean^2 = v0 + v k and Var ∝ Mean^p over the fitted layers (bootstrap errors)")
+        return Table.build(
+            headers,
+            self.rows,
+            formats=("s", "s", "s", "d", "s", "s", "s", "s", "s", "s", "s"),
+            title="Var/Mean^2 = v0 + v k and Var ∝ Mean^p over the fitted layers (bootstrap errors)",
+        )
 
 
 def _power_from_rates(single: Estimate | None, pair: Estimate | None) -> Estimate | None:
@@ -426,6 +462,10 @@ def universality_table(stats: Sequence[GradientStatistics], *, metrics: Sequence
     """Relative-variance laws and powers of the given ensembles (their stored fits); the pair metric, if asked for,
     is tabulated on its own with its predicted power (:class:`UniversalityTable`; it prints the pair table when only
     ``"pair"`` is asked for)."""
+    stats = _check_stats(stats)
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
+        raise TypeError(f"metrics must be a non-empty sequence of names from {list(METRICS)}, got {metrics!r}")
+    metrics = [check_choice(m, "metrics", METRICS) for m in metrics]
     rows, pair_rows = [], []
     for g in stats:
         table = gradient_rates(g.activation, g.sigma_w2, g.sigma_b2, g.keep_prob)
@@ -455,6 +495,11 @@ def width_exponent(stats: Sequence[GradientStatistics], *, metric: str = "single
     Raises:
         ValueError: fewer than two widths, or a non-positive slope v.
     """
+    stats = _check_stats(stats)
+    metric = check_choice(metric, "metric", METRICS)
+    missing = [g.width for g in stats if g.metrics[metric].rel_var_slope is None]
+    if missing:
+        raise ValueError(f"stats at widths {missing} have no fitted relative-variance slope for metric {metric!r}")
     v = np.array([g.metrics[metric].rel_var_slope.value for g in stats])
     se = np.array([g.metrics[metric].rel_var_slope.stderr for g in stats])
     if len(stats) < 2 or np.any(v <= 0):
@@ -463,5 +508,3 @@ def width_exponent(stats: Sequence[GradientStatistics], *, metric: str = "single
     xm = np.sum(w * x) / np.sum(w)
     slope = np.sum(w * (x - xm) * (y - np.sum(w * y) / np.sum(w))) / np.sum(w * (x - xm) ** 2)
     return Estimate(float(slope), float(1 / math.sqrt(np.sum(w * (x - xm) ** 2))), len(stats))
-
-

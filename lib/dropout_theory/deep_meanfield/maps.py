@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dropout_theory._checks import check_finite_step, check_positive_int
+from dropout_theory._checks import check_allocation, check_finite_step, check_positive_int
 from dropout_theory.deep_meanfield._validate import (
     check_activation,
     check_array,
@@ -72,11 +72,11 @@ def pair_map(
     s, b, _ = check_params(sigma_w2, sigma_b2, 1.0)
     qa = check_array(q_a, "q_a", 0.0, low_open=False)
     qb = check_array(q_b, "q_b", 0.0, low_open=False)
-    qab = np.asarray(q_ab, dtype=np.float64)
+    qab = check_array(q_ab, "q_ab", -np.inf, low_open=False)
     denom = np.sqrt(qa * qb)
     c = np.divide(qab, denom, out=np.ones(np.broadcast(qab, denom).shape), where=denom > 0)
     if np.any(np.abs(c) > 1.0 + 1e-9):
-        raise ValueError(f"q_ab must satisfy |q_ab| <= sqrt(q_a q_b), got correlation {np.max(np.abs(c))!r}")
+        raise ValueError(f"q_ab must satisfy |q_ab| <= sqrt(q_a q_b), got correlation {float(np.max(np.abs(c)))!r}")
     phi = activation_fn(activation)
     return scalar_or_array(
         s * bivariate_expectation(phi, phi, qa, qb, c, num_nodes=num_nodes, kinks=KINKS[activation]) + b
@@ -136,7 +136,8 @@ def q_trajectory(
     Raises:
         DivergenceError: q^l became non-finite or exceeded :data:`DIVERGENCE_LIMIT`; names the first such layer l.
     """
-    check_positive_int(depth, "depth")
+    depth = check_positive_int(depth, "depth")
+    check_allocation(depth, "the (depth,) trajectory", names=f"depth = {depth}")
     out = np.empty(depth)
     out[0] = float(check_array(q1, "q1", 0.0, low_open=False))
     for l in range(1, depth):
@@ -166,9 +167,14 @@ def pair_trajectory(
         DivergenceError: a length or the covariance became non-finite or exceeded :data:`DIVERGENCE_LIMIT`; names
             the first such layer.
     """
-    check_positive_int(depth, "depth")
+    depth = check_positive_int(depth, "depth")
+    check_allocation(4 * depth, "the (depth,) trajectories", names=f"depth = {depth}")
+    q_a1, q_b1 = (float(check_array(v, k, 0.0, low_open=False)) for v, k in ((q_a1, "q_a1"), (q_b1, "q_b1")))
+    q_ab1 = float(check_array(q_ab1, "q_ab1", -np.inf, low_open=False))
+    if abs(q_ab1) > (q_a1 * q_b1) ** 0.5 * (1 + 1e-9):
+        raise ValueError(f"q_ab1 must satisfy |q_ab1| <= sqrt(q_a1 q_b1), got {q_ab1!r}, {q_a1!r}, {q_b1!r}")
     qa, qb, qab = np.empty(depth), np.empty(depth), np.empty(depth)
-    qa[0], qb[0], qab[0] = float(q_a1), float(q_b1), float(q_ab1)
+    qa[0], qb[0], qab[0] = q_a1, q_b1, q_ab1
     for l in range(1, depth):
         qab[l] = pair_map(activation, qa[l - 1], qb[l - 1], qab[l - 1], sigma_w2, sigma_b2, num_nodes=num_nodes)
         qa[l] = q_map(activation, qa[l - 1], sigma_w2, sigma_b2, keep_prob, num_nodes=num_nodes)

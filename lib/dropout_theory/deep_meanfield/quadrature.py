@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy.special import erf
 
-from dropout_theory.deep_meanfield._validate import check_activation
+from dropout_theory._checks import check_allocation, check_callable, check_finite_result, check_positive_int
+from dropout_theory.deep_meanfield._validate import check_activation, check_array
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 
@@ -37,8 +39,9 @@ def gauss_hermite(num_nodes: int = DEFAULT_NODES) -> tuple[np.ndarray, np.ndarra
     Returns:
         ``(z, w)``, both of shape (num_nodes,), with Σ_i w_i f(z_i) ≈ ∫ f(z) e^{−z²/2} dz / √(2π).
     """
-    if not isinstance(num_nodes, int) or num_nodes < 2:
-        raise ValueError(f"num_nodes must be an integer >= 2, got {num_nodes!r}")
+    num_nodes = check_positive_int(num_nodes, "num_nodes", minimum=2)
+    # the rule solves an eigenproblem of the (num_nodes, num_nodes) Jacobi matrix
+    check_allocation(2 * num_nodes**2, "the Jacobi matrix of the rule", names=f"num_nodes = {num_nodes}")
     z, w = np.polynomial.hermite_e.hermegauss(num_nodes)
     w = w / np.sqrt(2.0 * np.pi)
     z.setflags(write=False)
@@ -89,6 +92,17 @@ def activation_kinks(name: str) -> tuple[float, ...]:
     return KINKS[name]
 
 
+def _finite(value: np.ndarray, name: str) -> np.ndarray:
+    check_finite_result(value, name, "the expectation")
+    return value
+
+
+def _check_kinks(kinks: Any) -> tuple[float, ...]:
+    if not isinstance(kinks, tuple | list):
+        raise TypeError(f"kinks must be a tuple of kink points, got {type(kinks).__name__} {kinks!r}")
+    return tuple(float(check_array(k, "kinks", -np.inf, low_open=False)) for k in kinks)
+
+
 def activation_fn(name: str) -> ArrayFn:
     """φ for "linear", "relu", "tanh", "hard_tanh" (clip to [−1, 1]) or "erf" (φ(x) = erf(x))."""
     check_activation(name)
@@ -131,13 +145,15 @@ def gaussian_expectation(
     Returns:
         Array of the shape of ``q``.
     """
-    q = np.asarray(q, dtype=np.float64)
+    check_callable(f, "f", "f(u) on arrays")
+    q = check_array(q, "q", 0.0, low_open=False)
+    kinks = _check_kinks(kinks)
     sq = np.sqrt(q)[..., None]
     if not kinks:
         z, w = gauss_hermite(num_nodes)
-        return f(sq * z) @ w
+        return _finite(f(sq * z) @ w, "f")
     z, w = _piecewise_rule(np.asarray(kinks, dtype=np.float64) / _safe_sqrt(q)[..., None])
-    return np.sum(f(sq * z) * w, axis=-1)
+    return _finite(np.sum(f(sq * z) * w, axis=-1), "f")
 
 
 def bivariate_expectation(
@@ -160,6 +176,11 @@ def bivariate_expectation(
     Returns:
         Array of the broadcast shape of ``q_a, q_b, c``.
     """
+    check_callable(f, "f", "f(u) on arrays")
+    check_callable(g, "g", "g(u) on arrays")
+    q_a, q_b = check_array(q_a, "q_a", 0.0, low_open=False), check_array(q_b, "q_b", 0.0, low_open=False)
+    c = check_array(c, "c", -1.0 - 1e-9, 1.0 + 1e-9, low_open=False, high_open=False)
+    kinks = _check_kinks(kinks)
     qa, qb, cc = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (q_a, q_b, c)))
     cc = np.clip(cc, -1.0, 1.0)
     sc = np.sqrt(1.0 - cc * cc)
@@ -170,7 +191,7 @@ def bivariate_expectation(
         c4 = cc[..., None, None]
         s4 = sc[..., None, None]
         vals = f(sa * z[:, None]) * g(sb * (c4 * z[:, None] + s4 * z[None, :]))
-        return np.einsum("...ij,i,j->...", vals, w, w)
+        return _finite(np.einsum("...ij,i,j->...", vals, w, w), "f or g")
     k = np.asarray(kinks, dtype=np.float64)
     z1, w1 = _piecewise_rule(k / _safe_sqrt(qa)[..., None])  # (..., P)
     sb = np.sqrt(qb)[..., None, None]
@@ -179,4 +200,4 @@ def bivariate_expectation(
     inner_breaks = (k / _safe_sqrt(qb)[..., None, None] - c3 * z1[..., None]) / np.maximum(s3, 1e-300)
     z2, w2 = _piecewise_rule(inner_breaks)  # (..., P, Q)
     inner = np.sum(g(sb * (c3 * z1[..., None] + s3 * z2)) * w2, axis=-1)  # (..., P)
-    return np.sum(f(np.sqrt(qa)[..., None] * z1) * inner * w1, axis=-1)
+    return _finite(np.sum(f(np.sqrt(qa)[..., None] * z1) * inner * w1, axis=-1), "f or g")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dropout_theory._checks import check_iterations
+from dropout_theory.deep_meanfield._validate import check_array
 from dropout_theory.rng import GeneratorLike, numpy_generator
 from dropout_theory.stats import Estimate, fit_power_law
 
@@ -21,7 +23,7 @@ def layer_mean_var(samples: np.ndarray, *, positive_only: bool = True) -> tuple[
     Returns:
         ``(mean, var)`` arrays over the kept layers.
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = check_array(samples, "samples", -np.inf, low_open=False)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"samples must have shape (num_networks >= 2, n_layers), got {x.shape}")
     m, v = x.mean(0), x.var(0, ddof=1)
@@ -44,6 +46,9 @@ def bootstrap_power_law(samples: list[np.ndarray], *, num_boot: int = 200, gener
     Returns:
         :class:`dropout_theory.stats.Estimate`: p and its bootstrap standard error (``num_samples`` = resamples).
     """
+    if not isinstance(samples, list | tuple) or not samples:
+        raise TypeError(f"samples must be a non-empty list of (num_networks, n_layers) arrays, got {samples!r}")
+    num_boot = check_iterations(num_boot, "num_boot", minimum=2)
     rng = numpy_generator(generator)
 
     def fit(groups: list[np.ndarray]) -> float:

@@ -27,7 +27,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from dropout_theory._checks import check_choice, check_keep_prob, check_positive, check_positive_int
+from dropout_theory._checks import (
+    as_tensor,
+    check_allocation,
+    check_choice,
+    check_iterations,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.data import standardized_digits, standardized_mnist1d
 from dropout_theory.deep_meanfield._validate import check_activation, check_array
 from dropout_theory.deep_meanfield.boundary import critical_sigma_w2
@@ -108,7 +116,14 @@ def initial_weights(
         device: device of the weights (and of ``generator``).
     """
     check_choice(init, "init", INITS)
-    num_models, fan_out, fan_in = shape
+    if not isinstance(shape, tuple | list) or len(shape) != 3:
+        raise ValueError(f"shape must be (num_models, fan_out, fan_in), got {shape!r}")
+    num_models, fan_out, fan_in = (check_positive_int(s, "shape") for s in shape)
+    check_allocation(2 * num_models * fan_out * fan_in, "the weights", names=f"shape = {tuple(shape)}")
+    sigma_w = as_tensor(sigma_w, "sigma_w", dtype=dtype)
+    if sigma_w.shape not in ((num_models, 1, 1), ()) or bool((sigma_w < 0).any()):
+        raise ValueError(f"sigma_w must be a (num_models, 1, 1) = ({num_models}, 1, 1) tensor of values >= 0, got "
+                         f"shape {tuple(sigma_w.shape)}")  # fmt: skip
     gen = torch_generator(generator, device=device)
     if init == "gaussian":
         W = torch.randn(num_models, fan_out, fan_in, generator=gen, dtype=dtype, device=device)
@@ -181,7 +196,7 @@ def train_deep_ensemble(
     check_activation(activation)
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
-    steps = check_positive_int(num_steps, "num_steps")
+    steps = check_iterations(num_steps, "num_steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_every = check_positive_int(eval_every, "eval_every")
     keep_prob = check_keep_prob(keep_prob)
@@ -192,7 +207,14 @@ def train_deep_ensemble(
     lr = check_array(lr, "lr", 0.0, low_open=True)
     sw2, lr = (np.atleast_1d(a).astype(np.float64) for a in np.broadcast_arrays(sw2, lr))
     M = sw2.size
+    if data is not None and (not isinstance(data, tuple | list) or len(data) != 4):
+        raise ValueError("data must be (X_train, labels_train, X_test, labels_test)")
     X, y, Xt, yt = data if data is not None else standardized_digits(dtype=dtype)
+    check_allocation(
+        M * (depth * width * (width + 3 * batch_size) + X.shape[1] * width),
+        "the networks and one batch's activations",
+        names=f"depth = {depth}, width = {width}, batch_size = {batch_size}, M = {M}",
+    )
     gen = torch_generator(generator, device=device)
     X, Xt = X.to(dtype=dtype, device=device), Xt.to(dtype=dtype, device=device)
     y, yt = y.to(device), yt.to(device)
@@ -324,4 +346,5 @@ def trainable_depth_bound(
     ds = depth_scales(activation, sigma_w2, sigma_b2, keep_prob)
     xi_c = np.asarray(ds["xi_c"])
     xi_g = np.abs(np.asarray(ds["xi_grad"]))
+    multiple = check_positive(multiple, "multiple")
     return {"xi_c_bound": multiple * xi_c, "combined_bound": multiple * np.minimum(xi_c, xi_g)}

@@ -25,6 +25,8 @@ from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, bernoulli_mask, 
 
 def dropout_layers(model: nn.Module) -> list[nn.Dropout]:
     """The ``nn.Dropout`` layers of ``model``, in module order."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return [mod for mod in model.modules() if isinstance(mod, nn.Dropout)]
 
 

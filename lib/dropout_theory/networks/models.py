@@ -16,7 +16,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from dropout_theory._checks import check_choice, check_keep_prob, check_positive_int
+from dropout_theory._checks import check_allocation, check_choice, check_keep_prob, check_positive_int
 from dropout_theory.rng import GeneratorLike, torch_generator
 
 
@@ -43,9 +43,12 @@ def dropout_mlp(
         An ``nn.Sequential``.
     """
     generator = torch_generator(generator)
+    if not isinstance(widths, tuple | list):
+        raise TypeError(f"widths must be a tuple or list of layer sizes, got {type(widths).__name__} {widths!r}")
     widths = [check_positive_int(w, "widths") for w in widths]
     if len(widths) < 3:
         raise ValueError(f"widths needs at least (input, hidden, output), got {widths}")
+    check_allocation(sum(a * b for a, b in pairwise(widths)), "the weights", names=f"widths = {widths}")
     p = check_keep_prob(keep_prob)
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(pairwise(widths)):
@@ -98,9 +101,16 @@ def dropout_convnet(
     """
     generator = torch_generator(generator)
     p = check_keep_prob(keep_prob)
+    if not isinstance(channels, tuple | list) or len(channels) != 2:
+        raise ValueError(f"channels must be a pair (block 1, block 2) of integers, got {channels!r}")
     c1, c2 = (check_positive_int(c, "channels") for c in channels)
     hidden = check_positive_int(hidden, "hidden")
     num_classes = check_positive_int(num_classes, "num_classes")
+    check_allocation(
+        9 * (c1 + c1 * c1 + c1 * c2 + c2 * c2) + 4 * c2 * hidden + hidden * num_classes,
+        "the weights",
+        names=f"channels = {(c1, c2)}, hidden = {hidden}, num_classes = {num_classes}",
+    )
     activation = check_choice(activation, "activation", ("relu", "tanh"))
     act, gain = {"relu": (nn.ReLU, 2.0), "tanh": (nn.Tanh, 1.0)}[activation]
 

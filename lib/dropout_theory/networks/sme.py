@@ -38,11 +38,14 @@ from torch.func import grad, vmap
 
 from dropout_theory._checks import (
     as_tensor,
+    check_allocation,
     check_choice,
     check_finite_step,
+    check_iterations,
     check_keep_prob,
     check_positive,
     check_positive_int,
+    traced,
 )
 from dropout_theory.activations import get_activation
 from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, bernoulli_mask, torch_generator
@@ -102,7 +105,31 @@ def mlp_forward(
         bias: whether the layers have biases.
     """
     w = _widths(widths)
-    act = get_activation(activation)
+    theta = as_tensor(theta, "theta", ndim=1)
+    X = as_tensor(X, "X", ndim=2, dtype=theta.dtype, device=theta.device, like="theta")
+    D = mlp_num_params(w, bias=bias)
+    if theta.numel() != D or X.shape[1] != w[0] or X.shape[0] == 0:
+        raise ValueError(
+            f"theta must have D = {D} entries and X be (n >= 1, {w[0]}) for widths {list(w)}, got "
+            f"{tuple(theta.shape)} and {tuple(X.shape)}"
+        )
+    mask = _check_mask(mask, X.shape[0], sum(w[1:-1]), theta)
+    return _mlp_forward(theta, X, w, mask, get_activation(activation), bias)
+
+
+def _check_mask(mask, n: int, U: int, theta: torch.Tensor) -> torch.Tensor | None:
+    if mask is None:
+        return None
+    mask = as_tensor(mask, "mask", dtype=theta.dtype, device=theta.device, like="theta")
+    if mask.shape not in ((U,), (n, U)) or (not traced(mask) and bool((mask < 0).any())):
+        raise ValueError(
+            f"mask must be (U,) = ({U},) or (n, U) = ({n}, {U}) with entries >= 0, got {tuple(mask.shape)}"
+        )
+    return mask
+
+
+def _mlp_forward(theta, X, w, mask, act, bias: bool) -> torch.Tensor:
+    """:func:`mlp_forward` without the entry checks (inside the simulators, whose inputs were checked once)."""
     h, pos, unit = X, 0, 0
     for layer, (i, o) in enumerate(itertools.pairwise(w)):
         W = theta[pos : pos + o * i].reshape(o, i)
@@ -121,7 +148,14 @@ def mlp_forward(
 
 def mlp_loss(theta, X, y, *, widths, mask=None, activation: str = "tanh", bias: bool = True) -> torch.Tensor:
     """½‖f(x) − y‖² averaged over the examples (y: (n, K))."""
-    out = mlp_forward(theta, X, widths=widths, mask=mask, activation=activation, bias=bias)
+    theta, X, y, w = _check_problem(theta, X, y, widths, bias)
+    mask = _check_mask(mask, X.shape[0], sum(w[1:-1]), theta)
+    return _mlp_loss(theta, X, y, widths=w, mask=mask, activation=activation, bias=bias)
+
+
+def _mlp_loss(theta, X, y, *, widths, mask=None, activation: str = "tanh", bias: bool = True) -> torch.Tensor:
+    """:func:`mlp_loss` without the entry checks (differentiated at every step of the simulators)."""
+    out = _mlp_forward(theta, X, widths, mask, get_activation(activation), bias)
     return 0.5 * ((out - y) ** 2).sum(-1).mean()
 
 
@@ -173,7 +207,7 @@ def _dropout_coefficients(theta, X, y, w, p, activation, bias, per_example) -> t
     masks, weights = _all_masks(units, p, theta.dtype)
 
     def loss(t, x, t_y, m):
-        return mlp_loss(t, x, t_y, widths=w, mask=m, activation=activation, bias=bias)
+        return _mlp_loss(t, x, t_y, widths=w, mask=m, activation=activation, bias=bias)
 
     g = grad(loss)
     if not per_example:
@@ -224,7 +258,7 @@ def _sgd_coefficients(theta, X, y, w, batch_size, activation, bias) -> tuple[tor
     n = X.shape[0]
 
     def loss(t, x, t_y):
-        return mlp_loss(t, x, t_y, widths=w, activation=activation, bias=bias)
+        return _mlp_loss(t, x, t_y, widths=w, activation=activation, bias=bias)
 
     Gi = vmap(grad(loss), in_dims=(None, 0, 0))(theta, X[:, None], y[:, None])  # (n, D)
     mean = Gi.mean(0)
@@ -311,11 +345,13 @@ def simulate_mlp(
     method = check_choice(method, "method", ("discrete", "sme"))
     noise = check_choice(noise, "noise", NOISES_SME)
     eta = check_positive(lr, "lr")
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_iterations(num_steps, "num_steps")
     R = check_positive_int(num_runs, "num_runs")
-    substeps = check_positive_int(substeps, "substeps")
+    substeps = check_iterations(substeps, "substeps")
     per_example = check_choice(mask, "mask", MASK_CONVENTIONS) == "per_example"
     n, units = X.shape[0], sum(w[1:-1])
+    D = theta.numel()
+    check_allocation(R * D * (4 + n), "the runs' parameters and noise factors", names=f"num_runs = {R}, D = {D}")
     if noise == "dropout":
         p = check_keep_prob(keep_prob)
         coefficients = vmap(lambda t: _dropout_coefficients(t, X, y, w, p, activation, bias, per_example))
@@ -326,7 +362,7 @@ def simulate_mlp(
     thetas = theta.expand(R, -1).clone()
 
     def loss(t, m, x, t_y):
-        return mlp_loss(t, x, t_y, widths=w, mask=m, activation=activation, bias=bias)
+        return _mlp_loss(t, x, t_y, widths=w, mask=m, activation=activation, bias=bias)
 
     batched_grad = vmap(grad(loss), in_dims=(0, 0, None, None))
     batch_grad = vmap(grad(loss), in_dims=(0, None, 0, 0))

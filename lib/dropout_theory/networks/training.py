@@ -22,11 +22,17 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from dropout_theory._checks import check_choice, check_finite_step, check_positive, check_positive_int
+from dropout_theory._checks import (
+    check_choice,
+    check_finite_step,
+    check_iterations,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.networks.functional import (
     LossFn,
+    _evaluate,
     check_examples,
-    evaluate_loss,
     trainable_parameters,
 )
 from dropout_theory.networks.masks import DropoutMasks, controlled_dropout, keep_probs
@@ -107,8 +113,8 @@ def train_with_noise(
     """
     noise = check_choice(noise, "noise", NOISES)
     eta = check_positive(lr, "lr")
-    num_steps = check_positive_int(num_steps, "num_steps")
-    X, y = check_examples(X, y)
+    num_steps = check_iterations(num_steps, "num_steps")
+    X, y = check_examples(X, y, model=model, loss_fn=loss_fn)
     n = X.shape[0]
     batch_size, sigma = _noise_options(noise, n, batch_size, sigma)
     if record_every is None:
@@ -125,7 +131,7 @@ def train_with_noise(
     try:
         for step in range(num_steps + 1):
             if step % record_every == 0 or step == num_steps:
-                value = evaluate_loss(model, loss_fn, X, y)
+                value = _evaluate(model, loss_fn, X, y)
                 check_finite_step(step, "training loss", value)
                 steps.append(step)
                 losses.append(value)

@@ -28,7 +28,14 @@ from typing import Any
 
 import torch
 
-from dropout_theory._checks import Divergence, DivergenceError
+from dropout_theory._checks import (
+    Divergence,
+    DivergenceError,
+    check_iterations,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.phase.classify import as_exponent, classify_phase, limit_parameters
 from dropout_theory.phase.distances import sliced_wasserstein
 from dropout_theory.phase.limits import (
@@ -64,10 +71,25 @@ _SW_PROJECTIONS = 128
 
 
 def _scaling(a: Any, b: Any, width: int, tau0: float, keep0: float, t_final: float) -> tuple[float, float, int]:
-    n = int(width)
-    tau = tau0 * n ** (-float(as_exponent(a, "a")))
-    q = min(1.0, keep0 * n ** (-float(as_exponent(b, "b"))))
-    return tau, q, math.ceil(t_final / tau - 1e-9)
+    n = check_positive_int(width, "width")
+    A, B = as_exponent(a, "a"), as_exponent(b, "b")
+    tau0, keep0 = check_positive(tau0, "tau0"), check_keep_prob(keep0, "keep0")
+    t_final = check_positive(t_final, "t_final")
+    tau = tau0 * n ** (-float(A))
+    q = min(1.0, keep0 * n ** (-float(B)))
+    steps = check_iterations(math.ceil(t_final / tau - 1e-9), f"t_final/tau (the number of steps at width = {n})")
+    return tau, q, steps
+
+
+def _check_points(points: Any) -> list[tuple[Any, Any]]:
+    """The (a, b) exponent pairs of a sweep, each checked (as :func:`classify_phase` reads them)."""
+    if isinstance(points, str) or not isinstance(points, Sequence) or not points:
+        raise TypeError(f"points must be a non-empty sequence of (a, b) pairs, got {points!r}")
+    for p in points:
+        if isinstance(p, str) or not isinstance(p, Sequence) or len(p) != 2:
+            raise ValueError(f"points must hold (a, b) pairs, got {p!r}")
+        classify_phase(*p)  # checks the exponents
+    return [tuple(p) for p in points]
 
 
 def num_steps_at(a: Any, b: Any, width: int, *, tau0: float = 0.1, t_final: float = 1.0) -> int:
@@ -144,6 +166,7 @@ def simulate_limit(
         A :class:`~dropout_theory.phase.LimitPath`, or ``None`` for the degenerate phase.
     """
     params = limit_parameters(a, b, tau0=tau0, keep0=keep0)
+    num_steps = check_iterations(num_steps, "num_steps")
     phase = phase or params["phase"]
     kw = {"activation": activation}
     g = torch_generator(generator)
@@ -395,7 +418,11 @@ def phase_diagram(
         widths: widths n.
         **kwargs: keyword arguments of :func:`phase_point`.
     """
-    return PhaseDiagram(tuple(phase_point(a, b, int(n), **kwargs) for a, b in points for n in widths))
+    points = _check_points(points)
+    if isinstance(widths, str) or not isinstance(widths, Sequence) or not widths:
+        raise TypeError(f"widths must be a non-empty sequence of integers, got {widths!r}")
+    widths = [check_positive_int(n, "widths") for n in widths]
+    return PhaseDiagram(tuple(phase_point(a, b, n, **kwargs) for a, b in points for n in widths))
 
 
 def unmoved_fraction(a: Any, b: Any, *, tau0: float, keep0: float, t: float) -> float:
@@ -405,6 +432,7 @@ def unmoved_fraction(a: Any, b: Any, *, tau0: float, keep0: float, t: float) -> 
     corner); Bernoulli clocks leave (1 − q)^(t/τ); NaN for the degenerate phase.
     """
     p = limit_parameters(a, b, tau0=tau0, keep0=keep0)
+    t = check_positive(t, "t", allow_zero=True)
     if p["phase"] in ("poisson_jump", "critical"):
         return math.exp(-t / p["jump_size"])
     if p["phase"] == "bernoulli_jump":
@@ -559,4 +587,4 @@ class LimitComparisons(TabularResult):
 
 def compare_with_limits(points: Sequence[tuple[str, str]], width: int, **kwargs: Any) -> LimitComparisons:
     """:func:`compare_with_limit` for every point at one width (keyword arguments passed on)."""
-    return LimitComparisons(tuple(compare_with_limit(a, b, width, **kwargs) for a, b in points))
+    return LimitComparisons(tuple(compare_with_limit(a, b, width, **kwargs) for a, b in _check_points(points)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from dropout_theory._checks import as_tensor, check_positive, check_positive_int
+from dropout_theory._checks import as_tensor, check_allocation, check_positive, check_positive_int
 
 
 def rms_distance(P: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
@@ -52,6 +52,11 @@ def _w2_1d_squared(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return (diff * diff * width).sum(-1)
 
 
+def _nonempty(P: torch.Tensor, Q: torch.Tensor) -> None:
+    if 0 in P.shape or 0 in Q.shape:
+        raise ValueError(f"P and Q must hold at least one point each, got shapes {tuple(P.shape)} and {tuple(Q.shape)}")
+
+
 def sliced_wasserstein(
     P: torch.Tensor,
     Q: torch.Tensor,
@@ -77,7 +82,9 @@ def sliced_wasserstein(
     Q = as_tensor(Q, "Q", ndim=2, dtype=P.dtype, device=P.device)
     if P.shape[1] != Q.shape[1]:
         raise ValueError(f"P and Q must have the same dimension, got {P.shape[1]} and {Q.shape[1]}")
+    _nonempty(P, Q)
     k = check_positive_int(num_projections, "num_projections")
+    check_allocation(k * (P.shape[0] + Q.shape[0] + P.shape[1]), "the projections", names=f"num_projections = {k}")
     theta = torch.randn((k, P.shape[1]), generator=generator, dtype=P.dtype, device=P.device)
     theta = theta / theta.norm(dim=1, keepdim=True)
     return torch.sqrt(_w2_1d_squared(theta @ P.T, theta @ Q.T).mean())
@@ -97,6 +104,9 @@ def mmd(P: torch.Tensor, Q: torch.Tensor, *, bandwidth: float = 1.0) -> torch.Te
     P = as_tensor(P, "P", ndim=2)
     Q = as_tensor(Q, "Q", ndim=2, dtype=P.dtype, device=P.device)
     h = check_positive(bandwidth, "bandwidth")
+    if P.shape[1] != Q.shape[1]:
+        raise ValueError(f"P and Q must have the same dimension, got shapes {tuple(P.shape)} and {tuple(Q.shape)}")
+    _nonempty(P, Q)
 
     def k(U, V):
         return torch.exp(-torch.cdist(U, V).pow(2) / (2 * h * h)).mean()

@@ -26,7 +26,9 @@ import torch
 
 from dropout_theory._checks import (
     as_tensor,
+    check_allocation,
     check_finite_step,
+    check_iterations,
     check_keep_prob,
     check_positive,
     check_positive_int,
@@ -75,7 +77,9 @@ def _prepare(a0, W0, X, y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
 
 
 def _record_grid(t_final: float, num_records: int) -> torch.Tensor:
-    return torch.linspace(0.0, t_final, check_positive_int(num_records, "num_records", minimum=2), dtype=torch.float64)
+    num_records = check_positive_int(num_records, "num_records", minimum=2)
+    check_allocation(num_records, "the record times", names=f"num_records = {num_records}")
+    return torch.linspace(0.0, t_final, num_records, dtype=torch.float64)
 
 
 def _path(name, times, As, Ws, X, y, act, counts) -> LimitPath:
@@ -399,7 +403,7 @@ def bernoulli_jump_process(
     A, Wc, X, y = _prepare(a0, W0, X, y)
     tau = check_positive(tau, "tau")
     q = check_keep_prob(keep_prob)
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_iterations(num_steps, "num_steps")
     record_every = check_positive_int(record_every, "record_every")
     act = get_activation(activation)
     generator = torch_generator(generator, device=A.device)

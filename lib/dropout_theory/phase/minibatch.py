@@ -36,6 +36,7 @@ from dropout_theory._checks import (
     as_tensor,
     check_choice,
     check_finite_step,
+    check_iterations,
     check_keep_prob,
     check_positive,
     check_positive_int,
@@ -186,10 +187,12 @@ def simulate_coupled_sgd(
     """
     q = check_keep_prob(keep_prob)
     tau = check_positive(tau, "tau")
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_iterations(num_steps, "num_steps")
     record_every = check_positive_int(record_every, "record_every")
     loss = check_choice(loss, "loss", LOSSES)
-    variants = tuple(check_choice(v, "variant", MINIBATCH_VARIANTS) for v in variants)
+    if isinstance(variants, str) or not isinstance(variants, Sequence):
+        raise TypeError(f"variants must be a sequence of names from {list(MINIBATCH_VARIANTS)}, got {variants!r}")
+    variants = tuple(check_choice(v, "variants", MINIBATCH_VARIANTS) for v in variants)
     if not variants:
         raise ValueError("variants must name at least one of " + ", ".join(MINIBATCH_VARIANTS))
     reference = check_choice(reference, "reference", variants)
@@ -209,7 +212,9 @@ def simulate_coupled_sgd(
             raise ValueError(f"batch_size must be at most the number of training points {N}, got {batch_size}")
     if loss == "logistic" and not bool(((y == 1) | (y == -1)).all()):
         raise ValueError("the logistic loss needs targets y in {-1, +1}")
-    snapshot_steps = sorted({int(s) for s in snapshot_steps})
+    if isinstance(snapshot_steps, str) or not isinstance(snapshot_steps, Sequence):
+        raise TypeError(f"snapshot_steps must be a sequence of step indices, got {snapshot_steps!r}")
+    snapshot_steps = sorted({check_positive_int(s, "snapshot_steps", minimum=0) for s in snapshot_steps})
     if snapshot_steps and not 0 <= snapshot_steps[0] <= snapshot_steps[-1] <= num_steps:
         raise ValueError(f"snapshot_steps must lie in [0, num_steps = {num_steps}], got {snapshot_steps}")
     sets = {"train": (X, y)}

@@ -40,8 +40,10 @@ from tqdm.auto import tqdm
 
 from dropout_theory._checks import (
     as_tensor,
+    check_allocation,
     check_choice,
     check_finite_step,
+    check_iterations,
     check_keep_prob,
     check_positive,
     check_positive_int,
@@ -73,6 +75,30 @@ VARIANT_NAMES = {
 _FORWARD_M1 = ("dropout", "propagation_noise")
 _FORWARD_M2 = ("propagation_noise_random_metric",)
 _BACKWARD_M1 = ("dropout", "random_metric", "propagation_noise_random_metric")
+
+
+def _particles(a, W, X=None, y=None, *, a_name: str = "a", W_name: str = "W", ndim=(2, 3, 4)):
+    """(a, W, X, y) as tensors on W's device and dtype, shapes checked against each other (X, y optional)."""
+    W = as_tensor(W, W_name, ndim=ndim)
+    kw = {"dtype": W.dtype, "device": W.device, "like": W_name}
+    a = as_tensor(a, a_name, **kw)
+    if tuple(a.shape) != tuple(W.shape[:-1]) or 0 in W.shape:
+        raise ValueError(
+            f"{a_name} and {W_name} must have shapes (..., n) and (..., n, d) with n, d >= 1, got "
+            f"{tuple(a.shape)} and {tuple(W.shape)}"
+        )
+    if X is not None:
+        X = as_tensor(X, "X", ndim=2, **kw)
+        if X.shape[1] != W.shape[-1] or X.shape[0] == 0:
+            raise ValueError(
+                f"X must be (N, d) with N >= 1 and d = {W.shape[-1]} as in {W_name}, got shapes {tuple(X.shape)} "
+                f"and {tuple(W.shape)}"
+            )
+    if y is not None:
+        y = as_tensor(y, "y", ndim=1, **kw)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows")
+    return a, W, X, y
 
 
 def penalty_coefficient(keep_prob: float, width: int) -> float:
@@ -120,6 +146,9 @@ def init_particles(
     n = check_positive_int(width, "width")
     d = check_positive_int(d, "d")
     lead = () if repeats is None else (check_positive_int(repeats, "repeats"),)
+    check_allocation(
+        (lead[0] if lead else 1) * n * (d + 1), "the particles", names=f"width = {n}, d = {d}, repeats = {repeats}"
+    )
     scale_a = check_positive(scale_a, "scale_a", allow_zero=True)
     scale_w = check_positive(scale_w, "scale_w", allow_zero=True)
     a = torch.randn((*lead, n), generator=generator, dtype=dtype, device=device) * scale_a
@@ -129,6 +158,7 @@ def init_particles(
 
 def pack_particles(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """Stack (a, W) of shapes (..., n), (..., n, d) into particles X of shape (..., n, 1 + d)."""
+    a, W, _, _ = _particles(a, W)
     return torch.cat([a.unsqueeze(-1), W], dim=-1)
 
 
@@ -145,6 +175,12 @@ def network_output(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, *, activat
         (..., N) outputs.
     """
     act = get_activation(activation)
+    a, W, X, _ = _particles(a, W, X)
+    return _output(a, W, X, act)
+
+
+def _output(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor, act: Activation) -> torch.Tensor:
+    """:func:`network_output` without the entry checks (inside loops whose inputs were checked once)."""
     H = act.f(W @ X.T)
     return (a.unsqueeze(-2) @ H).squeeze(-2) / a.shape[-1]
 
@@ -175,6 +211,7 @@ def penalized_objective(
         0-dim tensor.
     """
     q = check_keep_prob(keep_prob)
+    a, W, X, y = _particles(a, W, X, y)
     n = a.shape[-1]
     act = get_activation(activation)
     phi = a.unsqueeze(-1) * act.f(W @ X.T)  # (n, N)
@@ -377,11 +414,11 @@ def particle_velocity(
     Returns:
         ``(v_a, v_W)`` with the shapes of ``a`` and ``W``.
     """
-    W = as_tensor(W, "W", ndim=(2, 3, 4))
-    kw = {"dtype": W.dtype, "device": W.device}
-    a = as_tensor(a, "a", **kw)
-    X = as_tensor(X, "X", ndim=2, **kw)
-    y = as_tensor(y, "y", ndim=1, **kw)
+    a, W, X, y = _particles(a, W, X, y)
+    if forward_mask is not None:
+        forward_mask = as_tensor(forward_mask, "forward_mask", dtype=W.dtype, device=W.device, like="W")
+        if forward_mask.shape[-1] != a.shape[-1]:
+            raise ValueError(f"forward_mask must be (..., n) with n = {a.shape[-1]}, got {tuple(forward_mask.shape)}")
     check_positive(penalty, "penalty", allow_zero=True)
     v_a, v_W, _ = velocity_kernel(
         a, W, X, y, act=get_activation(activation), forward_mask=forward_mask, penalty=float(penalty)
@@ -487,13 +524,15 @@ def simulate_coupled(
     """
     q = check_keep_prob(keep_prob)
     tau = check_positive(tau, "tau")
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_iterations(num_steps, "num_steps")
     record_every = check_positive_int(record_every, "record_every")
+    if isinstance(variants, str) or not isinstance(variants, Sequence):
+        raise TypeError(f"variants must be a sequence of names from {list(VARIANTS)}, got {variants!r}")
     variants = tuple(variants)
     if not variants:
         raise ValueError("variants must name at least one of " + ", ".join(VARIANTS))
     for v in variants:
-        check_choice(v, "variant", VARIANTS)
+        check_choice(v, "variants", VARIANTS)
     reference = variants[0] if reference is None else check_choice(reference, "reference", variants)
     W0 = as_tensor(W0, "W0", ndim=(2, 3))
     generator = torch_generator(generator, device=W0.device)
@@ -544,7 +583,7 @@ def simulate_coupled(
             check_finite_step(k, f"{quantity} of variant {variants[vi]!r}", worst[vi], DIVERGENCE_LIMIT)
 
     def record(k: int) -> None:
-        f = network_output(A, Wc, X, activation=activation)
+        f = _output(A, Wc, X, act)
         r = f - y
         loss = 0.5 * (r * r).mean(-1)  # (V, R)
         check(k, "loss", loss)
@@ -632,8 +671,7 @@ def mask_average_velocity(
         ``(mean v_a (n,), mean v_W (n, d))``.
     """
     q = check_keep_prob(keep_prob)
-    W = as_tensor(W, "W", ndim=2)
-    a = as_tensor(a, "a", ndim=1, dtype=W.dtype, device=W.device)
+    a, W, X, y = _particles(a, W, X, y, ndim=2)
     n = a.shape[0]
     if n > 16:
         raise ValueError(f"exact enumeration needs width <= 16, got {n}")

@@ -25,7 +25,13 @@ from typing import Any
 
 import torch
 
-from dropout_theory._checks import check_choice
+from dropout_theory._checks import (
+    check_allocation,
+    check_choice,
+    check_iterations,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.data import digits_parity
 from dropout_theory.phase.particles import VARIANT_NAMES, init_particles, network_output, simulate_coupled
 from dropout_theory.phase.teacher_student import init_student, make_teacher_student
@@ -320,6 +326,12 @@ class TeacherStudentSummary(TabularResult):
         return self.table_at(self.steps[-1])
 
 
+def _check_widths(widths: Any) -> list[int]:
+    if isinstance(widths, str) or not isinstance(widths, Sequence) or not widths:
+        raise TypeError(f"widths must be a non-empty sequence of integers, got {widths!r}")
+    return [check_positive_int(n, "widths") for n in widths]
+
+
 def teacher_student_experiment(
     widths: Sequence[int] = BOOK_WIDTHS, *, repeats: int = 2, **kwargs: Any
 ) -> TeacherStudentSummary:
@@ -330,7 +342,10 @@ def teacher_student_experiment(
         repeats: repeats per width.
         **kwargs: keyword arguments of :func:`teacher_student_run` (e.g. ``setup``).
     """
-    jobs = [(int(n), r) for n in widths for r in range(repeats)]
+    widths = _check_widths(widths)
+    repeats = check_positive_int(repeats, "repeats")
+    check_allocation(len(widths) * repeats, "the runs", itemsize=4096, names=f"repeats = {repeats}")
+    jobs = [(n, r) for n in widths for r in range(repeats)]
     runs = [teacher_student_run(n, generator=r, **kwargs) for n, r in jobs]
     return TeacherStudentSummary.from_runs([n for n, _ in jobs], runs)
 
@@ -378,7 +393,8 @@ def penalty_visibility(
     Returns:
         :class:`PenaltyVisibility`.
     """
-    steps = math.ceil(t_final / tau - 1e-9)
+    tau, t_final = check_positive(tau, "tau"), check_positive(t_final, "t_final")
+    steps = check_iterations(math.ceil(t_final / tau - 1e-9), "t_final/tau (the number of steps)")
     data = make_teacher_student(d=d, num_points=num_points, teacher_width=4, setup="book", generator=0)
     a0, W0 = init_student(width, d=d, repeats=repeats, setup="book", generator=torch_generator(generator))
     run = simulate_coupled(

@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import torch
 
-from dropout_theory._checks import as_tensor, check_choice, check_keep_prob, check_positive, check_positive_int
+from dropout_theory._checks import (
+    as_tensor,
+    check_choice,
+    check_iterations,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+)
 from dropout_theory.alignment import flat_hvp, top_hessian_eigenvalues
 from dropout_theory.phase.minibatch import LOSSES, loss_and_slope
 from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
@@ -26,7 +33,21 @@ from dropout_theory.stats import Estimate
 
 def flatten_particles(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """θ = (a, vec W): (n,), (n, d) → (n(1 + d),)."""
+    W = as_tensor(W, "W", ndim=2)
+    a = as_tensor(a, "a", ndim=1, dtype=W.dtype, device=W.device, like="W")
+    _check_shapes(a, W)
     return torch.cat([a.reshape(-1), W.reshape(-1)])
+
+
+def _check_shapes(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor | None = None, y: torch.Tensor | None = None):
+    if a.shape[0] != W.shape[0] or 0 in W.shape:
+        raise ValueError(f"a and W must be (n,) and (n, d) with n, d >= 1, got {tuple(a.shape)} and {tuple(W.shape)}")
+    if X is not None and (X.shape[1] != W.shape[1] or X.shape[0] == 0):
+        raise ValueError(
+            f"X must be (N, d) with d = {W.shape[1]} as in W, got shapes {tuple(X.shape)}, {tuple(W.shape)}"
+        )
+    if y is not None and y.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows")
 
 
 def mean_field_loss(
@@ -50,7 +71,25 @@ def mean_field_loss(
     Returns:
         0-dim tensor.
     """
-    n = width
+    theta = as_tensor(theta, "theta", ndim=1)
+    kw = {"dtype": theta.dtype, "device": theta.device, "like": "theta"}
+    X, y = as_tensor(X, "X", ndim=2, **kw), as_tensor(y, "y", ndim=1, **kw)
+    n = check_positive_int(width, "width")
+    if theta.numel() != n * (1 + X.shape[1]) or X.shape[0] == 0 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"theta, X and y must be (width (1 + d),), (N, d) and (N,) with width = {n}, N >= 1, got shapes "
+            f"{tuple(theta.shape)}, {tuple(X.shape)} and {tuple(y.shape)}"
+        )
+    loss = check_choice(loss, "loss", LOSSES)
+    if mask is not None:
+        mask = as_tensor(mask, "mask", **kw)
+        if mask.shape != (n,):
+            raise ValueError(f"mask must be (width,) = ({n},), got {tuple(mask.shape)}")
+    return _mean_field_loss(theta, X, y, n, loss, mask)
+
+
+def _mean_field_loss(theta, X, y, n: int, loss: str, mask) -> torch.Tensor:
+    """:func:`mean_field_loss` without the entry checks (called at every Hessian-vector product)."""
     a, W = theta[:n], theta[n:].reshape(n, -1)
     am = a if mask is None else a * mask
     f = torch.relu(X @ W.T) @ am / n
@@ -83,10 +122,11 @@ def sharpness(
     a = as_tensor(a, "a", ndim=1, **kw)
     X = as_tensor(X, "X", ndim=2, **kw)
     y = as_tensor(y, "y", ndim=1, **kw)
+    _check_shapes(a, W, X, y)
     loss = check_choice(loss, "loss", LOSSES)
     n = a.shape[0]
     theta = flatten_particles(a, W)
-    matvec = flat_hvp(lambda th: mean_field_loss(th, X, y, width=n, loss=loss), theta)
+    matvec = flat_hvp(lambda th: _mean_field_loss(th, X, y, n, loss, None), theta)
     top = top_hessian_eigenvalues(matvec, theta.numel(), tol=check_positive(tol, "tol"), generator=generator, **kw)
     return float(top[0])
 
@@ -126,12 +166,13 @@ def batch_sharpness(
     a = as_tensor(a, "a", ndim=1, **kw)
     X = as_tensor(X, "X", ndim=2, **kw)
     y = as_tensor(y, "y", ndim=1, **kw)
+    _check_shapes(a, W, X, y)
     loss = check_choice(loss, "loss", LOSSES)
     q = check_keep_prob(keep_prob)
     B = check_positive_int(batch_size, "batch_size")
     if B > X.shape[0]:
         raise ValueError(f"batch_size must be at most the number of points {X.shape[0]}, got {B}")
-    draws = check_positive_int(num_batches, "num_batches", minimum=2)
+    draws = check_iterations(num_batches, "num_batches", minimum=2)
     n = a.shape[0]
     batch_gen = torch_generator(generator)
     mask_gen = torch_generator(generator, offset=1, device=W.device)
@@ -141,7 +182,7 @@ def batch_sharpness(
         idx = torch.randperm(X.shape[0], generator=batch_gen)[:B].to(X.device)
         mask = None if q == 1.0 else bernoulli_mask((n,), keep_prob=q, generator=mask_gen, **kw)
         theta = theta0.clone().requires_grad_(True)
-        (g,) = torch.autograd.grad(mean_field_loss(theta, X[idx], y[idx], width=n, loss=loss, mask=mask), theta,
+        (g,) = torch.autograd.grad(_mean_field_loss(theta, X[idx], y[idx], n, loss, mask), theta,
                                    create_graph=True)  # fmt: skip
         gg = float((g.detach() * g.detach()).sum())
         if gg == 0.0:

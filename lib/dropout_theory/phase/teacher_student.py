@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import check_choice, check_positive_int
+from dropout_theory._checks import check_allocation, check_choice, check_positive_int
 from dropout_theory.rng import GeneratorLike, torch_generator
 
 #: The two distributions of the teacher–student data (see the module docstring).
@@ -79,6 +79,9 @@ def make_teacher_student(
     N = check_positive_int(num_points, "num_points")
     m = check_positive_int(teacher_width, "teacher_width")
     setup = check_choice(setup, "setup", SETUPS)
+    check_allocation(
+        (m + N) * d + N, "the teacher and the data", names=f"d = {d}, num_points = {N}, teacher_width = {m}"
+    )
     g = torch_generator(generator)
     f64 = torch.float64
     if setup == "authors":

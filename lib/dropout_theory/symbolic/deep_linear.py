@@ -40,6 +40,16 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from dropout_theory._checks import (
+    as_tensor,
+    check_allocation,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+    check_symbolic_size,
+    check_sympy,
+)
+
 s, rho, sigma_b2, k = sp.symbols("sigma_w2 rho sigma_b2 k", positive=True)
 N = sp.symbols("N", positive=True)  # the width
 
@@ -53,12 +63,14 @@ def mask_moments(pair: bool) -> tuple[sp.Expr, sp.Expr]:
 
 def induction_step(T: sp.Expr, tau_G: sp.Expr, pair: bool) -> sp.Expr:
     """T_{k+1} from T_k and τ(G_k) by the free Wick rule (one layer peeled off the bottom)."""
+    check_sympy(T, "T"), check_sympy(tau_G, "tau_G")
     tE, tE2 = mask_moments(pair)
     return sp.expand(s**2 * (tE**2 * T + tE2 * tau_G**2))
 
 
 def induction_table(n_layers: int, pair: bool) -> list[sp.Expr]:
     """T_0, …, T_{n_layers} by explicit layer-by-layer induction (factored)."""
+    n_layers = check_symbolic_size(n_layers, "n_layers", minimum=0, maximum=30)
     T, out = sp.Integer(1), [sp.Integer(1)]
     for j in range(n_layers):
         T = induction_step(T, (s / rho) ** j, pair)
@@ -80,6 +92,7 @@ def closed_form_T(pair: bool) -> sp.Expr:
 
 def check_closed_form(pair: bool, n_layers: int = 6) -> bool:
     """Whether the closed form reproduces the explicit induction for k = 0..n_layers (exact SymPy zero)."""
+    n_layers = check_symbolic_size(n_layers, "n_layers", minimum=0, maximum=30)
     table = induction_table(n_layers, pair)
     cf = closed_form_T(pair)
     return all(sp.simplify(cf.subs(k, j) - table[j]) == 0 for j in range(n_layers + 1))
@@ -88,6 +101,9 @@ def check_closed_form(pair: bool, n_layers: int = 6) -> bool:
 def T_numeric(k_max: int, sigma_w2: float, keep_prob: float, *, pair: bool, width: int | None = None) -> np.ndarray:
     """T_0..T_{k_max} as floats: the wide limit (``width=None``; by the recursion, valid also at ρ = 1) or exactly
     at a finite width (:func:`T_finite_width`)."""
+    k_max = check_positive_int(k_max, "k_max", minimum=0)
+    check_allocation(k_max + 1, "the (k_max + 1,) table", names=f"k_max = {k_max}")
+    sigma_w2, keep_prob = check_positive(sigma_w2, "sigma_w2"), check_keep_prob(keep_prob)
     if width is not None:
         return T_finite_width(k_max, sigma_w2, keep_prob, width=width, pair=pair)
     tE, tE2 = (1.0, 1.0 / keep_prob**2) if pair else (1.0 / keep_prob, 1.0 / keep_prob**3)
@@ -112,6 +128,10 @@ def finite_width_step(pair: bool) -> sp.Matrix:
 
 def T_finite_width(k_max: int, sigma_w2: float, keep_prob: float, *, width: int, pair: bool) -> np.ndarray:
     """T_0..T_{k_max} exactly at width N = ``width`` (all orders in 1/N), by iterating :func:`finite_width_step`."""
+    k_max = check_positive_int(k_max, "k_max", minimum=0)
+    check_allocation(k_max + 1, "the (k_max + 1,) table", names=f"k_max = {k_max}")
+    sigma_w2, keep_prob = check_positive(sigma_w2, "sigma_w2"), check_keep_prob(keep_prob)
+    width = check_positive_int(width, "width")
     M = np.array(finite_width_step(pair).subs({s: sigma_w2, rho: keep_prob, N: width}).evalf(), dtype=np.float64)
     out = np.empty(k_max + 1)
     v = np.ones(2)
@@ -176,7 +196,15 @@ def linear_gradient_theory(
     Returns:
         Dict of (L,) arrays: "single" and "single_gia", plus "pair" and "pair_gia" when q_ab_layers is given.
     """
-    q_layers = np.asarray(q_layers, dtype=np.float64)
+    sigma_w2, keep_prob = check_positive(sigma_w2, "sigma_w2"), check_keep_prob(keep_prob)
+    sigma_b2 = check_positive(sigma_b2, "sigma_b2", allow_zero=True)
+    q_layers = as_tensor(q_layers, "q_layers", ndim=1).cpu().numpy()
+    if q_ab_layers is not None:
+        q_ab_layers = as_tensor(q_ab_layers, "q_ab_layers", ndim=1).cpu().numpy()
+        if q_ab_layers.shape != q_layers.shape:
+            raise ValueError(f"q_ab_layers must match q_layers, got shapes {q_ab_layers.shape} and {q_layers.shape}")
+    if q_layers.size == 0:
+        raise ValueError("q_layers must hold at least one layer")
     L = q_layers.shape[0]
     out: dict[str, np.ndarray] = {}
     ks = L - 1 - np.arange(L)  # k = L − l for l = 1..L (index 0 ↔ l = 1)

@@ -20,9 +20,19 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 import sympy as sp
 
+from dropout_theory._checks import (
+    check_allocation,
+    check_finite_number,
+    check_keep_prob,
+    check_positive,
+    check_positive_int,
+    check_symbolic_size,
+    check_sympy,
+)
 from dropout_theory.rng import GeneratorLike, numpy_generator
 
 q, n, tau, t = sp.symbols("q n tau t", positive=True)
@@ -37,6 +47,9 @@ PARTS: tuple[str, ...] = ("random_metric", "propagation_noise", "self_term")
 
 def expect(expr: sp.Expr, variables: tuple[sp.Symbol, ...] = (xi_i, xi_j, xi_k)) -> sp.Expr:
     """Exact expectation over independent two-point multipliers ξ ∈ {0, 1/q} with P(ξ = 1/q) = q."""
+    check_sympy(expr, "expr")
+    if isinstance(variables, str) or not isinstance(variables, tuple | list):
+        raise TypeError(f"variables must be a tuple of SymPy symbols, got {variables!r}")
     out = sp.expand(expr)
     for v in variables:
         if out.has(v):
@@ -46,6 +59,7 @@ def expect(expr: sp.Expr, variables: tuple[sp.Symbol, ...] = (xi_i, xi_j, xi_k))
 
 def mask_moments(order: int = 4) -> dict[int, sp.Expr]:
     """E ξ^k for k = 1..order (E ξ^k = q^(1−k))."""
+    order = check_symbolic_size(order, "order", maximum=24)
     return {k: expect(xi_i**k) for k in range(1, order + 1)}
 
 
@@ -137,6 +151,15 @@ def _horizon_exponents() -> tuple[tuple[str, sp.Expr], ...]:
     )
 
 
+def _fraction(value: Any, name: str) -> Fraction:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a rational number, got {value!r}")
+    try:
+        return Fraction(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise ValueError(f"{name} must be a rational number (int, Fraction or 'p/q'), got {value!r}") from None
+
+
 def phase_from_exponents(a, b) -> str:
     """Phase read from the signs of the exponents alone (independent of classify_phase's case analysis).
 
@@ -144,7 +167,7 @@ def phase_from_exponents(a, b) -> str:
     0, penalty iff the self-term-mean exponent is 0, noise of order one iff the propagation exponent is 0;
     discrete time iff a = 0.
     """
-    A, B = sp.Rational(Fraction(a)), sp.Rational(Fraction(b))
+    A, B = sp.Rational(_fraction(a, "a")), sp.Rational(_fraction(b, "b"))
     e = {k: v.subs({a_exp: A, b_exp: B}) for k, v in _horizon_exponents()}
     if B < 0:
         raise ValueError(f"b must be >= 0, got {b!r}")
@@ -160,6 +183,9 @@ def phase_from_exponents(a, b) -> str:
     if jumps:
         return "bernoulli_jump" if A == 0 else "poisson_jump"
     return "gradient_flow"
+
+
+_MC_KEYS = ("q", "n", "g", "c_ii", "c_ij", "c_ik")
 
 
 def monte_carlo_part_moments(
@@ -179,6 +205,16 @@ def monte_carlo_part_moments(
     """
     import numpy as np
 
+    if not isinstance(values, dict):
+        raise TypeError(f"values must be a dict of numbers keyed by {list(_MC_KEYS)}, got {values!r}")
+    missing = sorted(set(_MC_KEYS) - set(values))
+    if missing:
+        raise ValueError(f"values lacks the keys {missing}")
+    values = {k: check_finite_number(values[k], f"values[{k!r}]") for k in _MC_KEYS}
+    check_keep_prob(values["q"], "values['q']")
+    check_positive(values["n"], "values['n']")
+    num_samples = check_positive_int(num_samples, "num_samples", minimum=2)
+    check_allocation(6 * num_samples, "the sampled masks", names=f"num_samples = {num_samples}")
     subs = {
         q: values["q"],
         n: values["n"],

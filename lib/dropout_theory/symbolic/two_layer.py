@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from dropout_theory._checks import check_symbolic_size, check_sympy
+
 p = sp.Symbol("p", positive=True)
 #: v = Var δ = (1 − p)/p.
 v = (1 - p) / p
@@ -49,6 +51,12 @@ def bernoulli_moments() -> dict[str, sp.Expr]:
 
 def expectation_over_masks(expr: sp.Expr, deltas: list[sp.Symbol]) -> sp.Expr:
     """Exact E over independent δ_r ∈ {0, 1/p} of a polynomial in ``deltas`` (E δ^j = p^{1−j}, j ≥ 1)."""
+    check_sympy(expr, "expr")
+    if isinstance(deltas, str) or not isinstance(deltas, list | tuple) or not deltas:
+        raise TypeError(f"deltas must be a non-empty list of SymPy symbols, got {deltas!r}")
+    for dl in deltas:
+        if not isinstance(dl, sp.Symbol):
+            raise TypeError(f"deltas must hold SymPy symbols, got {type(dl).__name__} {dl!r}")
     poly = sp.Poly(sp.expand(expr), *deltas)
     total = sp.Integer(0)
     for powers, coeff in poly.terms():
@@ -78,6 +86,7 @@ class ModifiedLossDerivation:
 
 
 def modified_loss_derivation(m: int = 3) -> ModifiedLossDerivation:
+    m = check_symbolic_size(m, "m", maximum=6)  # 2^m mask terms
     """Derive L_S = E_δ R^drop for a width-``m`` network at one data point (h_r = σ(w_r·x))."""
     a = sp.symbols(f"a_1:{m + 1}", real=True)
     h = sp.symbols(f"h_1:{m + 1}", real=True)
@@ -120,6 +129,7 @@ def covariance_blocks(m: int = 3) -> CovarianceDerivation:
     s_k = σ'(w_k x). With e = Σ_r a_r h_r − y: E_k = (h_k e, a_k s_k x e) and G_kr = (h_k h_r a_r,
     s_k a_k a_r h_r x).
     """
+    m = check_symbolic_size(m, "m", minimum=2, maximum=4)  # D² entries of 2^m mask terms each
     a = sp.symbols(f"a_1:{m + 1}", real=True)
     h = sp.symbols(f"h_1:{m + 1}", real=True)
     s = sp.symbols(f"s_1:{m + 1}", real=True)
@@ -202,6 +212,7 @@ def per_example_derivation(m: int = 3) -> PerExampleDerivation:
     contributions c_r (one neuron's share, small against Q for a wide layer) and the v² Q diagonal term, and, being
     a second moment rather than a covariance, it keeps the e² J Jᵀ of the mean gradient.
     """
+    m = check_symbolic_size(m, "m", maximum=6)  # 2^m mask terms
     c = sp.symbols(f"c_1:{m + 1}", real=True)
     d = sp.symbols(f"delta_1:{m + 1}", positive=True)
     e, Q = sp.symbols("e Q", real=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import check_choice, check_keep_prob, check_positive_int
+from dropout_theory._checks import check_allocation, check_choice, check_keep_prob, check_positive_int
 from dropout_theory.activations import Activation, get_activation
 from dropout_theory.rng import MASK_CONVENTIONS, GeneratorLike, bernoulli_mask, torch_generator
 from dropout_theory.two_layer import kernels
@@ -98,6 +98,12 @@ def dropout_gradient_covariance(
     prob = as_problem(a, W, X, y)
     v = dropout_variance(keep_prob)
     act = get_activation(activation)
+    D = prob.m * (prob.K + prob.d)
+    check_allocation(
+        2 * D * D + prob.m**2 * (prob.K + prob.d) * (1 + prob.n),
+        "Σ and the coupling vectors",
+        names=f"D = {D} (m = {prob.m}, d = {prob.d})",
+    )
     if check_choice(mask, "mask", MASK_CONVENTIONS) == "shared":
         return _shared_mask_covariance(prob.a, prob.W, prob.X, prob.y, v, act)
     total = torch.zeros((prob.m * (prob.K + prob.d),) * 2, dtype=prob.W.dtype, device=prob.W.device)
@@ -134,6 +140,8 @@ def sample_dropout_gradients(
     prob = as_problem(a, W, X, y)
     p = check_keep_prob(keep_prob)
     num_samples = check_positive_int(num_samples, "num_samples")
+    D = prob.m * (prob.K + prob.d)
+    check_allocation(num_samples * D, "the (num_samples, D) result", names=f"num_samples = {num_samples}, D = {D}")
     act = get_activation(activation)
     generator = torch_generator(generator, device=prob.W.device)
     z = prob.X @ prob.W.T

@@ -13,11 +13,12 @@ one run): same masks, same arithmetic, same divergence checks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import check_keep_prob
+from dropout_theory._checks import as_mask, check_allocation, check_keep_prob, check_positive_int
 from dropout_theory.activations import get_activation
 from dropout_theory.rng import GeneratorLike, bernoulli_mask, torch_generator
 from dropout_theory.two_layer import kernels
@@ -48,6 +49,10 @@ def sample_mask(
         Tensor of shape ``shape + (m,)``.
     """
     p = check_keep_prob(keep_prob)
+    m = check_positive_int(m, "m")
+    if not isinstance(shape, tuple | list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise ValueError(f"shape must be a tuple of integers >= 0, got {shape!r}")
+    check_allocation(math.prod(shape) * m, "the mask", names=f"m = {m}, shape = {tuple(shape)}")
     return bernoulli_mask(
         (*shape, m), keep_prob=p, generator=torch_generator(generator, device=device), dtype=dtype, device=device
     )
@@ -69,17 +74,14 @@ def dropout_gradient(a, W, X, y, mask, *, activation: str = "tanh") -> tuple[tor
         ``(grad_a, grad_W)`` with the shapes of ``a`` and ``W``.
     """
     prob = as_problem(a, W, X, y)
-    mask_t = torch.as_tensor(mask, dtype=prob.W.dtype, device=prob.W.device)
     act = get_activation(activation)
-    if mask_t.shape == (prob.m,):
-        ga, gW = kernels.masked_gradient(prob.a, prob.W, prob.X, prob.y, mask_t, act=act)
-    elif mask_t.shape == (prob.n, prob.m):
+    if isinstance(mask, torch.Tensor) and tuple(mask.shape) == (prob.n, prob.m):
+        mask_t = as_mask(mask, "mask", (prob.n, prob.m), like=prob.W, like_name="W")
         z = prob.X @ prob.W.T
         ga, gW = kernels.per_example_masked_gradient_from_parts(prob.a, act.f(z), act.df(z), prob.X, prob.y, mask_t)
     else:
-        raise ValueError(
-            f"mask must have shape ({prob.m},) or (n, m) = ({prob.n}, {prob.m}), got {tuple(mask_t.shape)}"
-        )
+        mask_t = as_mask(mask, "mask", (prob.m,), like=prob.W, like_name="W")
+        ga, gW = kernels.masked_gradient(prob.a, prob.W, prob.X, prob.y, mask_t, act=act)
     return (ga[:, 0] if prob.scalar_output else ga), gW
 
 

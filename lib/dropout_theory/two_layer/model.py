@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dropout_theory._checks import as_tensor, check_positive, check_positive_int
+from dropout_theory._checks import as_mask, as_tensor, check_allocation, check_positive, check_positive_int
 from dropout_theory.activations import get_activation
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.two_layer.kernels import risk
@@ -64,7 +64,7 @@ def as_problem(a, W, X, y) -> Problem:
         ValueError: wrong dimensions, mismatched shapes or non-finite entries.
     """
     W = as_tensor(W, "W", ndim=2)
-    kw = {"dtype": W.dtype, "device": W.device}
+    kw = {"dtype": W.dtype, "device": W.device, "like": "W"}
     a = as_tensor(a, "a", ndim=(1, 2), **kw)
     X = as_tensor(X, "X", ndim=2, **kw)
     y = as_tensor(y, "y", ndim=(1, 2), **kw)
@@ -76,19 +76,28 @@ def as_problem(a, W, X, y) -> Problem:
         )
     a2 = a[:, None] if scalar else a
     y2 = y[:, None] if scalar else y
-    if a2.shape[0] != W.shape[0]:
-        raise ValueError(
-            f"a has {a2.shape[0]} neurons but W has {W.shape[0]} (shapes {tuple(a.shape)}, {tuple(W.shape)})"
-        )
-    if X.shape[1] != W.shape[1]:
-        raise ValueError(f"X has {X.shape[1]} features but W expects d = {W.shape[1]}")
+    _check_network(a, W, X)
     if y2.shape[0] != X.shape[0]:
-        raise ValueError(f"y has {y2.shape[0]} rows but X has {X.shape[0]}")
+        raise ValueError(f"y has {y2.shape[0]} rows but X has {X.shape[0]} (shapes {tuple(y.shape)}, {tuple(X.shape)})")
     if y2.shape[1] != a2.shape[1]:
         raise ValueError(f"y has K = {y2.shape[1]} outputs but a has K = {a2.shape[1]}")
-    if X.shape[0] < 1 or W.shape[0] < 1:
-        raise ValueError(f"need at least one data point and one neuron, got n = {X.shape[0]}, m = {W.shape[0]}")
     return Problem(a2, W, X, y2, scalar)
+
+
+def _check_network(a: torch.Tensor, W: torch.Tensor, X: torch.Tensor) -> None:
+    """Shapes of a, W and X against each other (messages name both arguments and their shapes)."""
+    if a.shape[0] != W.shape[0]:
+        raise ValueError(
+            f"a has {a.shape[0]} neurons but W has {W.shape[0]} (shapes {tuple(a.shape)}, {tuple(W.shape)})"
+        )
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} features but W expects d = {W.shape[1]} (shapes {tuple(X.shape)}, {tuple(W.shape)})"
+        )
+    if X.shape[0] < 1 or W.shape[0] < 1 or W.shape[1] < 1:
+        raise ValueError(
+            f"need at least one data point, one neuron and one feature, got X {tuple(X.shape)}, W {tuple(W.shape)}"
+        )
 
 
 def init_params(
@@ -119,6 +128,7 @@ def init_params(
     """
     m = check_positive_int(m, "m")
     d = check_positive_int(d, "d")
+    check_allocation(m * (d + (K if isinstance(K, int) else 1)), "the parameters", names=f"m = {m}, d = {d}")
     scale_a = check_positive(scale_a, "scale_a", allow_zero=True)
     scale_w = check_positive(scale_w, "scale_w", allow_zero=True)
     shape_a = (m,) if K is None else (m, check_positive_int(K, "K"))
@@ -142,9 +152,14 @@ def forward(a, W, X, *, activation: str = "tanh", mask: torch.Tensor | None = No
         (n,) or (n, K) outputs, matching ``a``.
     """
     act = get_activation(activation)
+    W = as_tensor(W, "W", ndim=2)
+    kw = {"dtype": W.dtype, "device": W.device, "like": "W"}
+    a = as_tensor(a, "a", ndim=(1, 2), **kw)
+    X = as_tensor(X, "X", ndim=2, **kw)
+    _check_network(a, W, X)
     h = act.f(X @ W.T)  # (n, m)
     if mask is not None:
-        h = h * mask
+        h = h * as_mask(mask, "mask", (W.shape[0],), like=W, like_name="W")
     return h @ a
 
 
@@ -156,13 +171,22 @@ def empirical_risk(a, W, X, y, *, activation: str = "tanh") -> torch.Tensor:
 
 def flatten_params(a: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """θ = vec(q_1, …, q_m), q_r = (a_r, w_r): shape (m(K + d),), neuron-major."""
+    W = as_tensor(W, "W", ndim=2)
+    a = as_tensor(a, "a", ndim=(1, 2), dtype=W.dtype, device=W.device, like="W")
+    if a.shape[0] != W.shape[0]:
+        raise ValueError(
+            f"a has {a.shape[0]} neurons but W has {W.shape[0]} (shapes {tuple(a.shape)}, {tuple(W.shape)})"
+        )
     a2 = a[:, None] if a.dim() == 1 else a
     return torch.cat([a2, W], dim=1).reshape(-1)
 
 
 def unflatten_params(theta: torch.Tensor, m: int, d: int, K: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`flatten_params`; ``K=None`` returns a scalar-output ``a`` of shape (m,)."""
-    k = 1 if K is None else K
+    m = check_positive_int(m, "m")
+    d = check_positive_int(d, "d")
+    k = 1 if K is None else check_positive_int(K, "K")
+    theta = as_tensor(theta, "theta", ndim=(1, 2, 3))
     if theta.shape[-1] != m * (k + d):
         raise ValueError(f"theta has length {theta.shape[-1]}, expected m(K + d) = {m * (k + d)}")
     q = theta.reshape(*theta.shape[:-1], m, k + d)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from dropout_theory._checks import check_positive_int
+from dropout_theory._checks import as_tensor, check_allocation, check_positive_int
 from dropout_theory.activations import get_activation
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.two_layer.kernels import noise_map, noise_sources, plain_gradient_parts
@@ -61,6 +61,8 @@ def sample_dropout_noise(
     """
     prob = as_problem(a, W, X, y)
     num_samples = check_positive_int(num_samples, "num_samples")
+    D = prob.m * (prob.K + prob.d)
+    check_allocation(num_samples * D, "the (num_samples, D) result", names=f"num_samples = {num_samples}, D = {D}")
     v = dropout_variance(keep_prob)
     act = get_activation(activation)
     h, dh, Ea, Ew = plain_gradient_parts(prob.a, prob.W, prob.X, prob.y, act=act)
@@ -90,9 +92,9 @@ def structured_noise_map(a, W, X, y, z, zeta, *, keep_prob: float, activation: s
         (S, D) images; with z, ζ standard normal they are N(0, Σ) draws.
     """
     prob = as_problem(a, W, X, y)
-    kw = {"dtype": prob.W.dtype, "device": prob.W.device}
-    z = torch.as_tensor(z, **kw)
-    zeta = torch.as_tensor(zeta, **kw)
+    kw = {"dtype": prob.W.dtype, "device": prob.W.device, "like": "W"}
+    z = as_tensor(z, "z", **kw)
+    zeta = as_tensor(zeta, "zeta", **kw)
     if z.dim() != 2 or z.shape[1] != prob.m or zeta.shape != (z.shape[0], prob.m, prob.m):
         raise ValueError(
             f"z must be (S, {prob.m}) and zeta (S, {prob.m}, {prob.m}), got {tuple(z.shape)}, {tuple(zeta.shape)}"
@@ -123,6 +125,8 @@ def noise_cost_model(n: int, m: int, d: int, K: int = 1) -> dict[str, float]:
           (per-neuron gradients E_a, E_w and the penalty's w-part) and the structured noise;
         * ``"dense_eigh"``: D³, a dense factorization of Σ; ``"D"``: m(K + d).
     """
+    n, m, d = (check_positive_int(v, k) for v, k in ((n, "n"), (m, "m"), (d, "d")))
+    K = check_positive_int(K, "K")
     D = m * (K + d)
     return {
         "structured": float(2 * n * m * m + n * m * d + 2 * m * m * K),

@@ -27,8 +27,10 @@ import torch
 from tqdm.auto import tqdm
 
 from dropout_theory._checks import (
+    check_allocation,
     check_choice,
     check_finite_step,
+    check_iterations,
     check_keep_prob,
     check_positive,
     check_positive_int,
@@ -137,8 +139,15 @@ def simulate(
     eta = check_positive(lr, "lr")
     num_steps = check_positive_int(num_steps, "num_steps")
     R = check_positive_int(num_runs, "num_runs")
-    substeps = check_positive_int(substeps, "substeps")
+    substeps = check_iterations(substeps, "substeps")
     record_every = check_positive_int(record_every, "record_every")
+    D = prob.m * (prob.K + prob.d)
+    num_records = num_steps // record_every + 2
+    check_allocation(
+        num_records * R * (3 + (D if record_parameters else 0)) + 4 * R * D,
+        "the runs and their records",
+        names=f"num_steps = {num_steps}, num_runs = {R}, record_every = {record_every}, D = {D}",
+    )
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
     scheme = check_choice(scheme, "scheme", ("euler", "heun"))
@@ -310,12 +319,18 @@ def weak_error_study(
         A :class:`WeakErrorStudy` (the slope of the log–log fit is the measured order).
     """
     time = check_positive(time, "time")
+    if isinstance(lrs, str) or not hasattr(lrs, "__len__"):
+        raise TypeError(f"lrs must be a sequence of learning rates, got {type(lrs).__name__} {lrs!r}")
     lrs = [check_positive(lr, "lrs") for lr in lrs]
     if len(lrs) < 2:
         raise ValueError(f"lrs needs at least two learning rates, got {lrs!r}")
-    subs = [substeps] * len(lrs) if isinstance(substeps, int) else list(substeps)
+    subs = [substeps] * len(lrs) if isinstance(substeps, int | np.integer) else substeps
+    if isinstance(subs, str) or not hasattr(subs, "__len__"):
+        raise TypeError(f"substeps must be an int or a sequence of ints, got {type(substeps).__name__} {substeps!r}")
+    subs = [check_iterations(s, "substeps") for s in subs]
     if len(subs) != len(lrs):
         raise ValueError(f"substeps must be an int or have one entry per lr ({len(lrs)}), got {len(subs)}")
+    check_positive_int(num_runs, "num_runs")
     generator = torch_generator(generator)
     errors, ses = [], []
     for lr, sub in zip(lrs, subs, strict=True):

@@ -26,6 +26,7 @@ from dropout_theory.alignment import (
 from dropout_theory.networks import dropout_mlp
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.two_layer import empirical_risk, train_dropout, unflatten_params
+from dropout_theory.widgets._guard import short_errors
 
 
 def draw_variance_flatness(
@@ -120,7 +121,7 @@ def variance_flatness_widget(
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.7, min=0.3, max=0.95, step=0.05, description="keep_prob"),
         lr=widgets.FloatLogSlider(value=0.5, base=10, min=-1.5, max=0, step=0.1, description="learning rate"),
     )
@@ -202,7 +203,7 @@ def minima_flatness_widget(
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.8, min=0.5, max=0.95, step=0.05, description="keep_prob"),
         lr=widgets.FloatLogSlider(value=0.05, base=10, min=-2, max=-0.7, step=0.1, description="learning rate"),
     )

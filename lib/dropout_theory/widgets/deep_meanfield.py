@@ -29,6 +29,7 @@ from dropout_theory.plotting.deep_meanfield import (
     plot_trainable_heatmap,
     plot_var_vs_mean,
 )
+from dropout_theory.widgets._guard import short_errors
 
 
 def _activation_dropdown(value: str = "tanh") -> widgets.Dropdown:
@@ -58,7 +59,7 @@ def signal_propagation_widget() -> widgets.Widget:
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         activation=_activation_dropdown(),
         sigma_w2=widgets.FloatSlider(value=1.5, min=0.1, max=4.0, step=0.05, description="σ_w²"),
         sigma_b2=widgets.FloatSlider(value=0.05, min=0.0, max=0.3, step=0.01, description="σ_b²"),
@@ -81,7 +82,7 @@ def depth_scales_widget() -> widgets.Widget:
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         activation=_activation_dropdown(),
         sigma_b2=widgets.FloatSlider(value=0.05, min=0.01, max=0.3, step=0.01, description="σ_b²"),
         keep_prob=_keep_slider(),
@@ -124,7 +125,7 @@ def gradient_metrics_widget(width: int = 200, num_networks: int = 20, depth: int
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         activation=_activation_dropdown(),
         sigma_w2=widgets.FloatSlider(value=1.5, min=0.2, max=3.0, step=0.1, description="σ_w²"),
         keep_prob=_keep_slider(),
@@ -159,7 +160,7 @@ def universality_widget(depth: int = 15, num_networks: int = 40) -> widgets.Widg
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         activation=_activation_dropdown(),
         width=widgets.IntSlider(value=100, min=50, max=400, step=50, description="width"),
         keep_prob=_keep_slider(),
@@ -193,4 +194,6 @@ def trainable_depth_widget(
         )
         plt.show()
 
-    return widgets.interactive(run, panel=widgets.Dropdown(options=keys, value=keys[0], description="panel"))
+    return widgets.interactive(
+        short_errors(run), panel=widgets.Dropdown(options=keys, value=keys[0], description="panel")
+    )

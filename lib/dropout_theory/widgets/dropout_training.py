@@ -10,6 +10,7 @@ from dropout_theory.data import Split
 from dropout_theory.plotting.training import plot_loss_curves
 from dropout_theory.rng import torch_generator
 from dropout_theory.two_layer import init_params, train_dropout
+from dropout_theory.widgets._guard import short_errors
 
 
 def dropout_training_widget(
@@ -65,7 +66,7 @@ def dropout_training_widget(
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.8, min=0.1, max=1.0, step=0.05, description="keep_prob"),
         lr=widgets.FloatLogSlider(value=0.05, base=10, min=-2, max=0, step=0.1, description="learning rate"),
     )

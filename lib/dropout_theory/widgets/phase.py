@@ -15,6 +15,7 @@ from dropout_theory.phase import (
     teacher_student_run,
 )
 from dropout_theory.plotting.phase import VARIANT_LABELS, plot_phase_map
+from dropout_theory.widgets._guard import short_errors
 
 
 def update_parts_widget(t: float = 1.0) -> widgets.Widget:
@@ -48,7 +49,7 @@ def update_parts_widget(t: float = 1.0) -> widgets.Widget:
         plt.show()
 
     return widgets.interactive(
-        draw,
+        short_errors(draw),
         log10_n=widgets.FloatSlider(value=3.0, min=1.0, max=6.0, step=0.25, description="log10 n"),
         log10_tau=widgets.FloatSlider(value=-1.0, min=-6.0, max=0.0, step=0.25, description="log10 τ"),
         keep_prob=widgets.FloatSlider(value=0.5, min=0.01, max=1.0, step=0.01, description="keep_prob"),
@@ -74,7 +75,7 @@ def phase_map_widget() -> widgets.Widget:
         plt.show()
 
     return widgets.interactive(
-        draw,
+        short_errors(draw),
         a8=widgets.IntSlider(value=8, min=-2, max=16, description="8·a"),
         b8=widgets.IntSlider(value=4, min=0, max=12, description="8·b"),
     )
@@ -103,7 +104,7 @@ def phase_point_widget() -> widgets.Widget:
         plt.show()
 
     return widgets.interactive(
-        draw,
+        short_errors(draw),
         point=widgets.Dropdown(options=options, value=BOOK_POINTS[0], description="(a, b)"),
         width=widgets.IntSlider(value=60, min=10, max=200, step=10, description="width n"),
     )
@@ -133,7 +134,7 @@ def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
         plt.show()
 
     return widgets.interactive(
-        draw,
+        short_errors(draw),
         width=widgets.IntSlider(value=100, min=20, max=1000, step=20, description="width n"),
         tau=widgets.FloatLogSlider(value=0.5, base=10, min=-3, max=0, step=0.25, description="master τ"),
         keep_prob=widgets.FloatSlider(value=0.7, min=0.1, max=1.0, step=0.05, description="keep_prob"),

@@ -10,6 +10,7 @@ from dropout_theory._checks import DivergenceError, check_positive_int
 from dropout_theory.plotting.two_layer import plot_band, plot_spectrum
 from dropout_theory.rng import torch_generator
 from dropout_theory.two_layer import dropout_gradient_covariance, sample_dropout_noise, simulate
+from dropout_theory.widgets._guard import short_errors
 
 
 def _report(ax, err: DivergenceError, label: str) -> None:
@@ -70,7 +71,7 @@ def dropout_vs_sme_widget(
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.7, min=0.1, max=1.0, step=0.05, description="keep_prob"),
         lr=widgets.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=0.1, description="learning rate"),
     )
@@ -102,7 +103,8 @@ def covariance_spectrum_widget(a, W, X, y, *, num_samples: int = 20_000, generat
         plt.show()
 
     return widgets.interactive(
-        run, keep_prob=widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="keep_prob")
+        short_errors(run),
+        keep_prob=widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="keep_prob"),
     )
 
 
@@ -160,7 +162,7 @@ def deep_noise_scale_widget(theta, X, y, *, widths, mask: str = "shared") -> wid
         plt.show()
 
     return widgets.interactive(
-        run,
+        short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.7, min=0.2, max=1.0, step=0.05, description="keep_prob"),
         batch_size=widgets.IntSlider(value=max(1, n // 2), min=1, max=n, step=1, description="batch B"),
     )

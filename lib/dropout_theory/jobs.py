@@ -299,6 +299,12 @@ def check_results_path(results_path: str | os.PathLike, identity: Mapping[str, A
     if header is not None and identity is not None:
         theirs = {f: header.get(f) for f in identity}
         ours = {f: json.loads(json.dumps(v)) for f, v in identity.items()}
+        # files written before the device option existed ran on the CPU
+        if "device" in ours and "device" not in header:
+            theirs["device"] = "cpu"
+        options = theirs.get("options")
+        if isinstance(options, dict) and "device" not in options and "device" in (ours.get("options") or {}):
+            theirs["options"] = {**options, "device": "cpu"}
         if theirs != ours:
             diff = ", ".join(f"{f}: file {theirs[f]!r}, now {ours[f]!r}" for f in ours if theirs[f] != ours[f])
             raise RunMismatchError(

@@ -4,6 +4,7 @@ and a clean stop of a real paper-scale sweep on SIGTERM."""
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import signal
 import subprocess
@@ -190,3 +191,18 @@ def test_sigterm_stops_a_real_sweep_cleanly(tmp_path):
     args = build_parser().parse_args(["phase-diagram", "--out", str(out)])
     identity = {"command": "phase-diagram", "options": run_options(args), "scale": "paper"}
     assert check_results_path(out, identity | {"library_version": __version__}) == out  # the same command resumes
+
+
+def test_a_file_from_before_the_device_option_resumes_on_the_cpu_only(tmp_path):
+    """Results files written before ``--device`` existed have no device in their options: they ran on the CPU."""
+    out = tmp_path / "old.jsonl"
+    old = {"command": "sme", "options": {"n_train": 10}, "scale": "paper"}
+    out.write_text(json.dumps({"record": "run", **old}) + "\n")
+    assert check_results_path(out, {**old, "options": {"n_train": 10, "device": "cpu"}}) == out
+    assert check_results_path(out, {**old, "device": "cpu", "options": {"n_train": 10, "device": "cpu"}}) == out
+    with pytest.raises(job_store.RunMismatchError, match="device"):
+        check_results_path(out, {**old, "device": "cuda", "options": {"n_train": 10, "device": "cpu"}})
+    with pytest.raises(job_store.RunMismatchError, match="device"):
+        check_results_path(out, {**old, "options": {"n_train": 10, "device": "cuda"}})
+    with pytest.raises(job_store.RunMismatchError, match="n_train"):
+        check_results_path(out, {**old, "options": {"n_train": 20, "device": "cpu"}})

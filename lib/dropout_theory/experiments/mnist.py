@@ -76,7 +76,13 @@ def _cli(args: argparse.Namespace) -> None:
               "curvature_steps": list(curvature), "sharpness_steps": [max(curvature)] if curvature else [],
               "dtype": args.dtype}  # fmt: skip
     summaries = run_mnist(
-        widths, keep_probs=keep_probs, repeats=repeats, results_path=args.out, max_workers=args.workers, **kwargs
+        widths,
+        keep_probs=keep_probs,
+        repeats=repeats,
+        results_path=args.out,
+        max_workers=args.workers,
+        executor=args.pool,
+        **kwargs,
     )
     for n, summary in summaries.items():
         print(f"width {n}")

@@ -222,6 +222,7 @@ def _cli(args: argparse.Namespace) -> None:
         args.out,
         quick=args.quick,
         max_workers=args.workers,
+        executor=args.pool,
         seeds=args.seeds,
         keep_probs=args.keep_probs,
         masks=args.masks,

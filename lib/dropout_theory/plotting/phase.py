@@ -113,9 +113,7 @@ def plot_distances_vs_width(diagram: PhaseDiagram, *, ncols: int = 3) -> Figure:
     records = diagram.points
     keys = list(dict.fromkeys((r.a, r.b) for r in records))
     nrows = int(np.ceil(len(keys) / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(BOOK_FIGURE_WIDTH, 2.6 * nrows), squeeze=False, sharey=True
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_FIGURE_WIDTH, 2.6 * nrows), squeeze=False, sharey=True)
     for ax, (pa, pb) in zip(axes.flat, keys, strict=False):
         rs = sorted((r for r in records if (r.a, r.b) == (pa, pb)), key=lambda r: r.width)
         n = [r.width for r in rs]
@@ -175,9 +173,7 @@ def plot_rms_curves(summary: TeacherStudentSummary, *, axes: Sequence[Axes] | No
     widths = summary.widths
     variants = summary.variants
     if axes is None:
-        fig, grid = plt.subplots(
-            1, len(variants), figsize=(BOOK_FIGURE_WIDTH, 3.0), sharey=True, squeeze=False
-        )
+        fig, grid = plt.subplots(1, len(variants), figsize=(BOOK_FIGURE_WIDTH, 3.0), sharey=True, squeeze=False)
         axes = list(grid[0])
     else:
         fig = axes[0].figure

@@ -75,8 +75,11 @@ def test_distances_against_width_draw_the_records():
     )
     fig = plot_distances_vs_width(PhaseDiagram(points), ncols=2)
     for ax, a in zip(fig.axes, ("1/4", "1"), strict=True):
-        assert ax.get_title() == f"(a, b) = ({a}, 1/4): {classify_phase(a, '1/4').replace('_', ' ')}"
+        assert ax.get_title() == f"({a}, 1/4): {classify_phase(a, '1/4').replace('_', ' ')}"
         assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+        # the widths are the only x tick labels (no colliding minor log labels)
+        assert list(ax.get_xticks()) == [100, 200, 400] and not ax.xaxis.get_minorticklocs().size
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "200", "400"]
         lines = {ln.get_label(): ln for ln in ax.lines}
         n = np.array([100, 200, 400])
         for label, expected in (

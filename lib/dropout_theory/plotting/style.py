@@ -1,11 +1,12 @@
 """Shared matplotlib style of the book's figures, sized for the website's content column.
 
-The website's content column is 688 CSS pixels wide at a 1280 px window (measured on the built site). A figure
-of the book is at most :data:`BOOK_FIGURE_WIDTH` inches wide at :data:`BOOK_DPI`, i.e. at most 680 CSS pixels,
-so that the browser never scales it down; it is stored as a PNG of twice that many pixels (sharp on high-density
-screens) with its intended CSS width in the output's metadata, which MyST-NB writes into the page as the
-image's width. No text is smaller than 8 pt (11 CSS pixels at display size). The colour cycle is the
-Okabe–Ito palette, distinguishable with the common colour-vision deficiencies.
+The website's content column is :data:`CONTENT_COLUMN_PX` = 688 CSS pixels wide at a 1280 px window (measured on
+the built site). A figure of the book is at most :data:`BOOK_FIGURE_WIDTH` inches wide at :data:`BOOK_DPI`, i.e. at
+most 680 CSS pixels, so that the browser never scales it down; it is stored as a PNG of twice that many pixels
+(sharp on high-density screens) with its intended CSS width in the output's metadata (``{"image/png": {"width":
+w}}``), which MyST-NB writes into the page as the image's ``style="width: w px"``: the intended width of an image
+is that width, half its natural width. No text is smaller than 8 pt (11 CSS pixels at display size). The colour
+cycle is the Okabe–Ito palette, distinguishable with the common colour-vision deficiencies.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from binascii import b2a_base64
 import matplotlib as mpl
 from cycler import cycler
 
+CONTENT_COLUMN_PX = 688
+"""Width of the website's content column at a 1280 px window, CSS pixels (measured on the built site)."""
 BOOK_DPI = 100
 """Dots per inch of a figure at its display size: one dot per CSS pixel."""
 BOOK_FIGURE_WIDTH = 6.8

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import torch
 from matplotlib.axes import Axes
@@ -94,6 +95,10 @@ def plot_weak_errors(studies: Sequence[WeakErrorStudy], *, ax: Axes | None = Non
         ax.plot(st.lrs, ref, ":", color=c)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # the learning rates as the only x tick labels (minor log labels such as 2×10⁻¹ 3×10⁻¹ collide)
+    lrs = sorted({float(lr) for st in studies for lr in st.lrs})
+    ax.set_xticks(lrs, [f"{lr:g}" for lr in lrs])
+    ax.xaxis.set_minor_locator(mticker.NullLocator())
     ax.set_xlabel(r"learning rate $\eta$")
     ax.set_ylabel(r"$\|\mathbb{E}\Theta_t-\mathbb{E}\theta_t\|_2$")
     if studies:

@@ -1,10 +1,12 @@
 """The book's figure style: figures fit the website's content column and are stored at twice their resolution."""
 
 import base64
+import io
 import struct
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from matplotlib.figure import Figure
@@ -47,6 +49,22 @@ def test_png_is_stored_at_twice_its_display_width():
     assert width in (2 * meta["width"], 2 * meta["width"] + 1)
     # bbox_inches="tight" trims the margins: close to, never above, the figure's width
     assert 0.8 * style.BOOK_FIGURE_WIDTH * style.BOOK_DPI <= meta["width"] <= style.CONTENT_COLUMN_PX
+
+
+def test_palette_png_keeps_the_pixels_of_a_figure_with_few_colours():
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    ax.bar([0, 1, 2], [1, 2, 3], color=["C0", "C1", "C2"])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    data, width = style._palette_png(buffer.getvalue())
+    with Image.open(io.BytesIO(buffer.getvalue())) as a, Image.open(io.BytesIO(data)) as b:
+        assert b.mode == "P" and width == a.width == b.width and a.size == b.size
+        ra, rb = np.asarray(a.convert("RGB"), dtype=int), np.asarray(b.convert("RGB"), dtype=int)
+    assert len(data) < len(buffer.getvalue())
+    # exact where the figure has its flat colours; anti-aliased edge pixels move to a nearby palette colour
+    assert np.mean(np.all(ra == rb, axis=-1)) > 0.95 and np.abs(ra - rb).max() <= 48
 
 
 def test_use_book_style_registers_the_2x_png_formatter_in_ipython():

@@ -123,9 +123,12 @@ PHONE_PROBE = r"""() => {
   const pageWidth = document.documentElement.scrollWidth;
   if (pageWidth > vw + 1) {
     const sidebars = '.bd-sidebar-primary, .bd-sidebar-secondary, .bd-header';
+    const scrolled = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') return true; } return false; };
     const wide = [...document.querySelectorAll('body *')].filter(e => {
       const r = e.getBoundingClientRect(), p = e.parentElement;
-      return r.width && p && r.right > vw + 1 && p.getBoundingClientRect().right <= vw + 1 && !e.closest(sidebars);
+      return r.width && p && r.right > vw + 1 && p.getBoundingClientRect().right <= vw + 1 && !e.closest(sidebars)
+        && !scrolled(e);
     });
     problems.push(`page ${pageWidth} px wide at a ${vw} px screen; widest: ` + wide.slice(0, 3).map(e =>
       `${name(e)} to ${Math.round(e.getBoundingClientRect().right)} px ("${e.textContent.trim().slice(0, 30)}")`

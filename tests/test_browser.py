@@ -86,7 +86,7 @@ def test_checker_reports_each_kind_of_problem(tmp_path):
     report = check_site(tmp_path, api_dir="api/")
     assert report["ok.html"] == []
     assert report["api/page.html"] == [
-        "API page lists 0 entries in its right-hand table of contents (at least 5 expected)",
+        "API page shows 0 entries in its right-hand table of contents (at least 5 expected)",
         "API page without its summary table",
     ]
     text = "\n".join(report["bad.html"])

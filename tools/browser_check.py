@@ -162,7 +162,7 @@ PHONE_PROBE = r"""() => {
 
 API_PROBE = """() => ({
   summary: document.querySelectorAll('article table.autosummary').length,
-  toc: document.querySelectorAll('#pst-page-toc-nav a').length,
+  toc: [...document.querySelectorAll('#pst-page-toc-nav a')].filter(a => a.getClientRects().length).length,
 })"""
 
 
@@ -268,7 +268,7 @@ def check_site(
                         problems.append("API page without its summary table")
                     if api["toc"] < MIN_API_TOC_ENTRIES:
                         problems.append(
-                            f"API page lists {api['toc']} entries in its right-hand table of contents "
+                            f"API page shows {api['toc']} entries in its right-hand table of contents "
                             f"(at least {MIN_API_TOC_ENTRIES} expected)"
                         )
                 if screenshots is not None:

@@ -14,7 +14,6 @@ It also makes sphinx-codeautolink (which links the names used in the chapters' c
 the sections that sphinx-exercise leaves without a title.
 
 Every object entry becomes an entry of the page's right-hand table of contents (Sphinx's ``toc_object_entries``).
-The base class ``object`` is not listed under "Bases".
 """
 
 from __future__ import annotations
@@ -99,14 +98,9 @@ class _CodeBlockAnalyser(CodeBlockAnalyser):
             self.title_stack.append(self.title_stack[-1] if self.title_stack else "")
 
 
-def _drop_object_base(app, name, obj, options, bases):
-    bases[:] = [base for base in bases if base is not object]
-
-
 def setup(app):
     app.setup_extension("sphinx.ext.autodoc")
     app.setup_extension("sphinx.ext.autosummary")
     app.add_directive("api-reference", ApiReference)
-    app.connect("autodoc-process-bases", _drop_object_base)
     codeautolink.CodeBlockAnalyser = _CodeBlockAnalyser
     return {"parallel_read_safe": True, "parallel_write_safe": True}

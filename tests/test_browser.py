@@ -43,9 +43,23 @@ def test_every_page_renders_offline_without_errors(tmp_path):
     assert numbers == student
 
 
+PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+LONG = "x = 1  # " + "a long line " * 20
+
+
 def test_checker_reports_each_kind_of_problem(tmp_path):
-    """The checker must fail on a broken image, link, anchor, external request, JS error and a forbidden solution."""
-    (tmp_path / "ok.html").write_text('<html><body><p id="here">fine</p></body></html>')
+    """The checker must fail on a broken image, link, anchor, external request, JS error, a forbidden solution, a
+    shrunken image, code or output that scrolls at 1280 px, a page wider than a phone, display math or a table that
+    is clipped, widens the page or scrolls in a box wider than the phone, and an API page without its table or TOC."""
+    (tmp_path / "ok.html").write_text(
+        '<html><body><article><p id="here">fine</p>'
+        f'<img src="{PIXEL}" width="40" style="width: 40px">'
+        f'<div class="cell"><div class="cell_input"><pre style="overflow: auto">{LONG[:40]}</pre></div></div>'
+        '<div style="overflow-x: auto; max-width: 100%"><table><tr><td style="min-width: 900px">wide</td></tr></table>'
+        "</div></article></body></html>"
+    )
     (tmp_path / "bad.html").write_text(
         "<html><body><article>"
         '<img src="missing.png">'
@@ -53,12 +67,28 @@ def test_checker_reports_each_kind_of_problem(tmp_path):
         '<a href="nope.html">x</a><a href="ok.html#there">y</a><a href="ok.html#here">z</a>'
         '<script>console.error("boom")</script>'
         '<div class="solution admonition">shown</div>'
+        f'<img src="{PIXEL}" width="400" style="max-width: 100px">'
+        f'<div class="cell"><div class="cell_input"><pre style="overflow: auto; width: 300px">{LONG}</pre></div>'
+        f'<div class="cell_output"><div class="output"><pre style="overflow: auto; width: 300px">{LONG}</pre>'
+        "</div></div></div>"
+        '<mjx-container display="true" style="display: block; overflow: hidden; width: 200px">'
+        '<span style="display: inline-block; width: 600px">clipped formula</span></mjx-container>'
+        '<table><tr><td style="min-width: 700px">page-widening table</td></tr></table>'
+        '<div style="overflow-x: auto; width: 500px"><table><tr><td style="min-width: 800px">in a wide box</td></tr>'
+        "</table></div>"
         "</article></body></html>"
     )
-    strict = check_site(tmp_path, pages=["bad.html"], solutions_allowed=False)["bad.html"]
-    assert "1 solution(s) shown on a site without solutions" in strict
-    report = check_site(tmp_path)
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "page.html").write_text("<html><body><article><p>no table</p></article></body></html>")
+    strict = check_site(tmp_path, solutions_allowed=False, api_dir="reference/")
+    assert "1 solution(s) shown on a site without solutions" in strict["bad.html"]
+    assert strict["reference/"] == ["no API reference pages under reference/"]  # a site without its API pages
+    report = check_site(tmp_path, api_dir="api/")
     assert report["ok.html"] == []
+    assert report["api/page.html"] == [
+        "API page shows 0 entries in its right-hand table of contents (at least 5 expected)",
+        "API page without its summary table",
+    ]
     text = "\n".join(report["bad.html"])
     for expected in (
         "broken image",
@@ -66,7 +96,15 @@ def test_checker_reports_each_kind_of_problem(tmp_path):
         "broken link: /nope.html",
         "broken anchor: /ok.html#there",
         "console error: boom",
+        "image shown at 25 % of its intended width (100 of 400 px, natural 1 px) in text",
+        "code cell scrolls horizontally in cell 1 (pre: content",
+        "output scrolls horizontally in cell 1 (pre: content",
+        "at 390 px: page",
+        "at 390 px: display math clipped by mjx-container (600 px in 200 px, no scroll bar): clipped formula",
+        "at 390 px: table widens the page (7",
+        "at 390 px: table scrolls in a box wider than the screen (div to ",
     ):
         assert expected in text, f"checker missed {expected!r}; it reported:\n{text}"
     assert "ok.html#here" not in text
     assert "solution" not in text
+    assert "in a wide box" in text

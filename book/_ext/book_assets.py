@@ -3,6 +3,8 @@
 * Jupyter Book 1 runs the set-up of sphinx-thebe and sphinx-togglebutton twice (once with ``filename=None``,
   once with ``filename=''``), so every page declared ``const THEBE_JS_URL`` twice and the browser raised
   "Identifier 'THEBE_JS_URL' has already been declared". Identical script entries are removed from each page.
+* The book's style sheet ``book/assets/book.css`` (narrow screens: display math and tables scroll inside their
+  box, long names wrap) is added to every page.
 * Precomputed interactive figures (:mod:`dropout_theory.plotting.interactive`) need plotly.js. It is copied from
   the installed plotly package (same version as the Python side) into ``_static/vendor/`` and loaded only on the
   pages that contain such a figure, so no page fetches it from a CDN.
@@ -22,6 +24,7 @@ from sphinx.util.fileutil import copy_asset_file
 from sphinx.util.nodes import process_only_nodes
 
 PLOTLY_JS = "vendor/plotly.min.js"
+BOOK_CSS = "book.css"  # book/assets/book.css: layout on phones and of wide content (math, tables, signatures)
 
 
 def _plotly_source() -> Path:
@@ -69,6 +72,7 @@ class FilterOnlyBlocksOnRead(SphinxTransform):
 
 
 def setup(app):
+    app.add_css_file(BOOK_CSS)
     app.connect("config-inited", _tag_instructor_edition)
     app.add_transform(FilterOnlyBlocksOnRead)
     app.connect("html-page-context", _add_plotly_where_needed, priority=500)

@@ -89,7 +89,7 @@ def plot_phase_diagram(
 def plot_depth_scales(
     activation: str, sigma_w2: np.ndarray, sigma_b2: float, keep_probs: Sequence[float], *, ax: Axes | None = None
 ) -> Axes:
-    """ξ_c (solid) and |ξ_∇| (dotted) against σ_w² for several keep_probs (log scale)."""
+    """ξ_c (solid) and abs(ξ_∇) (dotted) against σ_w² for several keep_probs (log scale)."""
     ax = _ax(ax)
     for i, r in enumerate(keep_probs):
         d = depth_scales(activation, sigma_w2, sigma_b2, r)

@@ -68,7 +68,7 @@ def signal_propagation_widget() -> widgets.Widget:
 
 
 def depth_scales_widget() -> widgets.Widget:
-    """ξ_c and |ξ_∇| against σ_w² for a chosen activation, σ_b² and keep_prob (against keep_prob = 1)."""
+    """ξ_c and abs(ξ_∇) against σ_w² for a chosen activation, σ_b² and keep_prob (against keep_prob = 1)."""
 
     def run(activation: str = "tanh", sigma_b2: float = 0.05, keep_prob: float = 0.9):
         _, ax = plt.subplots(figsize=(6.4, 3.8))

@@ -24,6 +24,13 @@ def test_table_aligns_numbers_right_and_text_left_and_renders_markdown():
     assert lines[4] == "c              -"
     md = t._repr_markdown_().splitlines()
     assert md[0] == "**T**" and md[2] == "| name | value |" and md[3] == "|:---|---:|"
+    page = t._repr_html_()
+    assert page.startswith('<div class="result-table-box" style="overflow-x: auto; font-size: 0.8em">')
+    assert '<table class="result-table"><caption>T</caption>' in page and page.endswith("</table></div>")
+    assert '<th style="text-align: left">name</th><th style="text-align: right">value</th>' in page
+    assert '<td style="text-align: left">long name</td><td style="text-align: right">22.5</td>' in page
+    assert Table.build(("a<b",), [("x & y",)])._repr_html_().count("a&lt;b") == 1
+    assert ">1.5&nbsp;± 0.25</td>" in Table.build(("v",), [(Estimate(1.5, 0.25),)])._repr_html_()
     with pytest.raises(ValueError, match="one entry per column"):
         Table.build(("a",), [(1,)], formats=(".2f", ".2f"))
     with pytest.raises(ValueError, match="every row needs 2 cells"):
@@ -36,3 +43,10 @@ def test_tabular_result_prints_its_table():
             return Table.build(("x",), [(1,)])
 
     assert str(Result()) == "x\n1" and Result()._repr_markdown_().startswith("| x |")
+
+
+def test_table_shows_its_aligned_text_in_ipython():
+    from IPython.lib.pretty import pretty
+
+    t = Table.build(("name", "value"), [("a", 1.0)])
+    assert pretty(t) == str(t) == "name  value\na         1"

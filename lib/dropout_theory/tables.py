@@ -1,4 +1,5 @@
-"""Aligned tables for result objects: ``print(result)`` gives plain text, Jupyter renders the Markdown.
+"""Aligned tables for result objects: ``print(result)`` gives plain text; ``display(result.table())`` shows an
+HTML table (Jupyter and the website render it; its plain-text form is the aligned text).
 
 A result class derives from :class:`TabularResult` and implements :meth:`TabularResult.table`; chapters then print
 the object instead of formatting columns by hand. :func:`cell` formats one value (``None``/NaN as ``-``,
@@ -7,6 +8,7 @@ the object instead of formatting columns by hand. :func:`cell` formats one value
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,6 +111,31 @@ class Table:
         lines.append("|" + "|".join(align) + "|")
         lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in self.rows]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """An HTML table (numbers right-aligned, the title as caption, 0.8 of the text's size): fits the website's
+        column by wrapping cells at spaces (an estimate ``v ± e`` only after its ±), where the aligned text would
+        need a horizontal scroll."""
+        align = ["right" if self._numeric(j) else "left" for j in range(len(self.headers))]
+
+        def text(c: str) -> str:  # an estimate wraps after its ±, never before it
+            return html.escape(c).replace(" ± ", "&nbsp;± ")
+
+        def row(cells: Sequence[str], tag: str) -> str:
+            inner = "".join(
+                f'<{tag} style="text-align: {a}">{text(c)}</{tag}>' for c, a in zip(cells, align, strict=True)
+            )
+            return f"<tr>{inner}</tr>"
+
+        caption = "" if self.title is None else f"<caption>{html.escape(self.title)}</caption>"
+        head, body = row(self.headers, "th"), "".join(row(r, "td") for r in self.rows)
+        table = f'<table class="result-table">{caption}<thead>{head}</thead><tbody>{body}</tbody></table>'
+        # a smaller font than the prose; a table still wider than the column scrolls inside its own box
+        return f'<div class="result-table-box" style="overflow-x: auto; font-size: 0.8em">{table}</div>'
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's plain-text form: the aligned text (not the dataclass fields)."""
+        p.text(str(self))
 
 
 class TabularResult:

@@ -75,8 +75,11 @@ def test_distances_against_width_draw_the_records():
     )
     fig = plot_distances_vs_width(PhaseDiagram(points), ncols=2)
     for ax, a in zip(fig.axes, ("1/4", "1"), strict=True):
-        assert ax.get_title() == f"(a, b) = ({a}, 1/4): {classify_phase(a, '1/4').replace('_', ' ')}"
+        assert ax.get_title() == f"({a}, 1/4): {classify_phase(a, '1/4').replace('_', ' ')}"
         assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+        # the widths are the only x tick labels (no colliding minor log labels)
+        assert list(ax.get_xticks()) == [100, 200, 400] and not ax.xaxis.get_minorticklocs().size
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "200", "400"]
         lines = {ln.get_label(): ln for ln in ax.lines}
         n = np.array([100, 200, 400])
         for label, expected in (
@@ -87,3 +90,15 @@ def test_distances_against_width_draw_the_records():
         ):
             np.testing.assert_array_equal(lines[label].get_xdata(), n)  # sorted by width
             np.testing.assert_allclose(lines[label].get_ydata(), expected, rtol=1e-15)
+
+
+def test_distances_against_width_label_at_most_four_widths_the_largest_included():
+    widths = (50, 100, 200, 400, 800, 1600, 5000)
+    points = tuple(
+        PhasePoint("1", "1/4", n, "gradient_flow", 0.1, 0.5, 10, rms, dict.fromkeys(rms, 0.0), 0.1, 1.0 / n, 0.2)
+        for n in widths
+        for rms in [{"no_dropout": 1.0 / n, "random_metric": 0.5, "penalized": 0.2}]
+    )
+    ax = plot_distances_vs_width(PhaseDiagram(points), ncols=1).axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["50", "200", "800", "5000"] and not ax.xaxis.get_minorticklocs().size

@@ -48,6 +48,9 @@ def test_weak_error_figure_draws_the_errors_their_bars_and_the_fitted_slope(orde
     ax = plot_weak_errors(studies)
     assert (ax.get_xscale(), ax.get_yscale(), ax.get_title()) == ("log", "log", f"order-{order} SME")
     assert len(ax.containers) == len(studies)
+    lrs = sorted({float(lr) for st in studies for lr in st.lrs})  # the only x tick labels: none collide
+    assert list(ax.get_xticks()) == lrs and not ax.xaxis.get_minorticklocs().size
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{lr:g}" for lr in lrs]
     refs = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
     for st, bars, ref in zip(studies, ax.containers, refs, strict=True):
         data, _, (segments,) = bars

@@ -56,7 +56,7 @@ def plot_alignment_curves(
     if reference is not None:
         ax.axhline(reference, color="0.5", lw=1, ls=":")
     ax.set(xlabel="step", ylabel=r"alignment $\alpha$", ylim=(lowest - 0.05 if lowest < 0 else 0.0, 1.1))
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=8, ncol=2)
     return ax
 
 
@@ -106,5 +106,5 @@ def plot_stored_alignment(
     if reference is not None:
         ax.axhline(reference, color="0.5", lw=1, ls=":")
     ax.set(xlabel="step", ylabel=r"alignment $\alpha$ (mean $\pm$ s.e. over seeds)", ylim=(0.0, 1.05))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax

@@ -96,7 +96,7 @@ def plot_depth_scales(
         ax.semilogy(sigma_w2, d["xi_c"], color=f"C{i}", label=f"$\\xi_c$, keep_prob = {r:g}")
         ax.semilogy(sigma_w2, np.abs(d["xi_grad"]), ":", color=f"C{i}", label=f"$|\\xi_\\nabla|$, keep_prob = {r:g}")
     ax.set(xlabel="$\\sigma_w^2$", ylabel="depth scale", title=f"{activation}, $\\sigma_b^2$ = {sigma_b2:g}")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=8, ncol=2)
     return ax
 
 
@@ -125,7 +125,7 @@ def plot_layer_curves(
     if log:
         ax.set_yscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax
 
 
@@ -142,7 +142,7 @@ def plot_var_vs_mean(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], *, ax:
     x = np.logspace(np.log10(m.min()), np.log10(m.max()), 50)
     ax.loglog(x, fit.predict(x), "k-", lw=1, label=f"fit: power {fit.exponent:.2f} ± {fit.stderr:.2f}")
     ax.set(xlabel="mean over networks", ylabel="variance over networks")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax
 
 
@@ -180,6 +180,6 @@ def plot_trainable_heatmap(
     ax.set(xlabel="$\\sigma_w^2$", ylabel="depth $L$", title=title)
     ax.figure.colorbar(im, ax=ax, label="training accuracy")
     if bounds:
-        ax.legend(fontsize=7, loc="upper right")
+        ax.legend(fontsize=8, loc="upper right")
     ax.grid(False)
     return ax

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -18,6 +19,7 @@ from dropout_theory.phase import (
     TeacherStudentSummary,
     classify_phase,
 )
+from dropout_theory.plotting.style import BOOK_FIGURE_WIDTH
 
 PHASE_COLORS = {
     "gradient_flow": "C0",
@@ -65,7 +67,7 @@ def plot_phase_map(
         The axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.6))
+        _, ax = plt.subplots(figsize=(BOOK_FIGURE_WIDTH, 4.6))
     a = np.linspace(-0.3, a_max, 400)
     ax.fill_between(a, np.minimum(np.maximum(a, 0), 1), b_max, color=PHASE_COLORS["degenerate"], alpha=0.35, lw=0)
     ax.fill_between(a, 0, np.minimum(np.maximum(a, 0), 1), color=PHASE_COLORS["gradient_flow"], alpha=0.25, lw=0)
@@ -111,7 +113,7 @@ def plot_distances_vs_width(diagram: PhaseDiagram, *, ncols: int = 3) -> Figure:
     records = diagram.points
     keys = list(dict.fromkeys((r.a, r.b) for r in records))
     nrows = int(np.ceil(len(keys) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.7 * nrows), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_FIGURE_WIDTH, 2.6 * nrows), squeeze=False, sharey=True)
     for ax, (pa, pb) in zip(axes.flat, keys, strict=False):
         rs = sorted((r for r in records if (r.a, r.b) == (pa, pb)), key=lambda r: r.width)
         n = [r.width for r in rs]
@@ -122,12 +124,17 @@ def plot_distances_vs_width(diagram: PhaseDiagram, *, ncols: int = 3) -> Figure:
         ax.plot(n, sw, "k^--", label="SW to the predicted limit")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(f"(a, b) = ({pa}, {pb}): {rs[0].phase.replace('_', ' ')}", fontsize=9)
+        # The measured widths (at most four of them, the last included) as the only x ticks: log-axis minor
+        # labels like 2×10¹ 3×10¹ would collide.
+        ticks = n[::-1][:: -(-len(n) // 4)][::-1]
+        ax.set_xticks(ticks, [str(w) for w in ticks])
+        ax.xaxis.set_minor_locator(mticker.NullLocator())
+        ax.set_title(f"({pa}, {pb}): {rs[0].phase.replace('_', ' ')}", fontsize=9)
         ax.set_xlabel("width n")
     for ax in axes.flat[len(keys) :]:
         ax.axis("off")
     axes[0, 0].set_ylabel("distance at time t")
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -150,7 +157,7 @@ def plot_clouds(clouds: Mapping[str, Any], *, coords: tuple[int, int] = (0, 1), 
         ax.scatter(P[:, coords[0]], P[:, coords[1]], s=6, alpha=0.5, color=f"C{i}", label=label)
     ax.set_xlabel("$a_i$" if coords[0] == 0 else f"coordinate {coords[0]}")
     ax.set_ylabel("$w_{i,1}$" if coords[1] == 1 else f"coordinate {coords[1]}")
-    ax.legend(fontsize=7, markerscale=2)
+    ax.legend(fontsize=8, markerscale=2)
     return ax
 
 
@@ -168,7 +175,7 @@ def plot_rms_curves(summary: TeacherStudentSummary, *, axes: Sequence[Axes] | No
     widths = summary.widths
     variants = summary.variants
     if axes is None:
-        fig, grid = plt.subplots(1, len(variants), figsize=(3.6 * len(variants), 3.0), sharey=True, squeeze=False)
+        fig, grid = plt.subplots(1, len(variants), figsize=(BOOK_FIGURE_WIDTH, 3.0), sharey=True, squeeze=False)
         axes = list(grid[0])
     else:
         fig = axes[0].figure
@@ -179,10 +186,10 @@ def plot_rms_curves(summary: TeacherStudentSummary, *, axes: Sequence[Axes] | No
             se = sd / np.sqrt(max(1, s.num_repeats))
             ax.plot(s.steps, m, color=color, label=f"n = {n}")
             ax.fill_between(s.steps, m - se, m + se, color=color, alpha=0.25)
-        ax.set_title(f"dropout vs {VARIANT_LABELS[v]}", fontsize=9)
+        ax.set_title(f"dropout vs\n{VARIANT_LABELS[v]}", fontsize=9)  # two lines: three panels share the row
         ax.set_xlabel("step k")
     axes[0].set_ylabel("RMS particle distance")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -218,7 +225,7 @@ def plot_rms_vs_width(summary: TeacherStudentSummary, step: int, *, ax: Axes | N
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("width n")
     ax.set_ylabel(f"RMS distance to dropout at step {step}")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax
 
 
@@ -237,7 +244,7 @@ def plot_part_sizes(scalings: Mapping[str, tuple[float, float]], *, t: float = 1
         The axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.0))
+        _, ax = plt.subplots(figsize=(BOOK_FIGURE_WIDTH, 4.0))
     n = np.logspace(1, 6, 60)
     for i, (label, (a, b)) in enumerate(scalings.items()):
         tau = n ** (-float(a))
@@ -250,7 +257,7 @@ def plot_part_sizes(scalings: Mapping[str, tuple[float, float]], *, t: float = 1
     ax.set_yscale("log")
     ax.set_xlabel("width n")
     ax.set_ylabel("accumulated size over t")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=8, ncol=2)
     return ax
 
 
@@ -265,7 +272,7 @@ def plot_penalty_sweep(rows: Mapping[str, Sequence[tuple[float, float]]], *, ax:
         The axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 3.6))
+        _, ax = plt.subplots(figsize=(BOOK_FIGURE_WIDTH, 3.6))
     for i, (label, pts) in enumerate(rows.items()):
         x, r = zip(*pts, strict=True)
         ax.plot(x, r, "o-", color=f"C{i}", label=label)
@@ -281,7 +288,7 @@ def plot_digits_curves(res: DigitsCurves, *, axes: Sequence[Axes] | None = None)
     """Train/test loss and test accuracy of the coupled variants on 8×8 digits (parity task,
     :func:`dropout_theory.phase.digits_parity_curves`)."""
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.4))
+        fig, axes = plt.subplots(1, 2, figsize=(BOOK_FIGURE_WIDTH, 3.0))
     else:
         fig = axes[0].figure
     for i, v in enumerate(res.train_loss):
@@ -292,7 +299,7 @@ def plot_digits_curves(res: DigitsCurves, *, axes: Sequence[Axes] | None = None)
     axes[1].set_ylabel("test accuracy (parity)")
     for ax in axes:
         ax.set_xlabel("step k")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -322,7 +329,7 @@ def plot_mnist_curves(
     ax.set_xlabel("SGD step")
     ax.set_ylabel(metric.replace("_", " ").replace("loss", "risk"))
     ax.set_title(f"drop rate {1 - keep_prob:.1f}", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax
 
 
@@ -350,5 +357,5 @@ def plot_mnist_by_drop_rate(
         ax.errorbar(rates + dx, [scale * e.value for e in est], yerr=[scale * e.stderr for e in est], fmt="o-",
                     color=VARIANT_COLORS[v], ms=4, capsize=2, lw=1, label=VARIANT_NAMES[v])  # fmt: skip
     ax.set_xlabel("drop rate 1 − q")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import torch
 from matplotlib.axes import Axes
 
+from dropout_theory.plotting.style import BOOK_FIGURE_WIDTH
 from dropout_theory.two_layer import Ensemble, WeakErrorStudy
 
 
@@ -58,13 +60,13 @@ def plot_band_grid(
         The array of axes.
     """
     nrows = -(-len(cases) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(BOOK_FIGURE_WIDTH, 3.4 * ncols), 2.8 * nrows), squeeze=False)
     for ax, (title, methods) in zip(axes.flat, cases.items(), strict=False):
         for i, (label, (ens, lr)) in enumerate(methods.items()):
             plot_band(ens, lr=lr, label=label, color=f"C{i}", quantity=quantity, ls="-" if i == 0 else "--", ax=ax)
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(quantity.replace("_", " "))
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(cases) :]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -93,11 +95,15 @@ def plot_weak_errors(studies: Sequence[WeakErrorStudy], *, ax: Axes | None = Non
         ax.plot(st.lrs, ref, ":", color=c)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # the learning rates as the only x tick labels (minor log labels such as 2×10⁻¹ 3×10⁻¹ collide)
+    lrs = sorted({float(lr) for st in studies for lr in st.lrs})
+    ax.set_xticks(lrs, [f"{lr:g}" for lr in lrs])
+    ax.xaxis.set_minor_locator(mticker.NullLocator())
     ax.set_xlabel(r"learning rate $\eta$")
     ax.set_ylabel(r"$\|\mathbb{E}\Theta_t-\mathbb{E}\theta_t\|_2$")
     if studies:
         ax.set_title(f"order-{studies[0].order} SME", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax
 
 

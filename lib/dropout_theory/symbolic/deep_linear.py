@@ -50,7 +50,7 @@ from dropout_theory._checks import (
     check_sympy,
 )
 
-s, rho, sigma_b2, k = sp.symbols("sigma_w2 rho sigma_b2 k", positive=True)
+s, rho, sigma_b2, k = sp.symbols("sigma_w^2 rho sigma_b^2 k", positive=True)
 N = sp.symbols("N", positive=True)  # the width
 
 

@@ -8,15 +8,9 @@ import pytest
 
 from dropout_theory.experiments import job_key, load_results
 from dropout_theory.experiments.cli import main
-from dropout_theory.experiments.sme import (
-    build_jobs,
-    curve_summaries,
-    gap_table,
-    sme_job,
-    weak_order_studies,
-    weak_order_table,
-)
+from dropout_theory.experiments.sme import build_jobs, sme_job
 from dropout_theory.plotting.two_layer import plot_summary_band
+from dropout_theory.two_layer import curve_summaries, gap_table, weak_order_studies, weak_order_table
 
 
 def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, monkeypatch, capsys):

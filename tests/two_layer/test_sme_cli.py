@@ -35,6 +35,9 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
         recorded_steps=drop["steps"], summary=drop["test_accuracy"], lr=1.0, label="dropout", color="C0"
     )
     assert list(ax.get_lines()[0].get_ydata()) == drop["test_accuracy"]["mean"]
+    finals = drop["final"]["test_accuracy"]  # per bounded run: the last point of each run's curve
+    assert len(finals) == drop["num_runs"] - drop["num_diverged"]
+    assert sum(finals) / len(finals) == pytest.approx(drop["test_accuracy"]["mean"][-1])
     printed = capsys.readouterr().out
     assert "slope" in printed
     before = out.read_text()

@@ -16,8 +16,9 @@ Four kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
   (:func:`dropout_theory.stats.squared_distance_of_mean`), relative to ‖θ_GD‖².
 
 In "bands" and "test" jobs the runs are simulated one by one, and a run that diverges is counted
-(``num_diverged``, with its divergence record) rather than aborting the job; the summaries cover the surviving
-runs. A "weak" job whose ensemble diverges returns ``{"diverged": True, "method", "divergence"}``; the weak-order
+(``num_diverged``, with its divergence record) rather than aborting the job; the summaries (mean, min and max
+curves) and the per-run final values (``final``, for means with standard errors) cover the surviving runs. A
+"weak" job whose ensemble diverges returns ``{"diverged": True, "method", "divergence"}``; the weak-order
 fit leaves it out and counts it.
 
 The science is :func:`dropout_theory.two_layer.simulate`; this module builds the jobs. CLI:
@@ -204,9 +205,11 @@ def sme_job(
     cat = torch.cat
     out["steps"] = kept[0].steps.tolist()
     out["train_loss"] = _summary(cat([e.train_loss for e in kept]))
+    out["final"] = {"train_loss": cat([e.train_loss[:, -1] for e in kept]).tolist()}
     if kind == "test":
         out["test_loss"] = _summary(cat([e.test_loss for e in kept]))
         out["test_accuracy"] = _summary(cat([e.test_accuracy for e in kept]))
+        out["final"] |= {q: cat([getattr(e, q)[:, -1] for e in kept]).tolist() for q in ("test_loss", "test_accuracy")}
     return out
 
 

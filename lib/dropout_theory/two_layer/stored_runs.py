@@ -79,14 +79,15 @@ def weak_order_studies(results: Mapping[str, Mapping[str, Any]], *, problem: str
 
 def curve_summaries(results: Mapping[str, Mapping[str, Any]], *, kind: str = "test") -> dict[tuple[float, float], dict]:
     """The stored "test" (Fig. 2) or "bands" (Fig. 1a) records by (lr, keep_prob) and method: ``steps``,
-    ``num_runs``, ``num_diverged``, ``substeps`` and the summaries (``{"mean", "min", "max"}`` over the runs that
-    stayed bounded) of ``train_loss`` and, for "test", ``test_loss`` and ``test_accuracy``."""
+    ``num_runs``, ``num_diverged``, ``substeps``, the summaries (``{"mean", "min", "max"}`` over the runs that
+    stayed bounded) of ``train_loss`` and, for "test", ``test_loss`` and ``test_accuracy``, and ``final``: the
+    final value of each of those quantities per bounded run (``None`` in records written before it existed)."""
     out: dict[tuple[float, float], dict] = {}
     for rec in results.values():
         prm, res = rec["params"], rec["result"]
         if prm.get("kind") != kind:
             continue
-        entry = {k: res.get(k) for k in ("steps", "train_loss", "test_loss", "test_accuracy", "num_runs")}
+        entry = {k: res.get(k) for k in ("steps", "train_loss", "test_loss", "test_accuracy", "num_runs", "final")}
         entry |= {"num_diverged": res["num_diverged"], "substeps": prm.get("substeps", 1)}
         out.setdefault((prm["lr"], prm["keep_prob"]), {})[prm["method"]] = entry
     return dict(sorted(out.items()))

@@ -20,6 +20,7 @@ s + 2 (:func:`dropout_theory.rng.torch_generator`); the sliced-Wasserstein proje
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -397,9 +398,9 @@ class PhaseDiagram(TabularResult):
 
     def local_slopes(self, a: str, b: str, *, repeats: int) -> Table:
         """Slope of log RMS distance against log n between consecutive widths of grid point (a, b), per variant,
-        each ± its standard error from the spread over repeats (2 significant digits; delta method: the standard error of log of a mean
-        of ``repeats`` runs is sd / (mean·√repeats); consecutive widths are independent runs). A fitted slope over
-        all widths hides a slope that drifts with the width; this shows it.
+        each ± its standard error from the spread over repeats, to 2 significant digits (delta method: the standard
+        error of the log of a mean of ``repeats`` runs is sd / (mean·√repeats); consecutive widths are independent
+        runs). A fitted slope over all widths hides a slope that drifts with the width; this shows it.
 
         Args:
             a, b: the grid point, as stored (e.g. ``"1"``, ``"1/4"``).
@@ -415,7 +416,7 @@ class PhaseDiagram(TabularResult):
         if len(ps) < 2:
             raise ValueError(f"grid point ({a}, {b}) has {len(ps)} width(s); need at least two")
         rows = []
-        for p, q in zip(ps, ps[1:], strict=False):
+        for p, q in itertools.pairwise(ps):
             span = math.log(q.width / p.width)
             cells: list[Any] = []
             for v in COMPARED:

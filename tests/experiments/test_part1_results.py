@@ -16,7 +16,7 @@ import pytest
 from dropout_theory.alignment import minima_flatness_summary, stored_alignment_summary, variance_flatness_summary
 from dropout_theory.experiments import minima_flatness, sme, variance_flatness
 from dropout_theory.jobs import job_key, load_results
-from dropout_theory.plotting.alignment import plot_stored_alignment
+from dropout_theory.plotting.alignment import plot_stored_alignment, plot_stored_minima_flatness
 from dropout_theory.plotting.two_layer import plot_stored_test_curves, plot_weak_errors
 from dropout_theory.two_layer import curve_summaries, gap_table, weak_order_studies, weak_order_table
 
@@ -173,3 +173,15 @@ def test_a_stored_weak_order_job_matches_the_code():
     )
     fresh = sme.sme_job(**rec["params"])
     assert fresh["error"] == pytest.approx(rec["result"]["error"], rel=1e-6)
+
+
+def test_minima_flatness_figure_is_drawn_from_the_stored_runs():
+    table = minima_flatness_summary(_records("minima_flatness.jsonl"))
+    assert all(r["num_seeds"] == 3 and r["num_diverged"] == 0 for r in table)
+    axes = plot_stored_minima_flatness(table, fields=("top_eigenvalue", "train_loss"))
+    for ax, field in zip(axes, ("top_eigenvalue", "train_loss"), strict=True):
+        for container in ax.containers:  # one per strategy, its points in the order of the groups
+            strategy = container.get_label()
+            drawn = np.asarray(container.lines[0].get_ydata(), dtype=float)
+            np.testing.assert_allclose(drawn, [r[field] for r in table if r["strategy"] == strategy])
+    plt.close(axes[0].figure)

@@ -17,8 +17,8 @@ from dropout_theory.alignment import minima_flatness_summary, stored_alignment_s
 from dropout_theory.experiments import minima_flatness, sme, variance_flatness
 from dropout_theory.jobs import job_key, load_results
 from dropout_theory.plotting.alignment import plot_stored_alignment, plot_stored_minima_flatness
-from dropout_theory.plotting.two_layer import plot_stored_test_curves, plot_weak_errors
-from dropout_theory.two_layer import curve_summaries, gap_table, weak_order_studies, weak_order_table
+from dropout_theory.plotting.two_layer import plot_weak_errors
+from dropout_theory.two_layer import gap_table, weak_order_studies, weak_order_table
 
 ROOT = Path(__file__).resolve().parents[2]
 PART1 = ROOT / "results" / "part1"
@@ -29,7 +29,6 @@ READERS = {
     "minima_flatness.jsonl": "deep_alignment",
     "sme_gap.jsonl": "modified_loss",
     "sme_weak.jsonl": "sme",
-    "sme_fig2.jsonl": "sme",
     "variance_flatness.jsonl": "flatness",
 }
 MASKS = {"shared", "per_example"}
@@ -116,7 +115,7 @@ def _jobs_of_command(name: str) -> list[dict]:
     )
 
 
-SWEEPS = ["minima_flatness.jsonl", "sme_fig2.jsonl", "sme_gap.jsonl", "sme_weak.jsonl", "variance_flatness.jsonl"]
+SWEEPS = ["minima_flatness.jsonl", "sme_gap.jsonl", "sme_weak.jsonl", "variance_flatness.jsonl"]
 
 
 @pytest.mark.parametrize("name", SWEEPS)
@@ -139,18 +138,6 @@ def test_weak_orders_figure_is_drawn_from_the_stored_runs():
             for y, st in zip(drawn, studies, strict=True):
                 np.testing.assert_allclose(y, st.errors)
             plt.close(fig)
-
-
-def test_fig2_is_drawn_from_the_stored_runs():
-    curves = curve_summaries(_records("sme_fig2.jsonl"), kind="test")
-    assert set(curves) == {(0.005, 0.9), (1.0, 0.3)}
-    axes = plot_stored_test_curves(curves)
-    for col, methods in enumerate(curves.values()):
-        assert set(methods) == {"dropout", "sme", "gd_modified"}
-        means = sorted(tuple(m["test_accuracy"]["mean"]) for m in methods.values())
-        drawn = sorted(tuple(line.get_ydata()) for line in axes[1, col].lines)
-        assert drawn == means
-    plt.close(axes[0, 0].figure)
 
 
 def test_gap_and_flatness_summaries_parse():

@@ -69,6 +69,19 @@ class Estimate:
             self.value - other.value, math.hypot(self.stderr, other.stderr), min(self.num_samples, other.num_samples)
         )
 
+    def __truediv__(self, other: Estimate) -> Estimate:
+        """Ratio of two INDEPENDENT estimates, standard error by the delta method (first order in the relative
+        errors: reliable when ``other`` is several standard errors away from 0).
+
+        Raises:
+            ValueError: if ``other.value`` is 0.
+        """
+        if other.value == 0:
+            raise ValueError("cannot divide by an estimate whose value is 0")
+        b = other.value
+        stderr = math.hypot(self.stderr / b, self.value * other.stderr / b**2)
+        return Estimate(self.value / b, stderr, min(self.num_samples, other.num_samples))
+
     def format(self, digits: int = 4) -> str:
         """``"value ± stderr"`` (the value to ``digits`` significant digits, the error to 2)."""
         if self.stderr == 0.0:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from dropout_theory.alignment import minima_flatness_summary as summary_table
 from dropout_theory.experiments import load_results
 from dropout_theory.experiments.cli import main
-from dropout_theory.experiments.minima_flatness import build_jobs, minima_flatness_job, summary_table
+from dropout_theory.experiments.minima_flatness import build_jobs, minima_flatness_job
 
 
 def test_cli_quick_writes_results_and_resumes(tmp_path, capsys):

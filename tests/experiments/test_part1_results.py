@@ -13,14 +13,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from dropout_theory.alignment import stored_alignment_summary
-from dropout_theory.jobs import load_results
-from dropout_theory.plotting.alignment import plot_stored_alignment
+from dropout_theory.alignment import minima_flatness_summary, stored_alignment_summary, variance_flatness_summary
+from dropout_theory.experiments import minima_flatness, sme, variance_flatness
+from dropout_theory.jobs import job_key, load_results
+from dropout_theory.plotting.alignment import plot_stored_alignment, plot_stored_minima_flatness
+from dropout_theory.plotting.two_layer import plot_weak_errors
+from dropout_theory.two_layer import gap_table, weak_order_studies, weak_order_table
 
 ROOT = Path(__file__).resolve().parents[2]
 PART1 = ROOT / "results" / "part1"
 #: stored file -> the chapter that reads it
-READERS = {"alignment_fnn.jsonl": "deep_alignment", "alignment_conv.jsonl": "deep_alignment"}
+READERS = {
+    "alignment_fnn.jsonl": "deep_alignment",
+    "alignment_conv.jsonl": "deep_alignment",
+    "minima_flatness.jsonl": "deep_alignment",
+    "sme_gap.jsonl": "modified_loss",
+    "sme_weak.jsonl": "sme",
+    "variance_flatness.jsonl": "flatness",
+}
 MASKS = {"shared", "per_example"}
 
 
@@ -75,3 +85,90 @@ def test_alignment_runs_belong_to_their_command_and_the_figure_is_drawn_from_the
 
 def test_every_stored_part1_file_has_a_reader():
     assert {p.name for p in PART1.glob("*.jsonl")} == set(READERS)
+
+
+def _jobs_of_command(name: str) -> list[dict]:
+    """The job list of the command in the file's header (the printed command rebuilds exactly these)."""
+    header = _header(name)
+    opts = header["options"]
+    if header["command"] == "sme":
+        runs = {"toy order 1": (opts["toy_runs"] or [None])[0], "toy order 2": (opts["toy_runs"] or [None, None])[1],
+                "digits order 1": (opts["digits_runs"] or [None])[0],
+                "digits order 2": (opts["digits_runs"] or [None, None])[1]}  # fmt: skip
+        return sme.build_jobs(
+            n_train=opts["n_train"],
+            fig2a_steps=opts["fig2a_steps"],
+            weak_runs={k: v for k, v in runs.items() if v is not None},
+            gap_runs=opts["gap_runs"],
+            kinds=opts["kinds"],
+        )
+    if header["command"] == "variance-flatness":
+        return variance_flatness.build_jobs(seeds=opts["seeds"], keep_probs=opts["keep_probs"], masks=opts["masks"])
+    assert header["command"] == "minima-flatness"
+    return minima_flatness.build_jobs(
+        seeds=opts["seeds"],
+        lr=opts["lr"],
+        num_steps=opts["steps"],
+        keep_probs=opts["keep_probs"],
+        masks=opts["masks"],
+        n_train=opts["n_train"],
+    )
+
+
+SWEEPS = ["minima_flatness.jsonl", "sme_gap.jsonl", "sme_weak.jsonl", "variance_flatness.jsonl"]
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_stored_sweep_holds_every_job_of_its_command(name):
+    expected = {job_key(job) for job in _jobs_of_command(name)}
+    assert set(_records(name)) == expected
+
+
+def test_weak_orders_figure_is_drawn_from_the_stored_runs():
+    records = _records("sme_weak.jsonl")
+    table = weak_order_table(records)
+    assert {(r["problem"], r["order"]) for r in table} == {("toy", 1), ("toy", 2), ("digits", 1), ("digits", 2)}
+    for problem in ("toy", "digits"):
+        for order in (1, 2):
+            studies = weak_order_studies(records, problem=problem, order=order)
+            fig, ax = plt.subplots()
+            plot_weak_errors(studies, ax=ax)
+            drawn = [np.asarray(c.lines[0].get_ydata(), dtype=float) for c in ax.containers]
+            assert len(drawn) == len(studies) > 0
+            for y, st in zip(drawn, studies, strict=True):
+                np.testing.assert_allclose(y, st.errors)
+            plt.close(fig)
+
+
+def test_gap_and_flatness_summaries_parse():
+    gaps = gap_table(_records("sme_gap.jsonl"))
+    assert [g["lr"] for g in gaps] == list(sme.GAP_LRS) and all(g["num_runs"] == 300 for g in gaps)
+    assert all(np.isfinite(g["modified"].value) and g["modified"].stderr > 0 for g in gaps)
+    vf = variance_flatness_summary(_records("variance_flatness.jsonl"))
+    assert {(r["keep_prob"], r["mask"]) for r in vf} == {(p, m) for p in (0.9, 0.7) for m in MASKS}
+    assert all(r["num_seeds"] + r["num_diverged"] == 8 for r in vf)
+    mf = minima_flatness_summary(_records("minima_flatness.jsonl"))
+    assert {(r["keep_prob"], r["mask"]) for r in mf} == {(p, m) for p in (0.8, 0.5) for m in MASKS}
+    assert {r["strategy"] for r in mf} == {"gd", "dropout", "sgd", "parametric"}
+
+
+def test_a_stored_weak_order_job_matches_the_code():
+    """Recompute the cheapest stored weak-order job (teacher–student, order 1, η = 0.4: 20,000 runs of 2 steps)."""
+    rec = min(
+        (r for r in _records("sme_weak.jsonl").values() if r["params"].get("problem", "toy") == "toy"),
+        key=lambda r: r["params"]["num_runs"] / r["params"]["lr"],
+    )
+    fresh = sme.sme_job(**rec["params"])
+    assert fresh["error"] == pytest.approx(rec["result"]["error"], rel=1e-6)
+
+
+def test_minima_flatness_figure_is_drawn_from_the_stored_runs():
+    table = minima_flatness_summary(_records("minima_flatness.jsonl"))
+    assert all(r["num_seeds"] == 3 and r["num_diverged"] == 0 for r in table)
+    axes = plot_stored_minima_flatness(table, fields=("top_eigenvalue", "train_loss"))
+    for ax, field in zip(axes, ("top_eigenvalue", "train_loss"), strict=True):
+        for container in ax.containers:  # one per strategy, its points in the order of the groups
+            strategy = container.get_label()
+            drawn = np.asarray(container.lines[0].get_ydata(), dtype=float)
+            np.testing.assert_allclose(drawn, [r[field] for r in table if r["strategy"] == strategy])
+    plt.close(axes[0].figure)

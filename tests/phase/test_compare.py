@@ -64,3 +64,26 @@ def test_limit_comparisons_clouds_and_clock_signature():
     assert len(str(res).splitlines()) == 4
     with pytest.raises(KeyError):
         res[("2", "2")]
+
+
+def test_local_slopes_recover_a_drifting_power_law_with_delta_method_errors():
+    """Distances n^-1 up to n = 200, then n^-0.5 (continuous): the local slopes read -1, -1, -0.5, with the
+    standard error sqrt((sd1/r1)^2 + (sd2/r2)^2) / (sqrt(R) log 2) from a 10 % spread over R = 4 repeats."""
+    from dropout_theory.phase.compare import PhaseDiagram, PhasePoint
+
+    def dist(n):
+        return n**-1.0 if n <= 200 else 200**-0.5 * n**-0.5
+
+    pts = tuple(
+        PhasePoint("1", "1/4", n, "gradient_flow", 0.1 / n, 0.5, 10 * n,
+                   {v: dist(n) for v in ("no_dropout", "random_metric", "penalized")},
+                   {v: 0.1 * dist(n) for v in ("no_dropout", "random_metric", "penalized")}, 0.1, None, None)
+        for n in (50, 100, 200, 400)
+    )  # fmt: skip
+    text = str(PhaseDiagram(pts).local_slopes("1", "1/4", repeats=4))
+    se = math.hypot(0.1, 0.1) / 2 / math.log(2)
+    assert text.count(f"-1 ± {se:.2g}") == 6 and text.count(f"-0.5 ± {se:.2g}") == 3
+    with pytest.raises(ValueError, match="repeats"):
+        PhaseDiagram(pts).local_slopes("1", "1/4", repeats=1)
+    with pytest.raises(ValueError, match="at least two"):
+        PhaseDiagram(pts[:1]).local_slopes("1", "1/4", repeats=4)

@@ -8,15 +8,9 @@ import pytest
 
 from dropout_theory.experiments import job_key, load_results
 from dropout_theory.experiments.cli import main
-from dropout_theory.experiments.sme import (
-    build_jobs,
-    curve_summaries,
-    gap_table,
-    sme_job,
-    weak_order_studies,
-    weak_order_table,
-)
-from dropout_theory.plotting.two_layer import plot_summary_band
+from dropout_theory.experiments.sme import build_jobs, sme_job
+from dropout_theory.plotting.two_layer import plot_stored_test_curves, plot_summary_band
+from dropout_theory.two_layer import curve_summaries, gap_table, weak_order_studies, weak_order_table
 
 
 def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, monkeypatch, capsys):
@@ -41,6 +35,13 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
         recorded_steps=drop["steps"], summary=drop["test_accuracy"], lr=1.0, label="dropout", color="C0"
     )
     assert list(ax.get_lines()[0].get_ydata()) == drop["test_accuracy"]["mean"]
+    axes = plot_stored_test_curves(curves)  # Fig. 2: one column per case, the accuracy means in the bottom row
+    for col, methods in enumerate(curves.values()):
+        drawn = sorted(tuple(line.get_ydata()) for line in axes[1, col].lines)
+        assert drawn == sorted(tuple(m["test_accuracy"]["mean"]) for m in methods.values())
+    finals = drop["final"]["test_accuracy"]  # per bounded run: the last point of each run's curve
+    assert len(finals) == drop["num_runs"] - drop["num_diverged"]
+    assert sum(finals) / len(finals) == pytest.approx(drop["test_accuracy"]["mean"][-1])
     printed = capsys.readouterr().out
     assert "slope" in printed
     before = out.read_text()

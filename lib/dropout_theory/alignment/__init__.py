@@ -24,7 +24,10 @@ Public API:
   (:class:`EigenvectorOverlap`);
 * sharpness from HVPs: :func:`top_hessian_eigenvalues` (Lanczos), :func:`hessian_trace` (Hutch++ or Hutchinson);
 * minima reached by dropout vs SGD vs parametric noise (SME paper App. D): :func:`matched_noise_levels`
-  (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison` of :class:`MinimumFlatness` rows).
+  (:class:`NoiseLevels`), :func:`minima_flatness` (:class:`FlatnessComparison` of :class:`MinimumFlatness` rows);
+* stored runs of the ``dropout-experiments`` sweeps, read back by the chapters: :func:`stored_alignment_summary`
+  (α along training), :func:`variance_flatness_summary` (with :func:`format_variance_flatness_summary`) and
+  :func:`minima_flatness_summary`.
 """
 
 from dropout_theory.alignment.approximations import (
@@ -81,6 +84,11 @@ from dropout_theory.alignment.module_alignment import (
     module_hessian_variance_alignment,
     parameter_indices,
 )
+from dropout_theory.alignment.stored_runs import (
+    format_variance_flatness_summary,
+    minima_flatness_summary,
+    variance_flatness_summary,
+)
 from dropout_theory.alignment.stored_runs import summary_table as stored_alignment_summary
 from dropout_theory.alignment.training import AlignmentCurve, alignment_along_training
 
@@ -106,6 +114,7 @@ __all__ = [
     "eigenvector_overlap",
     "expected_random_alignment",
     "flat_hvp",
+    "format_variance_flatness_summary",
     "frobenius_cosine",
     "hessian_trace",
     "hessian_variance_alignment",
@@ -113,6 +122,7 @@ __all__ = [
     "loss_flatness",
     "matched_noise_levels",
     "minima_flatness",
+    "minima_flatness_summary",
     "modified_loss_hessian",
     "modified_loss_hvp",
     "module_alignment_matrices",
@@ -129,4 +139,5 @@ __all__ = [
     "top_hessian_eigenvalues",
     "trajectory_pca",
     "variance_flatness",
+    "variance_flatness_summary",
 ]

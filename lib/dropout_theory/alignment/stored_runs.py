@@ -1,8 +1,15 @@
-"""Summaries of stored α-along-training runs (``dropout-experiments alignment``), read back by the chapters.
+"""Summaries of stored runs of Part I's alignment and flatness sweeps, read back by the chapters.
 
-The runs are jobs of the job store (:mod:`dropout_theory.jobs`); :func:`summary_table` turns the records of
-:func:`dropout_theory.jobs.load_results` into one row per (model, mask convention, learning rate, keep probability),
-with α along training as a mean over seeds and its standard error (:class:`dropout_theory.stats.Estimate`).
+The runs are jobs of the job store (:mod:`dropout_theory.jobs`); each function turns the records of
+:func:`dropout_theory.jobs.load_results` into one row per group, with means over seeds and their standard errors
+(:class:`dropout_theory.stats.Estimate`):
+
+* :func:`summary_table` — α along training (``dropout-experiments alignment``), per (model, mask convention,
+  learning rate, keep probability);
+* :func:`variance_flatness_summary` — the inverse variance–flatness fits and eigenvector overlaps
+  (``dropout-experiments variance-flatness``), per (keep probability, mask convention);
+* :func:`minima_flatness_summary` — the minima reached by dropout, SGD and parametric noise
+  (``dropout-experiments minima-flatness``), per (keep probability, mask convention, strategy).
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from typing import Any
 
 import torch
 
+from dropout_theory.networks import NOISES
 from dropout_theory.rng import MASK_CONVENTIONS
 from dropout_theory.stats import Estimate
+from dropout_theory.tables import Table
 
 #: The networks of the alignment runs: the fully connected ``dropout_mlp`` and the VGG-style ``dropout_convnet``.
 MODELS: tuple[str, ...] = ("fnn", "conv")
@@ -98,4 +107,111 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
     return table
 
 
-__all__: Sequence[str] = ["MODELS", "summary_table"]
+def variance_flatness_summary(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per (keep_prob, mask): the numbers of seeds that ran and that diverged and, as
+    :class:`dropout_theory.stats.Estimate` over seeds (mean ± standard error), every fitted exponent and r², α and
+    every overlap with its random baseline."""
+    groups: dict[tuple[float, str], list[dict[str, Any]]] = {}
+    diverged: dict[tuple[float, str], int] = {}
+    for rec in results.values():
+        prm, res = rec["params"], rec["result"]
+        key = (prm["keep_prob"], prm.get("mask", "shared"))
+        groups.setdefault(key, [])
+        if res["diverged"]:
+            diverged[key] = diverged.get(key, 0) + 1
+        else:
+            groups[key].append(res)
+    order = {m: i for i, m in enumerate(MASK_CONVENTIONS)}
+    table = []
+    for (p, mask), runs in sorted(groups.items(), key=lambda kv: (-kv[0][0], order[kv[0][1]])):
+
+        def est(values: list[float | None]) -> Estimate:
+            return Estimate.from_samples([math.nan if v is None else v for v in values])
+
+        entry: dict[str, Any] = {
+            "keep_prob": p,
+            "mask": mask,
+            "num_seeds": len(runs),
+            "num_diverged": diverged.get((p, mask), 0),
+        }
+        if not runs:
+            table.append(entry)
+            continue
+        for fit in ("raw", "detrended"):
+            for field in ("exponent", "r_squared", "exponent_without_first"):
+                entry[f"{fit}_{field}"] = est([r["fits"][fit][field] for r in runs])
+        entry["alpha"] = est([r["alpha"] for r in runs])
+        for name in runs[0]["overlaps"]:
+            entry[f"overlap_{name}"] = est([r["overlaps"][name]["subspace"] for r in runs])
+            entry[f"random_{name}"] = runs[0]["overlaps"][name]["random"]
+        entry["final_risk"] = est([r["final_risk"] for r in runs])
+        table.append(entry)
+    return table
+
+
+def format_variance_flatness_summary(table: Sequence[Mapping[str, Any]], *, k: int = 10) -> Table:
+    """The summary (one row per (keep_prob, mask)); ``print`` it."""
+    rows = [
+        (
+            r["keep_prob"], r["mask"], f"{r['num_seeds']} ({r['num_diverged']} diverged)", r["raw_exponent"],
+            r["raw_r_squared"], r["detrended_exponent"], r["detrended_r_squared"], r["alpha"],
+            r[f"overlap_hessian_sigma_{k}"], r[f"overlap_hessian_window_{k}"], r[f"random_hessian_sigma_{k}"],
+        )
+        for r in table
+        if r["num_seeds"]
+    ]  # fmt: skip
+    headers = ("keep", "mask", "seeds", "psi raw", "r2", "psi detrended", "r2", "alpha", f"H~Sigma top {k}",
+               f"H~window top {k}", "random")  # fmt: skip
+    return Table.build(headers, rows, formats=(".3g", "", "", "", "", "", "", "", "", "", ".3g"))
+
+
+def _mean_sd(values: list[float | None]) -> tuple[float, float]:
+    """Mean and standard deviation; a value stored as ``None`` (non-finite) makes them NaN."""
+    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
+    return float(t.mean()), (float(t.std()) if len(values) > 1 else math.nan)
+
+
+def minima_flatness_summary(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean, standard deviation and standard error (``_stderr``, a :class:`dropout_theory.stats.Estimate` of the
+    mean) over seeds per (keep_prob, strategy), from :func:`load_results`'s mapping."""
+    groups: dict[tuple[float, str, float, int, str], list[dict[str, Any]]] = {}
+    diverged: dict[tuple[float, str, float, int], int] = {}
+    for rec in results.values():
+        prm, res = rec["params"], rec["result"]
+        key = (prm["keep_prob"], prm.get("mask", "shared"), prm["lr"], prm["num_steps"])
+        if res["diverged"]:
+            diverged[key] = diverged.get(key, 0) + 1
+            continue
+        for row in res["rows"]:
+            groups.setdefault((*key, row["strategy"]), []).append(row)
+    table = []
+    order = {s: i for i, s in enumerate(NOISES)}
+    for (p, mask, lr, steps, strategy), rows in sorted(
+        groups.items(), key=lambda kv: (-kv[0][0], kv[0][1] != "shared", *kv[0][2:4], order[kv[0][4]])
+    ):
+        entry: dict[str, Any] = {
+            "keep_prob": p,
+            "mask": mask,
+            "lr": lr,
+            "num_steps": steps,
+            "strategy": strategy,
+            "num_seeds": len(rows),
+            "num_diverged": diverged.get((p, mask, lr, steps), 0),
+        }
+        values = {f: [r[f] for r in rows] for f in ("train_loss", "test_accuracy", "trace")}
+        values["top_eigenvalue"] = [r["top_eigenvalues"][0] for r in rows]
+        values["noise_trace"] = [r["noise_trace"] for r in rows]
+        for field, vals in values.items():
+            entry[field], entry[field + "_sd"] = _mean_sd(vals)
+            entry[field + "_stderr"] = Estimate.from_samples([math.nan if v is None else v for v in vals]).stderr
+        table.append(entry)
+    return table
+
+
+__all__: Sequence[str] = [
+    "MODELS",
+    "format_variance_flatness_summary",
+    "minima_flatness_summary",
+    "summary_table",
+    "variance_flatness_summary",
+]

@@ -11,25 +11,22 @@ the test accuracy, the top Hessian eigenvalues (Lanczos) and the Hessian trace (
 
 CLI: ``dropout-experiments minima-flatness [--out runs/minima-flatness.jsonl] [--workers 2] [--quick]
 [--seeds 5] [--lr 0.1] [--steps 20000] [--keep-probs 0.8 0.5] [--masks shared per_example] [--n-train N]``;
-:func:`summary_table` averages over seeds per (keep_prob, mask convention, strategy).
+:func:`dropout_theory.alignment.minima_flatness_summary` averages over seeds per (keep_prob, mask convention, strategy).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-import torch
-
 from dropout_theory._checks import DivergenceError, check_choice, check_positive_int
-from dropout_theory.alignment import minima_flatness
+from dropout_theory.alignment import minima_flatness, minima_flatness_summary
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, positive_float, positive_int, probability
 from dropout_theory.jobs import job_records, run_jobs
-from dropout_theory.networks import NOISES, dropout_mlp, half_mse
+from dropout_theory.networks import dropout_mlp, half_mse
 from dropout_theory.rng import MASK_CONVENTIONS
 from dropout_theory.stats import Estimate
 from dropout_theory.tables import Table
@@ -134,49 +131,6 @@ def build_jobs(
     return jobs
 
 
-def _mean_sd(values: list[float | None]) -> tuple[float, float]:
-    """Mean and standard deviation; a value stored as ``None`` (non-finite) makes them NaN."""
-    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
-    return float(t.mean()), (float(t.std()) if len(values) > 1 else math.nan)
-
-
-def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean, standard deviation and standard error (``_stderr``, a :class:`dropout_theory.stats.Estimate` of the
-    mean) over seeds per (keep_prob, strategy), from :func:`load_results`'s mapping."""
-    groups: dict[tuple[float, str, float, int, str], list[dict[str, Any]]] = {}
-    diverged: dict[tuple[float, str, float, int], int] = {}
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        key = (prm["keep_prob"], prm.get("mask", "shared"), prm["lr"], prm["num_steps"])
-        if res["diverged"]:
-            diverged[key] = diverged.get(key, 0) + 1
-            continue
-        for row in res["rows"]:
-            groups.setdefault((*key, row["strategy"]), []).append(row)
-    table = []
-    order = {s: i for i, s in enumerate(NOISES)}
-    for (p, mask, lr, steps, strategy), rows in sorted(
-        groups.items(), key=lambda kv: (-kv[0][0], kv[0][1] != "shared", *kv[0][2:4], order[kv[0][4]])
-    ):
-        entry: dict[str, Any] = {
-            "keep_prob": p,
-            "mask": mask,
-            "lr": lr,
-            "num_steps": steps,
-            "strategy": strategy,
-            "num_seeds": len(rows),
-            "num_diverged": diverged.get((p, mask, lr, steps), 0),
-        }
-        values = {f: [r[f] for r in rows] for f in ("train_loss", "test_accuracy", "trace")}
-        values["top_eigenvalue"] = [r["top_eigenvalues"][0] for r in rows]
-        values["noise_trace"] = [r["noise_trace"] for r in rows]
-        for field, vals in values.items():
-            entry[field], entry[field + "_sd"] = _mean_sd(vals)
-            entry[field + "_stderr"] = Estimate.from_samples([math.nan if v is None else v for v in vals]).stderr
-        table.append(entry)
-    return table
-
-
 def run(
     results_path: str | None,
     *,
@@ -192,7 +146,8 @@ def run(
     n_train: int | None = None,
     device: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job (on ``device``) and return :func:`summary_table` of this sweep's jobs."""
+    """Run (or resume) every job (on ``device``) and return
+    :func:`dropout_theory.alignment.minima_flatness_summary` of this sweep's jobs."""
     jobs = build_jobs(
         quick=quick, seeds=seeds, lr=lr, num_steps=num_steps, keep_probs=keep_probs, masks=masks, n_train=n_train
     )
@@ -206,7 +161,7 @@ def run(
         desc="minima-flatness",
         device=device,
     )
-    return summary_table(job_records(jobs, results))
+    return minima_flatness_summary(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
@@ -258,4 +213,4 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cli)
 
 
-__all__: Sequence[str] = ["build_jobs", "minima_flatness_job", "register", "run", "summary_table"]
+__all__: Sequence[str] = ["build_jobs", "minima_flatness_job", "register", "run"]

@@ -16,15 +16,17 @@ Four kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
   (:func:`dropout_theory.stats.squared_distance_of_mean`), relative to ‖θ_GD‖².
 
 In "bands" and "test" jobs the runs are simulated one by one, and a run that diverges is counted
-(``num_diverged``, with its divergence record) rather than aborting the job; the summaries cover the surviving
-runs. A "weak" job whose ensemble diverges returns ``{"diverged": True, "method", "divergence"}``; the weak-order
+(``num_diverged``, with its divergence record) rather than aborting the job; the summaries (mean, min and max
+curves) and the per-run final values (``final``, for means with standard errors) cover the surviving runs. A
+"weak" job whose ensemble diverges returns ``{"diverged": True, "method", "divergence"}``; the weak-order
 fit leaves it out and counts it.
 
 The science is :func:`dropout_theory.two_layer.simulate`; this module builds the jobs. CLI:
 ``dropout-experiments sme [--out runs/sme.jsonl] [--workers 2] [--quick] [--n-train N] [--fig2a-steps N]
 [--toy-runs R1 R2] [--digits-runs R1 R2] [--gap-runs R]``. Results are JSON lines
-(:func:`dropout_theory.experiments.load_results`); :func:`weak_order_table` fits the slopes from them and
-:func:`gap_table` tabulates the modified-loss gaps.
+(:func:`dropout_theory.jobs.load_results`); :func:`dropout_theory.two_layer.weak_order_table` fits the slopes from
+them and :func:`dropout_theory.two_layer.gap_table` tabulates the modified-loss gaps (the chapters read stored runs
+through those functions).
 """
 
 from __future__ import annotations
@@ -35,16 +37,15 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-import numpy as np
 import torch
 
 from dropout_theory._checks import DivergenceError, check_choice
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, int_at_least, positive_int
 from dropout_theory.jobs import job_records, run_jobs
-from dropout_theory.stats import Estimate, fit_power_law, squared_distance_of_mean
+from dropout_theory.stats import squared_distance_of_mean
 from dropout_theory.tables import Table
-from dropout_theory.two_layer import WeakErrorStudy, init_params, simulate
+from dropout_theory.two_layer import init_params, simulate, weak_order_table
 
 FIG1_CASES: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.1, 0.5), (0.5, 0.9), (0.5, 0.5))
 FIG2_CASES: tuple[tuple[float, float, int, int], ...] = ((0.005, 0.9, 20000, 1), (1.0, 0.3, 2000, 8))
@@ -204,9 +205,11 @@ def sme_job(
     cat = torch.cat
     out["steps"] = kept[0].steps.tolist()
     out["train_loss"] = _summary(cat([e.train_loss for e in kept]))
+    out["final"] = {"train_loss": cat([e.train_loss[:, -1] for e in kept]).tolist()}
     if kind == "test":
         out["test_loss"] = _summary(cat([e.test_loss for e in kept]))
         out["test_accuracy"] = _summary(cat([e.test_accuracy for e in kept]))
+        out["final"] |= {q: cat([getattr(e, q)[:, -1] for e in kept]).tolist() for q in ("test_loss", "test_accuracy")}
     return out
 
 
@@ -291,97 +294,6 @@ def build_jobs(
                     job["problem"] = problem
                 jobs.append(job)
     return [job for job in jobs if job["kind"] in kinds]
-
-
-def weak_order_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Fitted log–log slopes (with their standard errors, :func:`dropout_theory.stats.fit_power_law`) per
-    (problem, order, keep_prob) from a results mapping (:func:`load_results`, or
-    :func:`dropout_theory.experiments.job_records` of one sweep). ``slope`` fits every learning rate,
-    ``slope_resolved`` only those whose error is at least 3 Monte Carlo standard errors (a plug-in error at the
-    noise floor flattens the line). Diverged jobs are left out of the fit and counted (``num_diverged``); a slope
-    is NaN with fewer than two learning rates."""
-    groups: dict[tuple[str, int, float], list[tuple[float, float, float]]] = {}
-    diverged: dict[tuple[str, int, float], int] = {}
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        if prm.get("kind") != "weak":
-            continue
-        key = (prm.get("problem", "toy"), prm["order"], prm["keep_prob"])
-        groups.setdefault(key, [])
-        if res.get("diverged"):
-            diverged[key] = diverged.get(key, 0) + 1
-        else:
-            groups[key].append((prm["lr"], res["error"], res["std_error"]))
-    table = []
-    for (problem, order, p), pts in sorted(groups.items(), key=lambda kv: (kv[0][0] != "toy", *kv[0])):
-        pts.sort()
-        lrs, errs, ses = (np.asarray(c, dtype=np.float64) for c in (list(zip(*pts, strict=True)) or [(), (), ()]))
-        fit = fit_power_law(lrs, errs) if len(pts) > 1 else None
-        ok = errs >= 3 * ses
-        fit_ok = fit_power_law(lrs[ok], errs[ok]) if ok.sum() > 1 else None
-        table.append(
-            {
-                "problem": problem,
-                "order": order,
-                "keep_prob": p,
-                "lrs": lrs.tolist(),
-                "errors": errs.tolist(),
-                "std_errors": ses.tolist(),
-                "slope": math.nan if fit is None else fit.exponent,
-                "slope_stderr": math.nan if fit is None else fit.stderr,
-                "slope_resolved": math.nan if fit_ok is None else fit_ok.exponent,
-                "slope_resolved_stderr": math.nan if fit_ok is None else fit_ok.stderr,
-                "num_resolved": int(ok.sum()),
-                "num_diverged": diverged.get((problem, order, p), 0),
-            }
-        )
-    return table
-
-
-def weak_order_studies(results: Mapping[str, Mapping[str, Any]], *, problem: str, order: int) -> list[WeakErrorStudy]:
-    """The weak-order points of one problem and order as :class:`dropout_theory.two_layer.WeakErrorStudy` objects
-    (one per keep probability, fitted over every learning rate), e.g. for
-    :func:`dropout_theory.plotting.two_layer.plot_weak_errors`."""
-    studies = []
-    for row in weak_order_table(results):
-        if row["problem"] == problem and row["order"] == order and len(row["lrs"]) > 1:
-            lrs, errs = np.asarray(row["lrs"]), np.asarray(row["errors"])
-            fit = fit_power_law(lrs, errs)
-            studies.append(WeakErrorStudy(lrs, errs, np.asarray(row["std_errors"]), fit, order, row["keep_prob"], 1.0))
-    return studies
-
-
-def curve_summaries(results: Mapping[str, Mapping[str, Any]], *, kind: str = "test") -> dict[tuple[float, float], dict]:
-    """The stored "test" (Fig. 2) or "bands" (Fig. 1a) records by (lr, keep_prob) and method: ``steps``,
-    ``num_runs``, ``num_diverged``, ``substeps`` and the summaries (``{"mean", "min", "max"}`` over the runs that
-    stayed bounded) of ``train_loss`` and, for "test", ``test_loss`` and ``test_accuracy``."""
-    out: dict[tuple[float, float], dict] = {}
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        if prm.get("kind") != kind:
-            continue
-        entry = {k: res.get(k) for k in ("steps", "train_loss", "test_loss", "test_accuracy", "num_runs")}
-        entry |= {"num_diverged": res["num_diverged"], "substeps": prm.get("substeps", 1)}
-        out.setdefault((prm["lr"], prm["keep_prob"]), {})[prm["method"]] = entry
-    return dict(sorted(out.items()))
-
-
-def gap_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The "gap" jobs by learning rate: the unbiased squared relative distance of the mean dropout parameters to
-    gradient descent on L_S (``modified``) and on R_S (``plain``), each an :class:`~dropout_theory.stats.Estimate`,
-    with the plug-in relative distances for comparison."""
-    rows = []
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        if prm.get("kind") != "gap" or res.get("diverged"):
-            continue
-        row: dict[str, Any] = {"lr": prm["lr"], "keep_prob": prm["keep_prob"], "num_runs": res["num_runs"]}
-        for name in ("modified", "plain"):
-            r = res[name]
-            row[name] = Estimate(r["relative_sq"], r["relative_sq_stderr"], res["num_runs"])
-            row[name + "_plug_in"] = r["plug_in"]
-        rows.append(row)
-    return sorted(rows, key=lambda r: r["lr"])
 
 
 def run(
@@ -480,11 +392,7 @@ def register(subparsers: Any) -> None:
 __all__: Sequence[str] = [
     "KINDS",
     "build_jobs",
-    "curve_summaries",
-    "gap_table",
     "register",
     "run",
     "sme_job",
-    "weak_order_studies",
-    "weak_order_table",
 ]

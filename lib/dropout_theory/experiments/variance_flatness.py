@@ -12,14 +12,14 @@ covariance C, against the overlap k/D of random subspaces. Initialization from `
 ``seed + 1000`` (burn-in) and ``seed + 2000`` (window).
 
 CLI: ``dropout-experiments variance-flatness [--out runs/variance-flatness.jsonl] [--workers 1] [--quick]
-[--seeds 8] [--keep-probs 0.9 0.7] [--masks shared per_example]``; :func:`summary_table` averages over seeds.
+[--seeds 8] [--keep-probs 0.9 0.7] [--masks shared per_example]``;
+:func:`dropout_theory.alignment.variance_flatness_summary` averages over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -29,16 +29,17 @@ from dropout_theory._checks import DivergenceError, check_choice, check_positive
 from dropout_theory.alignment import (
     dropout_parameter_window,
     eigenvector_overlap,
+    format_variance_flatness_summary,
     hessian_variance_alignment,
     modified_loss_hessian,
     variance_flatness,
+    variance_flatness_summary,
 )
 from dropout_theory.data import load_digits_regression
 from dropout_theory.experiments.cli import add_experiment, positive_int, probability
 from dropout_theory.jobs import job_records, run_jobs
 from dropout_theory.rng import MASK_CONVENTIONS
-from dropout_theory.stats import Estimate, fit_power_law
-from dropout_theory.tables import Table
+from dropout_theory.stats import fit_power_law
 from dropout_theory.two_layer import (
     dropout_gradient_covariance,
     empirical_risk,
@@ -135,65 +136,6 @@ def build_jobs(
     return jobs
 
 
-def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per (keep_prob, mask): the numbers of seeds that ran and that diverged and, as
-    :class:`dropout_theory.stats.Estimate` over seeds (mean ± standard error), every fitted exponent and r², α and
-    every overlap with its random baseline."""
-    groups: dict[tuple[float, str], list[dict[str, Any]]] = {}
-    diverged: dict[tuple[float, str], int] = {}
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        key = (prm["keep_prob"], prm.get("mask", "shared"))
-        groups.setdefault(key, [])
-        if res["diverged"]:
-            diverged[key] = diverged.get(key, 0) + 1
-        else:
-            groups[key].append(res)
-    order = {m: i for i, m in enumerate(MASK_CONVENTIONS)}
-    table = []
-    for (p, mask), runs in sorted(groups.items(), key=lambda kv: (-kv[0][0], order[kv[0][1]])):
-
-        def est(values: list[float | None]) -> Estimate:
-            return Estimate.from_samples([math.nan if v is None else v for v in values])
-
-        entry: dict[str, Any] = {
-            "keep_prob": p,
-            "mask": mask,
-            "num_seeds": len(runs),
-            "num_diverged": diverged.get((p, mask), 0),
-        }
-        if not runs:
-            table.append(entry)
-            continue
-        for fit in ("raw", "detrended"):
-            for field in ("exponent", "r_squared", "exponent_without_first"):
-                entry[f"{fit}_{field}"] = est([r["fits"][fit][field] for r in runs])
-        entry["alpha"] = est([r["alpha"] for r in runs])
-        for name in runs[0]["overlaps"]:
-            entry[f"overlap_{name}"] = est([r["overlaps"][name]["subspace"] for r in runs])
-            entry[f"random_{name}"] = runs[0]["overlaps"][name]["random"]
-        entry["final_risk"] = est([r["final_risk"] for r in runs])
-        table.append(entry)
-    return table
-
-
-def format_table(table: Sequence[Mapping[str, Any]]) -> Table:
-    """The summary (one row per (keep_prob, mask)); ``print`` it."""
-    k = OVERLAP_K[-1]
-    rows = [
-        (
-            r["keep_prob"], r["mask"], f"{r['num_seeds']} ({r['num_diverged']} diverged)", r["raw_exponent"],
-            r["raw_r_squared"], r["detrended_exponent"], r["detrended_r_squared"], r["alpha"],
-            r[f"overlap_hessian_sigma_{k}"], r[f"overlap_hessian_window_{k}"], r[f"random_hessian_sigma_{k}"],
-        )
-        for r in table
-        if r["num_seeds"]
-    ]  # fmt: skip
-    headers = ("keep", "mask", "seeds", "psi raw", "r2", "psi detrended", "r2", "alpha", f"H~Sigma top {k}",
-               f"H~window top {k}", "random")  # fmt: skip
-    return Table.build(headers, rows, formats=(".3g", "", "", "", "", "", "", "", "", "", ".3g"))
-
-
 def run(
     results_path: str | None,
     *,
@@ -203,7 +145,8 @@ def run(
     progress: bool = True,
     **sweep: Any,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) every job of :func:`build_jobs` and return :func:`summary_table` of this sweep's jobs."""
+    """Run (or resume) every job of :func:`build_jobs` and return
+    :func:`dropout_theory.alignment.variance_flatness_summary` of this sweep's jobs."""
     jobs = build_jobs(quick=quick, **sweep)
     results = run_jobs(
         variance_flatness_job,
@@ -214,7 +157,7 @@ def run(
         progress=progress,
         desc="variance-flatness",
     )
-    return summary_table(job_records(jobs, results))
+    return variance_flatness_summary(job_records(jobs, results))
 
 
 def _cli(args: argparse.Namespace) -> None:
@@ -227,7 +170,7 @@ def _cli(args: argparse.Namespace) -> None:
         keep_probs=args.keep_probs,
         masks=args.masks,
     )
-    print(format_table(table))
+    print(format_variance_flatness_summary(table))
     print(f"results in {args.out}")
 
 
@@ -248,4 +191,4 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cli)
 
 
-__all__: Sequence[str] = ["build_jobs", "format_table", "register", "run", "summary_table", "variance_flatness_job"]
+__all__: Sequence[str] = ["build_jobs", "register", "run", "variance_flatness_job"]

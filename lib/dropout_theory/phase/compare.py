@@ -20,6 +20,7 @@ s + 2 (:func:`dropout_theory.rng.torch_generator`); the sliced-Wasserstein proje
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -393,6 +394,43 @@ class PhaseDiagram(TabularResult):
             rows,
             formats=("", "", "", "+.3f", "", ""),
             title="log–log slope of the RMS distance to the proxy of the predicted limit against the width",
+        )
+
+    def local_slopes(self, a: str, b: str, *, repeats: int) -> Table:
+        """Slope of log RMS distance against log n between consecutive widths of grid point (a, b), per variant,
+        each ± its standard error from the spread over repeats, to 2 significant digits (delta method: the standard
+        error of the log of a mean of ``repeats`` runs is sd / (mean·√repeats); consecutive widths are independent
+        runs). A fitted slope over all widths hides a slope that drifts with the width; this shows it.
+
+        Args:
+            a, b: the grid point, as stored (e.g. ``"1"``, ``"1/4"``).
+            repeats: number of repeats behind each mean (the sweep's ``--repeats``).
+
+        Raises:
+            ValueError: if the point has fewer than two widths or ``repeats`` < 2.
+        """
+        repeats = check_positive_int(repeats, "repeats")
+        if repeats < 2:
+            raise ValueError(f"repeats must be at least 2 for a standard error, got {repeats}")
+        ps = sorted((p for p in self.points if (p.a, p.b) == (a, b)), key=lambda p: p.width)
+        if len(ps) < 2:
+            raise ValueError(f"grid point ({a}, {b}) has {len(ps)} width(s); need at least two")
+        rows = []
+        for p, q in itertools.pairwise(ps):
+            span = math.log(q.width / p.width)
+            cells: list[Any] = []
+            for v in COMPARED:
+                r1, r2, s1, s2 = p.rms[v], q.rms[v], p.rms_sd[v], q.rms_sd[v]
+                if None in (r1, r2, s1, s2) or min(r1, r2) <= 0:
+                    cells.append(None)
+                    continue
+                se = math.hypot(s1 / r1, s2 / r2) / math.sqrt(repeats) / span
+                cells.append(Estimate(math.log(r2 / r1) / span, se, repeats).format(2))
+            rows.append((f"{p.width} → {q.width}", *cells))
+        return Table.build(
+            ("widths", *(f"slope to {VARIANT_NAMES[v]}" for v in COMPARED)),
+            rows,
+            title=f"local log–log slopes at ({a}, {b}), {self.phase_of(a, b)}",
         )
 
     def table(self) -> Table:

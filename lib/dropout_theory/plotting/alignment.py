@@ -108,3 +108,48 @@ def plot_stored_alignment(
     ax.set(xlabel="step", ylabel=r"alignment $\alpha$ (mean $\pm$ s.e. over seeds)", ylim=(0.0, 1.05))
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_stored_minima_flatness(
+    table: Sequence[Mapping[str, Any]],
+    *,
+    fields: Sequence[str] = ("top_eigenvalue", "train_loss"),
+    axes: Sequence[Axes] | None = None,
+) -> Sequence[Axes]:
+    """The minima reached by each noise, from stored runs: one panel per field, the mean over seeds with ±2
+    standard-error bars, one group of points per (keep probability, mask convention) and one colour per strategy.
+
+    Args:
+        table: :func:`dropout_theory.alignment.minima_flatness_summary` rows (``keep_prob``, ``mask``,
+            ``strategy``, ``num_seeds`` and, per field, its mean and ``<field>_stderr``).
+        fields: the summary fields to plot, one panel each (e.g. ``"top_eigenvalue"``, ``"trace"``,
+            ``"train_loss"``, ``"test_accuracy"``).
+        axes: one Axes per field (default: a new row of panels).
+
+    Returns:
+        The axes, one per field; on each, one errorbar container per strategy, its points in the order of the
+        groups (the x tick labels).
+    """
+    if not table:
+        raise ValueError("table is empty: no stored minima-flatness runs")
+    if axes is None:
+        _, axes = plt.subplots(1, len(fields), figsize=(3.6 * len(fields), 3.4), squeeze=False)
+        axes = list(np.asarray(axes).ravel())
+    if len(axes) != len(fields):
+        raise ValueError(f"need one Axes per field: got {len(axes)} for {len(fields)} fields")
+    groups = list(dict.fromkeys((r["keep_prob"], r["mask"]) for r in table))
+    strategies = list(dict.fromkeys(r["strategy"] for r in table))
+    width = 0.7 / max(len(strategies), 1)
+    labels = {"top_eigenvalue": "top Hessian eigenvalue", "trace": "Hessian trace", "train_loss": "training loss",
+              "test_accuracy": "test accuracy"}  # fmt: skip
+    for ax, field in zip(axes, fields, strict=True):
+        for i, strategy in enumerate(strategies):
+            rows = {(r["keep_prob"], r["mask"]): r for r in table if r["strategy"] == strategy}
+            xs = [g + (i - (len(strategies) - 1) / 2) * width for g, key in enumerate(groups) if key in rows]
+            ys = [rows[key][field] for key in groups if key in rows]
+            errs = [2 * rows[key][field + "_stderr"] for key in groups if key in rows]
+            ax.errorbar(xs, ys, yerr=errs, fmt="o", capsize=2, color=f"C{i}", label=strategy)
+        ax.set_xticks(range(len(groups)), [f"keep {p:g}\n{m.replace('_', '-')}" for p, m in groups])
+        ax.set_ylabel(labels.get(field, field))
+    axes[0].legend()
+    return axes

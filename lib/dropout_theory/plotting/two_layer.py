@@ -144,3 +144,47 @@ def plot_summary_band(
     ax.fill_between(t, summary["min"], summary["max"], color=color, alpha=0.2, lw=0)
     ax.set_xlabel(r"time $t=\eta N$")
     return ax
+
+
+#: Legend labels of the methods of :func:`dropout_theory.two_layer.simulate` in stored-run figures.
+METHOD_LABELS: dict[str, str] = {"dropout": "dropout", "sme": "SME, order 1", "gd_modified": "GD on $L_S$"}
+
+
+def plot_stored_test_curves(
+    curves: Mapping[tuple[float, float], Mapping[str, Mapping]], *, axes: np.ndarray | None = None
+) -> np.ndarray:
+    """The SME paper's Fig. 2 from stored runs: test loss (top row) and test accuracy (bottom row) against time,
+    one column per (learning rate, keep probability), one mean line and min–max band per method.
+
+    Args:
+        curves: :func:`dropout_theory.two_layer.curve_summaries` of the stored ``"test"`` jobs
+            (``{(lr, keep_prob): {method: {"steps", "test_loss", "test_accuracy", ...}}}``).
+        axes: a 2 × len(curves) array of Axes to draw on (default: a new figure).
+
+    Returns:
+        The 2 × len(curves) array of Axes.
+    """
+    if not curves:
+        raise ValueError("curves is empty: no stored 'test' jobs")
+    if axes is None:
+        _, axes = plt.subplots(2, len(curves), figsize=(3.6 * len(curves), 5.2), squeeze=False)
+    axes = np.asarray(axes).reshape(2, len(curves))
+    for col, ((lr, keep_prob), methods) in enumerate(curves.items()):
+        known = list(METHOD_LABELS)
+        order = sorted(methods, key=lambda m: known.index(m) if m in known else len(known))
+        for i, method in enumerate(order):
+            entry = methods[method]
+            for row, quantity in enumerate(("test_loss", "test_accuracy")):
+                plot_summary_band(
+                    recorded_steps=entry["steps"],
+                    summary=entry[quantity],
+                    lr=lr,
+                    label=METHOD_LABELS.get(method, method),
+                    color=f"C{i}",
+                    ax=axes[row, col],
+                )
+        axes[0, col].set_title(f"lr {lr:g}, keep_prob {keep_prob:g}")
+    axes[0, 0].set_ylabel("test loss $R_S$")
+    axes[1, 0].set_ylabel("test accuracy")
+    axes[0, 0].legend()
+    return axes

@@ -14,6 +14,8 @@ Public API:
   :func:`structured_noise_map`, :func:`noise_cost_model`;
 * ensembles and SMEs: :func:`simulate` (dropout, SME order 1/2, GD on L_S or R_S, batched over runs),
   :class:`Ensemble`, :func:`weak_error_study`, :class:`WeakErrorStudy`;
+* stored runs of ``dropout-experiments sme``: :func:`weak_order_table`, :func:`weak_order_studies`,
+  :func:`curve_summaries`, :func:`gap_table` (the chapters read the committed results through them);
 * :mod:`~dropout_theory.two_layer.kernels`: the batched closed-form formulas all of the above (and the alignment
   measurements of :mod:`dropout_theory.alignment`) are built from — forward pass, masked gradient, modified loss
   and its gradient, order-2 drift, the exact noise map — documented with their shapes.
@@ -41,12 +43,14 @@ from dropout_theory.two_layer.modified_loss import (
 )
 from dropout_theory.two_layer.noise import noise_cost_model, sample_dropout_noise, structured_noise_map
 from dropout_theory.two_layer.sme import Ensemble, WeakErrorStudy, simulate, weak_error_study
+from dropout_theory.two_layer.stored_runs import curve_summaries, gap_table, weak_order_studies, weak_order_table
 
 __all__ = [
     "Ensemble",
     "MaskMoments",
     "Trajectory",
     "WeakErrorStudy",
+    "curve_summaries",
     "dropout_gradient",
     "dropout_gradient_covariance",
     "dropout_variance",
@@ -54,6 +58,7 @@ __all__ = [
     "enumerate_mask_moments",
     "flatten_params",
     "forward",
+    "gap_table",
     "init_params",
     "modified_loss",
     "modified_loss_gradient",
@@ -67,4 +72,6 @@ __all__ = [
     "train_dropout",
     "unflatten_params",
     "weak_error_study",
+    "weak_order_studies",
+    "weak_order_table",
 ]

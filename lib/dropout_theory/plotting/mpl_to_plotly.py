@@ -220,7 +220,9 @@ def _scatter_trace(coll: PathCollection, ax: Axes, axis: _Axis, max_points: int)
     sizes = coll.get_sizes()
     marker = {
         "size": float(np.sqrt(sizes[0]) * 1.3) if len(sizes) else 6.0,
-        "color": [_rgba(c) for c in faces[keep]] if len(faces) == len(offsets) else _rgba(faces[0])
+        "color": [_rgba(c) for c in faces[keep]]
+        if len(faces) == len(offsets)
+        else _rgba(faces[0])
         if len(faces)
         else "rgba(0,0,0,0)",
     }
@@ -330,7 +332,7 @@ def _text_annotation(text: Text, ax: Axes | None, axis: _Axis | None, fig: Figur
     content = text.get_text()
     if not content or not text.get_visible():
         return None
-    x, y = (text.xyann if isinstance(text, Annotation) else text.get_position())
+    x, y = text.xyann if isinstance(text, Annotation) else text.get_position()
     transform = text.get_transform() if not isinstance(text, Annotation) else _annotation_transform(text, ax)
     note = {
         "text": plain_text(content),

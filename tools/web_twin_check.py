@@ -3,7 +3,8 @@
 :func:`check_web_twins` is called by ``tools/browser_check.py`` on every loaded page. For every twin it moves each
 enabled control to another value as a reader would (sets the value, dispatches ``input`` and ``change``) and
 compares a hash of the figure's data (``gd.data``) before and after: a control that does not change the figure is
-a problem. A disabled control must come with the note "runs live in Jupyter". An ipywidget with controls shown
+a problem. A disabled control must come with the note "runs live in Jupyter" (as must a live-only stand-in of a
+widget too slow to precompute, which has no figure). An ipywidget with controls shown
 outside a twin is a problem too: on the website it has no kernel, so its controls would move without effect.
 """
 
@@ -27,6 +28,13 @@ TWIN_PROBE = """async () => {
   for (const twin of document.querySelectorAll('.web-twin')) {
     const name = twin.id || '(no id)';
     const gd = twin.querySelector('.plotly-graph-div');
+    if (twin.classList.contains('web-twin-live-only')) {
+      const enabled = twin.querySelector('input:not([disabled]), select:not([disabled])');
+      if (enabled || !/runs live in Jupyter/.test(twin.textContent)) {
+        problems.push(`web twin ${name}: a live-only stand-in needs disabled controls and "runs live in Jupyter"`);
+      }
+      continue;
+    }
     if (!gd || !gd.data) { problems.push(`web twin ${name}: figure not drawn`); continue; }
     const panel = twin.querySelector('.web-twin-controls');
     if (!panel || getComputedStyle(panel).display === 'none') {
@@ -59,7 +67,7 @@ TWIN_PROBE = """async () => {
     !e.closest('.web-twin') && !(e.parentElement && e.parentElement.closest('.jupyter-widgets')) &&
     e.querySelector('input, select, .widget-slider, .slider') && e.getClientRects().length);
   if (frozen.length) {
-    problems.push(`${frozen.length} frozen ipywidget(s) with controls shown (no kernel on the website; show a web twin)`);
+    problems.push(`${frozen.length} frozen ipywidget(s) with controls shown (no kernel on the website)`);
   }
   return problems;
 }"""

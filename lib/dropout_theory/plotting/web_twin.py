@@ -228,6 +228,32 @@ def web_twin(
     return HTML(body)
 
 
+def live_only(
+    controls: Mapping[str, object], *, name: str, labels: Mapping[str, str] | None = None, reason: str
+) -> HTML:
+    """The controls of a widget too slow to precompute, shown disabled at their values with the note that they
+    run live in Jupyter (no figure: the chapter shows its static figure above).
+
+    Args:
+        controls: parameter → the value the widget starts with.
+        name: id of the element.
+        labels: parameter → the widget control's description (default: the parameter name).
+        reason: why the widget is not precomputed (shown in the note).
+
+    Returns:
+        An ``IPython.display.HTML`` object.
+    """
+    name = _check_name(name)
+    if not controls:
+        raise ValueError("controls must name at least one parameter")
+    labels = dict(labels or {})
+    body = "".join(_control(name, p, labels.get(p, p), ([_format(v)], [v]), 0, False) for p, v in controls.items())
+    note = f'<span class="web-twin-note">(this widget runs live in Jupyter: {html.escape(reason)})</span>'
+    return HTML(
+        f'<div class="web-twin web-twin-live-only" id="{name}"><div class="web-twin-controls">{body}{note}</div></div>'
+    )
+
+
 def _same(a, b) -> bool:
     try:
         return bool(a == b) if not isinstance(a, float | np.floating) else bool(np.isclose(a, b, rtol=1e-12, atol=0))

@@ -136,7 +136,7 @@ def variance_flatness_twin(
     num_components: int = 20,
     generator: int = 0,
     keep_probs=(0.5, 0.7, 0.9),
-    lrs=(0.5,),
+    lrs=(0.2, 0.5),
 ) -> HTML:
     """Web twin of :func:`variance_flatness_widget` on a grid of keep_prob and the learning rate.
 

@@ -14,6 +14,8 @@ from IPython.display import HTML
 from dropout_theory.phase import (
     BOOK_POINTS,
     SETUPS,
+    PhaseDiagram,
+    PhasePoint,
     classify_phase,
     limit_parameters,
     phase_point,
@@ -146,17 +148,21 @@ def phase_map_twin() -> HTML:
     )
 
 
-def draw_phase_point(point: tuple[str, str], width: int, *, ax=None):
+def draw_phase_point(point: tuple[str, str], width: int, *, result: PhasePoint | None = None, ax=None):
     """One finite-n measurement (:func:`dropout_theory.phase.phase_point`) at the point (a, b): its distances.
 
     Args:
         point: (a, b) as strings (e.g. ``("1", "1/4")``); width: the width n.
+        result: the measurement at this point and width when already made (e.g. from a
+            :class:`dropout_theory.phase.PhaseDiagram`); measured here when ``None``.
         ax: matplotlib axes (a new figure when ``None``).
 
     Returns:
         The axes.
     """
-    r = phase_point(point[0], point[1], width)
+    r = phase_point(point[0], point[1], width) if result is None else result
+    if (r.a, r.b, r.width) != (str(point[0]), str(point[1]), width):
+        raise ValueError(f"result is the measurement at {(r.a, r.b, r.width)}, not at {(*point, width)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.0))
     if r.divergence is not None:
@@ -192,18 +198,26 @@ def phase_point_widget() -> widgets.Widget:
     )
 
 
-def phase_point_twin(*, widths=(20, 60, 120)) -> HTML:
-    """Web twin of :func:`phase_point_widget`: every point of the book at a few widths.
+def phase_point_twin(diagram: PhaseDiagram) -> HTML:
+    """Web twin of :func:`phase_point_widget`, drawn from the measurements of ``diagram`` (no new runs).
+
+    Args:
+        diagram: a :class:`dropout_theory.phase.PhaseDiagram`; its points and widths are the twin's grid (a
+            measurement missing from the grid is made).
 
     Returns:
         The twin's HTML.
     """
+    measured = {(p.a, p.b, p.width): p for p in diagram.points}
+    points = list(dict.fromkeys((a, b) for a, b, _ in measured))
+    widths = sorted({w for _, _, w in measured})
+    options = {f"({a}, {b}): {classify_phase(a, b)}": (a, b) for a, b in points}
     return web_twin(
-        lambda point, width: draw_phase_point(point, width),
-        {"point": _point_options(), "width": widths},
+        lambda point, width: draw_phase_point(point, width, result=measured.get((*point, width))),
+        {"point": options, "width": widths},
         name="phase-point-twin",
         labels={"point": "(a, b)", "width": "width n"},
-        value={"width": 60},
+        value={"width": 60} if 60 in widths else None,
     )
 
 
@@ -256,9 +270,7 @@ def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
     )
 
 
-def teacher_student_twin(
-    num_steps: int = 100, *, widths=(20, 100, 500), taus=(0.01, 0.1, 0.5), keep_probs=(0.3, 0.7, 1.0)
-) -> HTML:
+def teacher_student_twin(num_steps: int = 100, *, widths=(20, 100), taus=(0.1, 0.5), keep_probs=(0.3, 0.7)) -> HTML:
     """Web twin of :func:`teacher_student_widget` on a grid of width, τ and keep rate, for the authors' setup.
 
     Returns:

@@ -130,8 +130,8 @@ def dropout_vs_sme_twin(
     num_runs: int = 6,
     generator: int = 0,
     methods=("dropout", "sme", "gd_modified"),
-    keep_probs=(0.3, 0.5, 0.7, 0.9, 1.0),
-    lrs=(0.01, 0.03, 0.1, 0.3, 1.0),
+    keep_probs=(0.5, 0.7, 0.9),
+    lrs=(0.03, 0.1, 0.3, 1.0),
 ) -> HTML:
     """Web twin of :func:`dropout_vs_sme_widget`: :func:`draw_dropout_vs_sme` precomputed on a grid.
 

@@ -116,11 +116,18 @@ def _rgba(color, alpha: float | None = None) -> str:
     return f"rgba({round(255 * r)},{round(255 * g)},{round(255 * b)},{a:.3g})"
 
 
-def _thin(n: int, max_points: int) -> np.ndarray:
-    """Indices of at most ``max_points`` evenly spread points of ``n``, keeping the first and the last."""
+def _thin(n: int, max_points: int, xy: np.ndarray | None = None) -> np.ndarray:
+    """Indices of about ``max_points`` evenly spread points of ``n``, keeping the first and the last and, given
+    the points ``xy`` (n, 2), the extremes of each coordinate (a band's turning point, a curve's peak)."""
     if n <= max_points:
         return np.arange(n)
-    return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(int))
+    keep = np.round(np.linspace(0, n - 1, max_points - (4 if xy is not None else 0))).astype(int)
+    if xy is not None:
+        finite = np.where(np.isfinite(xy), xy, np.nan)
+        columns = [finite[:, k] for k in (0, 1) if np.isfinite(finite[:, k]).any()]
+        extremes = [f(c) for f in (np.nanargmin, np.nanargmax) for c in columns]
+        keep = np.concatenate([keep, np.asarray(extremes, dtype=int)])
+    return np.unique(keep)
 
 
 def _to_data(artist, ax: Axes, xy: np.ndarray) -> np.ndarray:
@@ -164,8 +171,7 @@ def _line_traces(ax: Axes, axis: _Axis, max_points: int) -> list:
         if x.shape != y.shape:
             x, y = np.broadcast_arrays(x, y)
         xy = _to_data(line, ax, np.column_stack([x, y]))
-        keep = _thin(len(xy), max_points)
-        xy = xy[keep]
+        xy = xy[_thin(len(xy), max_points, xy)]
         style = line.get_linestyle()
         marker = line.get_marker()
         has_line = style in _DASH
@@ -246,7 +252,7 @@ def _polygon_traces(artist, ax: Axes, axis: _Axis, max_points: int, paths, faces
         polys = path.to_polygons(closed_only=False)
         for poly in polys:
             poly = _to_data(artist, ax, np.asarray(poly, dtype=float))
-            poly = poly[_thin(len(poly), max_points)]
+            poly = poly[_thin(len(poly), max_points, poly)]
             face = faces[k % len(faces)] if len(faces) else (0, 0, 0, 0)
             kwargs = axis.trace_kwargs(label if k == 0 else None)
             traces.append(

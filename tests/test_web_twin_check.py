@@ -31,10 +31,10 @@ def test_checker_reports_controls_without_effect_and_frozen_widgets(tmp_path):
     import plotly
 
     shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", tmp_path / "plotly.min.js")
-    good = web_twin(_draw, {"slope": [1.0, 2.0], "colour": ["red", "blue"]}, name="good").data
+    good = web_twin(_draw, grid={"slope": [1.0, 2.0], "colour": ["red", "blue"]}, name="good").data
     (tmp_path / "good.html").write_text(_page(good))
     # Broken: the colour select switches between identical figures; a frozen ipywidget slider sits outside any twin.
-    broken = web_twin(lambda slope, colour: _draw(slope, "red"), {"slope": [1.0, 2.0], "colour": ["red", "blue"]},
+    broken = web_twin(lambda slope, colour: _draw(slope, "red"), grid={"slope": [1.0, 2.0], "colour": ["red", "blue"]},
                       name="broken").data  # fmt: skip
     frozen = '<div class="jupyter-widgets widget-box"><div class="jupyter-widgets"><input type="range"></div></div>'
     (tmp_path / "bad.html").write_text(_page(broken + frozen))

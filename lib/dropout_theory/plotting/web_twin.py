@@ -28,7 +28,7 @@ from IPython.display import HTML
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dropout_theory.plotting.interactive import _round, offline_html
+from dropout_theory.plotting.interactive import offline_html, round_floats
 from dropout_theory.plotting.mpl_to_plotly import figure_to_plotly
 
 MAX_COMBINATIONS = 64
@@ -101,12 +101,12 @@ def _message_figure(err: ValueError) -> go.Figure:
 
 
 def twin_figures(
-    draw: Callable[..., object], grid: Mapping[str, Sequence], *, max_points: int = 300, digits: int = 4
+    fn: Callable[..., object], *, grid: Mapping[str, Sequence], max_points: int = 300, digits: int = 4
 ) -> list[dict]:
     """The drawing at every combination of ``grid`` (row-major, the last parameter fastest), as rounded plotly JSON.
 
     Args:
-        draw: ``draw(**params)`` draws one setting with matplotlib and returns its Figure or Axes.
+        fn: ``fn(**params)`` draws one setting with matplotlib and returns its Figure or Axes.
         grid: parameter name → values (a sequence, or a mapping label → value).
         max_points: lines are thinned to this many points.
         digits: significant digits of every number.
@@ -125,22 +125,22 @@ def twin_figures(
     figures = []
     for combo in itertools.product(*values):
         try:
-            mpl_fig = _figure_of(draw(**dict(zip(names, combo, strict=True))))
+            mpl_fig = _figure_of(fn(**dict(zip(names, combo, strict=True))))
             fig = figure_to_plotly(mpl_fig, max_points=max_points)
             plt.close(mpl_fig)
         except ValueError as err:
             plt.close("all")
             fig = _message_figure(err)
-        spec = _round(fig.to_plotly_json(), digits)
+        spec = round_floats(fig.to_plotly_json(), digits=digits)
         spec["layout"].pop("template", None)
         figures.append({"data": spec["data"], "layout": spec["layout"]})
     return figures
 
 
 def web_twin(
-    draw: Callable[..., object],
-    grid: Mapping[str, Sequence],
+    fn: Callable[..., object],
     *,
+    grid: Mapping[str, Sequence],
     name: str,
     labels: Mapping[str, str] | None = None,
     value: Mapping[str, object] | None = None,
@@ -150,7 +150,7 @@ def web_twin(
     """Offline HTML of a widget's drawing precomputed over ``grid``, with controls that switch the figure.
 
     Args:
-        draw: the widget's drawing function: ``draw(**params)`` draws with matplotlib, returns the Figure or Axes.
+        fn: the widget's drawing function: ``fn(**params)`` draws with matplotlib, returns the Figure or Axes.
         grid: parameter name → values, in the widget's order (≤ 64 combinations in all). Numbers get a range
             slider over the values, anything else a select; a mapping label → value names the options. A single
             value gives a disabled control marked "other values run live in Jupyter".
@@ -181,7 +181,7 @@ def web_twin(
         if not matches:
             raise ValueError(f"value[{p!r}] = {value[p]!r} is not one of grid[{p!r}]")
         start[p] = matches[0]
-    figures = twin_figures(draw, grid, max_points=max_points, digits=digits)
+    figures = twin_figures(fn, grid=grid, max_points=max_points, digits=digits)
     varied = [p for p in grid if len(options[p][1]) > 1]
     sizes = [len(options[p][1]) for p in varied]
     index = 0
@@ -229,7 +229,7 @@ def web_twin(
 
 
 def live_only(
-    controls: Mapping[str, object], *, name: str, labels: Mapping[str, str] | None = None, reason: str
+    *, controls: Mapping[str, object], name: str, labels: Mapping[str, str] | None = None, reason: str
 ) -> HTML:
     """The controls of a widget too slow to precompute, shown disabled at their values with the note that they
     run live in Jupyter (no figure: the chapter shows its static figure above).

@@ -151,7 +151,7 @@ def variance_flatness_twin(
     opts = {"burn_in": burn_in, "window": window, "num_components": num_components, "generator": generator}
     return web_twin(
         lambda keep_prob, lr: _draw_variance_flatness_or_divergence(a, W, X, y, keep_prob=keep_prob, lr=lr, **opts),
-        {"keep_prob": keep_probs, "lr": lrs},
+        grid={"keep_prob": keep_probs, "lr": lrs},
         name="variance-flatness-twin",
         labels={"lr": "learning rate"},
         value={"keep_prob": 0.7, "lr": 0.5},
@@ -278,7 +278,7 @@ def minima_flatness_twin(
     opts = {"widths": widths, "num_steps": num_steps, "generator": generator}
     return web_twin(
         lambda keep_prob, lr: _train_and_draw_minima_flatness(X, y, loss_fn, keep_prob=keep_prob, lr=lr, **opts),
-        {"keep_prob": keep_probs, "lr": lrs},
+        grid={"keep_prob": keep_probs, "lr": lrs},
         name="minima-flatness-twin",
         labels={"lr": "learning rate"},
         value={"keep_prob": 0.8, "lr": 0.05},

@@ -48,7 +48,7 @@ def _message(ax, err: Exception) -> None:
     ax.text(0.5, 0.5, str(err), ha="center", va="center", wrap=True, fontsize=8, color="C3", transform=ax.transAxes)
 
 
-def draw_signal_propagation(activation: str, sigma_w2: float, sigma_b2: float, keep_prob: float, *, axes=None):
+def draw_signal_propagation(*, activation: str, sigma_w2: float, sigma_b2: float, keep_prob: float, axes=None):
     """q-map, c-map (against keep_prob = 1) and the order–chaos diagram with the point (σ_w², σ_b²) marked.
 
     Args:
@@ -74,7 +74,7 @@ def signal_propagation_widget() -> widgets.Widget:
     """Sliders σ_w², σ_b², keep_prob and the activation: :func:`draw_signal_propagation`."""
 
     def run(activation: str = "tanh", sigma_w2: float = 1.5, sigma_b2: float = 0.05, keep_prob: float = 0.9):
-        draw_signal_propagation(activation, sigma_w2, sigma_b2, keep_prob)
+        draw_signal_propagation(activation=activation, sigma_w2=sigma_w2, sigma_b2=sigma_b2, keep_prob=keep_prob)
         plt.show()
 
     return widgets.interactive(
@@ -94,14 +94,19 @@ def signal_propagation_twin(*, sigma_w2s=(1.0, 1.5, 2.5), sigma_b2s=(0.05, 0.2),
     """
     return web_twin(
         draw_signal_propagation,
-        {"activation": list(ACTIVATION_NAMES), "sigma_w2": sigma_w2s, "sigma_b2": sigma_b2s, "keep_prob": keep_probs},
+        grid={
+            "activation": list(ACTIVATION_NAMES),
+            "sigma_w2": sigma_w2s,
+            "sigma_b2": sigma_b2s,
+            "keep_prob": keep_probs,
+        },
         name="signal-propagation-twin",
         labels={"sigma_w2": "σ_w²", "sigma_b2": "σ_b²"},
         value={"activation": "tanh", "sigma_w2": 1.5, "sigma_b2": 0.05, "keep_prob": 0.9},
     )
 
 
-def draw_depth_scales(activation: str, sigma_b2: float, keep_prob: float, *, ax=None):
+def draw_depth_scales(*, activation: str, sigma_b2: float, keep_prob: float, ax=None):
     """ξ_c and |ξ_∇| against σ_w² for one activation, σ_b² and keep_prob (against keep_prob = 1).
 
     Args:
@@ -127,7 +132,7 @@ def depth_scales_widget() -> widgets.Widget:
     """ξ_c and |ξ_∇| against σ_w² for a chosen activation, σ_b² and keep_prob: :func:`draw_depth_scales`."""
 
     def run(activation: str = "tanh", sigma_b2: float = 0.05, keep_prob: float = 0.9):
-        draw_depth_scales(activation, sigma_b2, keep_prob)
+        draw_depth_scales(activation=activation, sigma_b2=sigma_b2, keep_prob=keep_prob)
         plt.show()
 
     return widgets.interactive(
@@ -146,7 +151,7 @@ def depth_scales_twin(*, sigma_b2s=(0.05, 0.3), keep_probs=(0.7, 0.9)) -> HTML:
     """
     return web_twin(
         draw_depth_scales,
-        {"activation": list(ACTIVATION_NAMES), "sigma_b2": sigma_b2s, "keep_prob": keep_probs},
+        grid={"activation": list(ACTIVATION_NAMES), "sigma_b2": sigma_b2s, "keep_prob": keep_probs},
         name="depth-scales-twin",
         labels={"sigma_b2": "σ_b²"},
         value={"activation": "tanh", "sigma_b2": 0.05, "keep_prob": 0.9},
@@ -154,7 +159,7 @@ def depth_scales_twin(*, sigma_b2s=(0.05, 0.3), keep_probs=(0.7, 0.9)) -> HTML:
 
 
 def draw_gradient_metrics(
-    activation: str, sigma_w2: float, keep_prob: float, *, width: int = 200, num_networks: int = 20, depth: int = 15,
+    *, activation: str, sigma_w2: float, keep_prob: float, width: int = 200, num_networks: int = 20, depth: int = 15,
     ax=None,
 ):  # fmt: skip
     """A small ensemble: realistic vs GIA backward pass for the single-input and pair gradient metrics.
@@ -205,7 +210,7 @@ def gradient_metrics_widget(width: int = 200, num_networks: int = 20, depth: int
     size = {"width": width, "num_networks": num_networks, "depth": depth}
 
     def run(activation: str = "tanh", sigma_w2: float = 1.5, keep_prob: float = 0.9):
-        draw_gradient_metrics(activation, sigma_w2, keep_prob, **size)
+        draw_gradient_metrics(activation=activation, sigma_w2=sigma_w2, keep_prob=keep_prob, **size)
         plt.show()
 
     return widgets.interactive(
@@ -217,10 +222,10 @@ def gradient_metrics_widget(width: int = 200, num_networks: int = 20, depth: int
 
 
 def gradient_metrics_twin(
+    *,
     width: int = 200,
     num_networks: int = 20,
     depth: int = 15,
-    *,
     activations=("relu", "tanh", "erf"),
     sigma_w2s=(1.5, 2.5),
     keep_probs=(0.7, 0.9),
@@ -232,16 +237,17 @@ def gradient_metrics_twin(
     """
     size = {"width": width, "num_networks": num_networks, "depth": depth}
     return web_twin(
-        lambda activation, sigma_w2, keep_prob: draw_gradient_metrics(activation, sigma_w2, keep_prob, **size),
-        {"activation": list(activations), "sigma_w2": sigma_w2s, "keep_prob": keep_probs},
+        lambda **params: draw_gradient_metrics(**params, **size),
+        grid={"activation": list(activations), "sigma_w2": sigma_w2s, "keep_prob": keep_probs},
         name="gradient-metrics-twin",
         labels={"sigma_w2": "σ_w²"},
         value={"activation": "tanh", "sigma_w2": 1.5, "keep_prob": 0.9},
     )
 
 
-def draw_universality(activation: str, width: int, keep_prob: float, *, depth: int = 15, num_networks: int = 40,
-                      ax=None):  # fmt: skip
+def draw_universality(
+    *, activation: str, width: int, keep_prob: float, depth: int = 15, num_networks: int = 40, ax=None
+):
     """Variance vs mean of the single-input gradient metric over networks, for one activation and width.
 
     Args:
@@ -280,8 +286,10 @@ def draw_universality(activation: str, width: int, keep_prob: float, *, depth: i
 def universality_widget(depth: int = 15, num_networks: int = 40) -> widgets.Widget:
     """Sliders for the activation, the width and keep_prob: :func:`draw_universality`."""
 
+    size = {"depth": depth, "num_networks": num_networks}
+
     def run(activation: str = "tanh", width: int = 100, keep_prob: float = 0.9):
-        draw_universality(activation, width, keep_prob, depth=depth, num_networks=num_networks)
+        draw_universality(activation=activation, width=width, keep_prob=keep_prob, **size)
         plt.show()
 
     return widgets.interactive(
@@ -292,23 +300,21 @@ def universality_widget(depth: int = 15, num_networks: int = 40) -> widgets.Widg
     )
 
 
-def universality_twin(depth: int = 15, num_networks: int = 40, *, widths=(50, 100, 200), keep_probs=(0.7, 0.9)) -> HTML:
+def universality_twin(*, depth: int = 15, num_networks: int = 40, widths=(50, 100, 200), keep_probs=(0.7, 0.9)) -> HTML:
     """Web twin of :func:`universality_widget` on a grid of the activation, width and keep_prob.
 
     Returns:
         The twin's HTML.
     """
     return web_twin(
-        lambda activation, width, keep_prob: draw_universality(
-            activation, width, keep_prob, depth=depth, num_networks=num_networks
-        ),
-        {"activation": list(ACTIVATION_NAMES), "width": widths, "keep_prob": keep_probs},
+        lambda **params: draw_universality(**params, depth=depth, num_networks=num_networks),
+        grid={"activation": list(ACTIVATION_NAMES), "width": widths, "keep_prob": keep_probs},
         name="universality-twin",
         value={"activation": "tanh", "width": 100, "keep_prob": 0.9},
     )
 
 
-def draw_trainable_depth(grid: DepthGrid, *, title: str, activation: str = "tanh", sigma_b2: float = 0.05, ax=None):
+def draw_trainable_depth(*, grid: DepthGrid, title: str, activation: str = "tanh", sigma_b2: float = 0.05, ax=None):
     """One trainable-depth heatmap with the depth-scale bounds 6ξ_c and 6 min(ξ_c, |ξ_∇|) overlaid.
 
     Args:
@@ -348,7 +354,7 @@ def trainable_depth_widget(
     keys = list(results)
 
     def run(panel: str = keys[0]):
-        draw_trainable_depth(results[panel], title=panel, activation=activation, sigma_b2=sigma_b2)
+        draw_trainable_depth(grid=results[panel], title=panel, activation=activation, sigma_b2=sigma_b2)
         plt.show()
 
     return widgets.interactive(
@@ -363,7 +369,7 @@ def trainable_depth_twin(results: Mapping[str, DepthGrid], *, activation: str = 
         The twin's HTML.
     """
     return web_twin(
-        lambda panel: draw_trainable_depth(results[panel], title=panel, activation=activation, sigma_b2=sigma_b2),
-        {"panel": list(results)},
+        lambda panel: draw_trainable_depth(grid=results[panel], title=panel, activation=activation, sigma_b2=sigma_b2),
+        grid={"panel": list(results)},
         name="trainable-depth-twin",
     )

@@ -133,7 +133,7 @@ def dropout_training_twin(split: Split, *, width: int = 50, num_steps: int = 100
         The HTML (:func:`dropout_theory.plotting.web_twin.live_only`).
     """
     return live_only(
-        {"keep_prob": 0.8, "lr": 0.05},
+        controls={"keep_prob": 0.8, "lr": 0.05},
         name="dropout-training-twin",
         labels={"lr": "learning rate"},
         reason=f"each setting retrains two width-{width} networks for {num_steps} steps",

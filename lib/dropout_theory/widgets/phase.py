@@ -26,7 +26,7 @@ from dropout_theory.plotting.web_twin import web_twin
 from dropout_theory.widgets._guard import short_errors
 
 
-def draw_update_parts(log10_n: float, log10_tau: float, keep_prob: float, *, t: float = 1.0, ax=None):
+def draw_update_parts(*, log10_n: float, log10_tau: float, keep_prob: float, t: float = 1.0, ax=None):
     """Bars of the jump size τ/q, the accumulated random-metric variance tτ(1−q)/q, the propagation-noise
     variance tτ(1−q)/(q²n) and the self term's drift t(1−q)/(qn) (the penalty) over the horizon t = kτ.
 
@@ -67,7 +67,7 @@ def update_parts_widget(t: float = 1.0) -> widgets.Widget:
     """
 
     def draw(log10_n: float = 3.0, log10_tau: float = -1.0, keep_prob: float = 0.5) -> None:
-        draw_update_parts(log10_n, log10_tau, keep_prob, t=t)
+        draw_update_parts(log10_n=log10_n, log10_tau=log10_tau, keep_prob=keep_prob, t=t)
         plt.show()
 
     return widgets.interactive(
@@ -85,8 +85,8 @@ def update_parts_twin(t: float = 1.0) -> HTML:
         The twin's HTML.
     """
     return web_twin(
-        lambda log10_n, log10_tau, keep_prob: draw_update_parts(log10_n, log10_tau, keep_prob, t=t),
-        {"log10_n": (1.0, 2.0, 3.0, 4.0, 6.0), "log10_tau": (-6.0, -3.0, -1.0, 0.0), "keep_prob": (0.1, 0.5, 0.9)},
+        lambda **params: draw_update_parts(**params, t=t),
+        grid={"log10_n": (1.0, 2.0, 3.0, 4.0, 6.0), "log10_tau": (-6.0, -3.0, -1.0, 0.0), "keep_prob": (0.1, 0.5, 0.9)},
         name="update-parts-twin",
         labels={"log10_n": "log10 n", "log10_tau": "log10 τ"},
         value={"log10_n": 3.0, "log10_tau": -1.0, "keep_prob": 0.5},
@@ -141,14 +141,14 @@ def phase_map_twin() -> HTML:
     """
     return web_twin(
         lambda a8, b8: draw_phase_map_point(a8, b8),
-        {"a8": (-2, 0, 2, 4, 6, 8, 12, 16), "b8": (0, 2, 4, 6, 8, 10, 12)},
+        grid={"a8": (-2, 0, 2, 4, 6, 8, 12, 16), "b8": (0, 2, 4, 6, 8, 10, 12)},
         name="phase-map-twin",
         labels={"a8": "8·a", "b8": "8·b"},
         value={"a8": 8, "b8": 4},
     )
 
 
-def draw_phase_point(point: tuple[str, str], width: int, *, result: PhasePoint | None = None, ax=None):
+def draw_phase_point(*, point: tuple[str, str], width: int, result: PhasePoint | None = None, ax=None):
     """One finite-n measurement (:func:`dropout_theory.phase.phase_point`) at the point (a, b): its distances.
 
     Args:
@@ -188,7 +188,7 @@ def phase_point_widget() -> widgets.Widget:
     """
 
     def draw(point: tuple[str, str] = BOOK_POINTS[0], width: int = 60) -> None:
-        draw_phase_point(point, width)
+        draw_phase_point(point=point, width=width)
         plt.show()
 
     return widgets.interactive(
@@ -213,15 +213,15 @@ def phase_point_twin(diagram: PhaseDiagram) -> HTML:
     widths = sorted({w for _, _, w in measured})
     options = {f"({a}, {b}): {classify_phase(a, b)}": (a, b) for a, b in points}
     return web_twin(
-        lambda point, width: draw_phase_point(point, width, result=measured.get((*point, width))),
-        {"point": options, "width": widths},
+        lambda point, width: draw_phase_point(point=point, width=width, result=measured.get((*point, width))),
+        grid={"point": options, "width": widths},
         name="phase-point-twin",
         labels={"point": "(a, b)", "width": "width n"},
         value={"width": 60} if 60 in widths else None,
     )
 
 
-def draw_teacher_student(width: int, tau: float, keep_prob: float, setup: str, *, num_steps: int = 100, ax=None):
+def draw_teacher_student(*, width: int, tau: float, keep_prob: float, setup: str, num_steps: int = 100, ax=None):
     """RMS distance of each limit variant to dropout over the steps of one teacher–student run.
 
     Args:
@@ -258,7 +258,7 @@ def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
     """
 
     def draw(width: int = 100, tau: float = 0.5, keep_prob: float = 0.7, setup: str = "authors") -> None:
-        draw_teacher_student(width, tau, keep_prob, setup, num_steps=num_steps)
+        draw_teacher_student(width=width, tau=tau, keep_prob=keep_prob, setup=setup, num_steps=num_steps)
         plt.show()
 
     return widgets.interactive(
@@ -270,15 +270,15 @@ def teacher_student_widget(num_steps: int = 100) -> widgets.Widget:
     )
 
 
-def teacher_student_twin(num_steps: int = 100, *, widths=(20, 100), taus=(0.1, 0.5), keep_probs=(0.3, 0.7)) -> HTML:
+def teacher_student_twin(*, num_steps: int = 100, widths=(20, 100), taus=(0.1, 0.5), keep_probs=(0.3, 0.7)) -> HTML:
     """Web twin of :func:`teacher_student_widget` on a grid of width, τ and keep rate, for the authors' setup.
 
     Returns:
         The twin's HTML (the book's setup runs live in Jupyter).
     """
     return web_twin(
-        lambda width, tau, keep_prob, setup: draw_teacher_student(width, tau, keep_prob, setup, num_steps=num_steps),
-        {"width": widths, "tau": taus, "keep_prob": keep_probs, "setup": ("authors",)},
+        lambda **params: draw_teacher_student(**params, num_steps=num_steps),
+        grid={"width": widths, "tau": taus, "keep_prob": keep_probs, "setup": ("authors",)},
         name="teacher-student-twin",
         labels={"width": "width n", "tau": "master τ"},
         value={"width": 100, "tau": 0.5, "keep_prob": 0.7},

@@ -146,7 +146,7 @@ def dropout_vs_sme_twin(
     opts = _sme_options(num_steps, num_runs, generator, methods)
     return web_twin(
         lambda keep_prob, lr: draw_dropout_vs_sme(a, W, X, y, keep_prob=keep_prob, lr=lr, **opts),
-        {"keep_prob": keep_probs, "lr": lrs},
+        grid={"keep_prob": keep_probs, "lr": lrs},
         name="dropout-vs-sme-twin",
         labels={"keep_prob": "keep_prob", "lr": "learning rate"},
         value={"keep_prob": 0.7, "lr": 0.1},
@@ -228,7 +228,7 @@ def covariance_spectrum_twin(
         lambda keep_prob: draw_covariance_spectrum(
             a, W, X, y, keep_prob=keep_prob, num_samples=num_samples, generator=generator
         ),
-        {"keep_prob": keep_probs},
+        grid={"keep_prob": keep_probs},
         name="covariance-spectrum-twin",
         value={"keep_prob": 0.5},
     )
@@ -261,7 +261,7 @@ class _NoiseTraces:
         return self._dropout(keep_prob)
 
 
-def draw_deep_noise_scale(traces: _NoiseTraces, *, keep_prob: float, batch_size: int, axes=None):
+def draw_deep_noise_scale(*, traces: _NoiseTraces, keep_prob: float, batch_size: int, axes=None):
     """Tr Σ of dropout over keep_prob (left) and of SGD over the batch size (right), the chosen ones marked.
 
     Args:
@@ -318,7 +318,7 @@ def deep_noise_scale_widget(theta, X, y, *, widths, mask: str = "shared") -> wid
     n = len(traces.batches)
 
     def run(keep_prob: float = 0.7, batch_size: int = max(1, n // 2)) -> None:
-        draw_deep_noise_scale(traces, keep_prob=keep_prob, batch_size=batch_size)
+        draw_deep_noise_scale(traces=traces, keep_prob=keep_prob, batch_size=batch_size)
         plt.show()
 
     return widgets.interactive(
@@ -339,8 +339,8 @@ def deep_noise_scale_twin(theta, X, y, *, widths, mask: str = "shared") -> HTML:
     n = len(traces.batches)
     batches = sorted({round(b) for b in np.linspace(1, n, min(n, 6))} | {max(1, n // 2)})
     return web_twin(
-        lambda keep_prob, batch_size: draw_deep_noise_scale(traces, keep_prob=keep_prob, batch_size=batch_size),
-        {"keep_prob": [round(0.1 * k, 2) for k in range(2, 11)], "batch_size": batches},
+        lambda **params: draw_deep_noise_scale(traces=traces, **params),
+        grid={"keep_prob": [round(0.1 * k, 2) for k in range(2, 11)], "batch_size": batches},
         name="deep-noise-scale-twin",
         labels={"batch_size": "batch B"},
         value={"keep_prob": 0.7, "batch_size": max(1, n // 2)},

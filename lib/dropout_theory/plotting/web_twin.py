@@ -28,6 +28,7 @@ from IPython.display import HTML
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from dropout_theory import DivergenceError
 from dropout_theory.plotting.interactive import offline_html, round_floats
 from dropout_theory.plotting.mpl_to_plotly import figure_to_plotly
 
@@ -79,7 +80,7 @@ def _figure_of(drawn) -> Figure:
     raise TypeError(f"draw must return a matplotlib Figure or Axes, got {type(drawn).__name__}")
 
 
-def _message_figure(err: ValueError) -> go.Figure:
+def _message_figure(err: Exception) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(
         height=200,
@@ -113,7 +114,8 @@ def twin_figures(
 
     Returns:
         One ``{"data", "layout"}`` dict per combination (the template removed; :func:`web_twin` adds it back once).
-        A setting the library refuses (``ValueError``) becomes a figure with that one-line message.
+        A setting the library refuses (``ValueError``) or that diverges (``DivergenceError``) becomes a figure
+        with that one-line message.
     """
     names = list(grid)
     values = [_options(p, grid[p])[1] for p in names]
@@ -128,7 +130,7 @@ def twin_figures(
             mpl_fig = _figure_of(fn(**dict(zip(names, combo, strict=True))))
             fig = figure_to_plotly(mpl_fig, max_points=max_points)
             plt.close(mpl_fig)
-        except ValueError as err:
+        except (ValueError, DivergenceError) as err:
             plt.close("all")
             fig = _message_figure(err)
         spec = round_floats(fig.to_plotly_json(), digits=digits)

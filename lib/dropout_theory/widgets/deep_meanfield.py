@@ -86,7 +86,7 @@ def signal_propagation_widget() -> widgets.Widget:
     )
 
 
-def signal_propagation_twin(*, sigma_w2s=(1.0, 1.5, 2.5), sigma_b2s=(0.05, 0.2), keep_probs=(0.7, 0.9)) -> HTML:
+def signal_propagation_twin(*, sigma_w2s=(1.5, 2.5), sigma_b2s=(0.05, 0.2), keep_probs=(0.7, 0.9)) -> HTML:
     """Web twin of :func:`signal_propagation_widget`: every activation on a small grid of the three sliders.
 
     Returns:
@@ -106,11 +106,12 @@ def signal_propagation_twin(*, sigma_w2s=(1.0, 1.5, 2.5), sigma_b2s=(0.05, 0.2),
     )
 
 
-def draw_depth_scales(*, activation: str, sigma_b2: float, keep_prob: float, ax=None):
+def draw_depth_scales(*, activation: str, sigma_b2: float, keep_prob: float, num_points: int = 120, ax=None):
     """ξ_c and |ξ_∇| against σ_w² for one activation, σ_b² and keep_prob (against keep_prob = 1).
 
     Args:
         activation: activation name; sigma_b2: bias variance; keep_prob: keep probability.
+        num_points: σ_w² values on each curve.
         ax: matplotlib axes (a new figure when ``None``).
 
     Returns:
@@ -118,9 +119,9 @@ def draw_depth_scales(*, activation: str, sigma_b2: float, keep_prob: float, ax=
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.8))
-    sw = np.linspace(0.3, 4.0, 120)
+    sw = np.linspace(0.3, 4.0, num_points)
     if activation in ("linear", "relu"):
-        sw = np.linspace(0.05, (0.99 if activation == "linear" else 1.98) * keep_prob, 120)
+        sw = np.linspace(0.05, (0.99 if activation == "linear" else 1.98) * keep_prob, num_points)
     try:
         plot_depth_scales(activation, sw, max(sigma_b2, 1e-3), [keep_prob, 1.0], ax=ax)
     except ValueError as err:
@@ -144,13 +145,14 @@ def depth_scales_widget() -> widgets.Widget:
 
 
 def depth_scales_twin(*, sigma_b2s=(0.05, 0.3), keep_probs=(0.7, 0.9)) -> HTML:
-    """Web twin of :func:`depth_scales_widget`: every activation on a grid of σ_b² and keep_prob.
+    """Web twin of :func:`depth_scales_widget`: every activation on a grid of σ_b² and keep_prob (40 σ_w² values
+    per curve instead of the widget's 120, to keep the precomputation short).
 
     Returns:
         The twin's HTML.
     """
     return web_twin(
-        draw_depth_scales,
+        lambda **params: draw_depth_scales(**params, num_points=40),
         grid={"activation": list(ACTIVATION_NAMES), "sigma_b2": sigma_b2s, "keep_prob": keep_probs},
         name="depth-scales-twin",
         labels={"sigma_b2": "σ_b²"},

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML
 
+from dropout_theory import DivergenceError
 from dropout_theory.phase import (
     BOOK_POINTS,
     SETUPS,
@@ -232,11 +233,15 @@ def draw_teacher_student(*, width: int, tau: float, keep_prob: float, setup: str
     Returns:
         The axes.
     """
-    r = teacher_student_run(
-        width, setup=setup, tau=tau, keep_prob=keep_prob, num_steps=num_steps, record_every=max(1, num_steps // 20)
-    )
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.2))
+    try:
+        r = teacher_student_run(
+            width, setup=setup, tau=tau, keep_prob=keep_prob, num_steps=num_steps, record_every=max(1, num_steps // 20)
+        )
+    except DivergenceError as err:  # reported in the figure, as the other widgets do
+        ax.text(0.02, 0.5, str(err), transform=ax.transAxes, fontsize=7, color="C3", wrap=True)
+        return ax
     for i, (v, c) in enumerate(r.rms.items()):
         ax.plot(r.steps, c, color=f"C{i}", label=VARIANT_LABELS[v])
     ax.set_xlabel("step k")

@@ -53,6 +53,15 @@ def test_html_controls_rounding_and_stable_ids():
     nudged = web_twin(lambda slope, kind: _draw(slope * (1 + 1e-12), kind), grid=grid, name="demo",
                       labels={"slope": "steepness"}, value={"slope": 2.0}).data  # fmt: skip
     assert nudged == html
+    # Round-off around an exact 0 (8e-16 for 0) is drawn as 0: the HTML does not change either.
+    def level(height):
+        _, ax = plt.subplots(figsize=(3, 2))
+        ax.axhline(height)
+        ax.set_ylim(-1.0, 2.0)
+        return ax
+
+    zero = web_twin(lambda slope: level(slope - 1.0), grid={"slope": [1.0, 2.0]}, name="level").data
+    assert web_twin(lambda slope: level(slope - 1.0 + 8e-16), grid={"slope": [1.0, 2.0]}, name="level").data == zero
     assert payload["figures"][2]["data"][0]["y"][1] == 0.5  # slope 2 at x = 0.25
     # A parameter with one value is a disabled control with the note; no other control can move without effect.
     fixed = web_twin(_draw, grid={"slope": [1.0, 2.0], "kind": ["line"]}, name="fixed").data

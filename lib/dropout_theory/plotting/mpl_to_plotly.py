@@ -118,15 +118,14 @@ def _rgba(color, alpha: float | None = None) -> str:
 
 def _thin(n: int, max_points: int, xy: np.ndarray | None = None) -> np.ndarray:
     """Indices of about ``max_points`` evenly spread points of ``n``, keeping the first and the last and, given
-    the points ``xy`` (n, 2), the extremes of each coordinate (a band's turning point, a curve's peak)."""
+    the points ``xy`` (n, 2), the first smallest and largest x (a band's turning point). Only x, usually the
+    exact grid a curve is drawn on, chooses points: a choice by y could change under round-off."""
     if n <= max_points:
         return np.arange(n)
-    keep = np.round(np.linspace(0, n - 1, max_points - (4 if xy is not None else 0))).astype(int)
-    if xy is not None:
-        finite = np.where(np.isfinite(xy), xy, np.nan)
-        columns = [finite[:, k] for k in (0, 1) if np.isfinite(finite[:, k]).any()]
-        extremes = [f(c) for f in (np.nanargmin, np.nanargmax) for c in columns]
-        keep = np.concatenate([keep, np.asarray(extremes, dtype=int)])
+    keep = np.round(np.linspace(0, n - 1, max_points - (2 if xy is not None else 0))).astype(int)
+    if xy is not None and np.isfinite(xy[:, 0]).any():
+        x = np.where(np.isfinite(xy[:, 0]), xy[:, 0], np.nan)
+        keep = np.concatenate([keep, [np.nanargmin(x), np.nanargmax(x)]])
     return np.unique(keep)
 
 

@@ -9,8 +9,9 @@ widget's control with its current value, and a short script that swaps in the pr
 (``Plotly.react``) when a control moves. A parameter given a single value is shown as a disabled control with the
 note "other values run live in Jupyter": no control on the page moves without effect.
 
-Numbers are rounded as in :func:`dropout_theory.plotting.interactive.offline_html` (4 significant digits) and the
-element ids derive from ``name``, so the stored HTML is byte-identical under floating-point round-off. In Jupyter
+Numbers are rounded as in :func:`dropout_theory.plotting.interactive.offline_html` (4 significant digits), numbers
+below 1e-12 in magnitude are drawn as 0, and the element ids derive from ``name``, so the stored HTML is
+byte-identical under floating-point round-off. In Jupyter
 (no plotly.js on the page) the controls stay hidden and a short note points to the live widget.
 """
 
@@ -33,6 +34,8 @@ from dropout_theory.plotting.interactive import offline_html, round_floats
 from dropout_theory.plotting.mpl_to_plotly import figure_to_plotly
 
 MAX_COMBINATIONS = 64
+#: Numbers smaller in magnitude are drawn as 0: there they are round-off (a trace of 8e-16 that is 0 exactly).
+ROUNDOFF_FLOOR = 1e-12
 LIVE_NOTE = "other values run live in Jupyter"
 
 
@@ -133,7 +136,7 @@ def twin_figures(
         except (ValueError, DivergenceError) as err:
             plt.close("all")
             fig = _message_figure(err)
-        spec = round_floats(fig.to_plotly_json(), digits=digits)
+        spec = _floor(round_floats(fig.to_plotly_json(), digits=digits))
         spec["layout"].pop("template", None)
         figures.append({"data": spec["data"], "layout": spec["layout"]})
     return figures
@@ -254,6 +257,17 @@ def live_only(
     return HTML(
         f'<div class="web-twin web-twin-live-only" id="{name}"><div class="web-twin-controls">{body}{note}</div></div>'
     )
+
+
+def _floor(obj):
+    """Rounded plotly JSON with every float below :data:`ROUNDOFF_FLOOR` in magnitude set to 0."""
+    if isinstance(obj, float):
+        return 0.0 if abs(obj) < ROUNDOFF_FLOOR else obj
+    if isinstance(obj, dict):
+        return {k: _floor(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_floor(v) for v in obj]
+    return obj
 
 
 def _same(a, b) -> bool:

@@ -239,8 +239,10 @@ def draw_teacher_student(*, width: int, tau: float, keep_prob: float, setup: str
         r = teacher_student_run(
             width, setup=setup, tau=tau, keep_prob=keep_prob, num_steps=num_steps, record_every=max(1, num_steps // 20)
         )
-    except DivergenceError as err:  # reported in the figure, as the other widgets do
-        ax.text(0.02, 0.5, str(err), transform=ax.transAxes, fontsize=7, color="C3", wrap=True)
+    except DivergenceError as err:  # reported in the figure, as the other widgets do (the value is left out: after
+        r = err.record  # a blow-up its digits are round-off)
+        note = f"diverged at {r.unit} {r.step}: {r.quantity}; try a smaller τ or a larger keep_prob"
+        ax.text(0.02, 0.5, note, transform=ax.transAxes, fontsize=7, color="C3", wrap=True)
         return ax
     for i, (v, c) in enumerate(r.rms.items()):
         ax.plot(r.steps, c, color=f"C{i}", label=VARIANT_LABELS[v])

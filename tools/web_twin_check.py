@@ -30,7 +30,7 @@ TWIN_PROBE = """async () => {
     const gd = twin.querySelector('.plotly-graph-div');
     if (twin.classList.contains('web-twin-live-only')) {
       const enabled = twin.querySelector('input:not([disabled]), select:not([disabled])');
-      if (enabled || !/runs live in Jupyter/.test(twin.textContent)) {
+      if (enabled || !/runs? live in Jupyter/.test(twin.textContent)) {
         problems.push(`web twin ${name}: a live-only stand-in needs disabled controls and "runs live in Jupyter"`);
       }
       continue;
@@ -46,7 +46,7 @@ TWIN_PROBE = """async () => {
     for (const c of controls) {
       const label = (c.closest('label') ? c.closest('label').textContent : c.name || '?').trim().slice(0, 40);
       if (c.disabled) {
-        if (!/runs live in Jupyter/.test(twin.textContent)) {
+        if (!/runs? live in Jupyter/.test(twin.textContent)) {
           problems.push(`web twin ${name}: control "${label}" is disabled without the note "runs live in Jupyter"`);
         }
         continue;

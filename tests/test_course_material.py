@@ -83,6 +83,12 @@ def test_student_copy_is_plain_markdown_without_solutions(path, index):
         assert f"* {index.citations[key]}: " in copy.cells[-1].source, f"{path.name}: {key} not in the references"
     assert copy.cells[0].cell_type == "code" and copy.cells[0].source == "pass"
     assert all(c.outputs == [] and c.execution_count is None for c in copy.cells if c.cell_type == "code")
+    # Students run the live widget: the website's web twin is dropped, the widget cell kept.
+    twins = [c.source for c in nb.cells if "web-twin" in c.metadata.get("tags", [])]
+    widgets = [c.source for c in nb.cells if c.cell_type == "code" and re.search(r"^\w[\w.]*_widget\(", c.source, re.M)]
+    code = [c.source for c in copy.cells if c.cell_type == "code"]
+    assert len(twins) == len(widgets), f"{path.name}: {len(widgets)} widget cell(s), {len(twins)} web twin cell(s)"
+    assert all(w in code for w in widgets) and not any(t in code for t in twins)
 
 
 def test_rewriter_on_each_construct():

@@ -243,6 +243,7 @@ def check_site(
                 )
                 page.goto(f"{origin}/{rel}", wait_until="networkidle")
                 info = page.evaluate(PAGE_PROBE)
+                problems += __import__("web_twin_check").check_web_twins(page)  # tools/web_twin_check.py
                 problems += [f"MathJax error: {t}" for t in info["mathErrors"]]
                 problems += [f"untypeset math: {t!r}" for t in info["untypeset"]]
                 problems += [f"broken image: {src}" for src in info["brokenImages"]]

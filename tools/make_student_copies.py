@@ -8,6 +8,8 @@ copies are rewritten into CommonMark plus ``$``/``$$`` math, which JupyterLab wi
 all render:
 
 * a solution (a markdown cell tagged ``solution`` holding a ``{solution}`` directive) is removed;
+* a web twin (a code cell tagged ``web-twin``: the website's precomputed copy of the widget above it) is removed,
+  since students run the live widget;
 * an ``{exercise}`` becomes a heading "Exercise N: title" followed by its text;
 * a ``{prf:...}`` box (theorem, proposition, definition, conjecture) becomes a bold label "**Proposition N**
   (title)." before its text, and an admonition a block quote with its title in bold;
@@ -46,6 +48,7 @@ from book_inventory import BOOK, toc_files  # noqa: E402
 
 SOLUTION_TAG = "solution"
 INSTALL_TAG = "install-library"
+WEB_TWIN_TAG = "web-twin"
 INSTRUCTOR_ONLY = BOOK / "instructor"
 # Directive kinds counted like on the website (sphinx-exercise, sphinx-proof), and their display names.
 NUMBERED = {"exercise": "Exercise"} | {
@@ -310,7 +313,8 @@ def student_copy(
     out = nbformat.from_dict(nb)
     cells = []
     for cell in out.cells:
-        if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if SOLUTION_TAG in tags or WEB_TWIN_TAG in tags:
             continue
         if cell.cell_type == "markdown":
             cell.source = rewriter.markdown(cell.source)

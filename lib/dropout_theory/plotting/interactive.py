@@ -58,6 +58,15 @@ def offline_html(fig: go.Figure, div_id: str, *, digits: int = 4) -> HTML:
     return HTML(html + _FALLBACK + hide)
 
 
+def round_floats(obj, *, digits: int = 4):
+    """``obj`` (plotly JSON: dicts, lists, numpy arrays, plotly's base64 typed arrays) with every float rounded to
+    ``digits`` significant digits (non-finite → ``None``) and arrays turned into lists, as :func:`offline_html`
+    embeds them."""
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
+        raise ValueError(f"digits must be an integer in [1, 17], got {digits!r}")
+    return _round(obj, digits)
+
+
 def _round(obj, digits: int):
     """``obj`` (plotly JSON) with every float rounded to ``digits`` significant digits; arrays become lists."""
     if isinstance(obj, float | np.floating):

@@ -14,6 +14,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import HTML
 
 from dropout_theory._checks import DivergenceError, check_positive_int
 from dropout_theory.alignment import (
@@ -24,6 +25,7 @@ from dropout_theory.alignment import (
     variance_flatness,
 )
 from dropout_theory.networks import dropout_mlp
+from dropout_theory.plotting.web_twin import web_twin
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.two_layer import empirical_risk, train_dropout, unflatten_params
 from dropout_theory.widgets._guard import short_errors
@@ -99,32 +101,65 @@ def variance_flatness_widget(
     Returns:
         An ``ipywidgets.interactive`` box.
     """
+    opts = {"burn_in": burn_in, "window": window, "num_components": num_components, "generator": generator}
 
     def run(keep_prob: float = 0.7, lr: float = 0.5) -> None:
-        _, ax = plt.subplots(figsize=(5.0, 3.6))
-        try:
-            draw_variance_flatness(
-                a,
-                W,
-                X,
-                y,
-                keep_prob=keep_prob,
-                lr=lr,
-                burn_in=burn_in,
-                window=window,
-                num_components=num_components,
-                generator=generator,
-                ax=ax,
-            )
-        except DivergenceError as err:
-            ax.text(0.02, 0.5, str(err), transform=ax.transAxes, fontsize=7, color="C3", wrap=True)
+        _draw_variance_flatness_or_divergence(a, W, X, y, keep_prob=keep_prob, lr=lr, **opts)
         plt.show()
 
     return widgets.interactive(
         short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.7, min=0.3, max=0.95, step=0.05, description="keep_prob"),
-        lr=widgets.FloatLogSlider(value=0.5, base=10, min=-1.5, max=0, step=0.1, description="learning rate"),
+        lr=widgets.FloatLogSlider(
+            value=0.5, base=10, min=-1.5, max=0, step=0.1, description="learning rate", style=_WIDE
+        ),
     )
+
+
+def _draw_variance_flatness_or_divergence(a, W, X, y, **kwargs):
+    _, ax = plt.subplots(figsize=(5.0, 3.6))
+    try:
+        draw_variance_flatness(a, W, X, y, ax=ax, **kwargs)
+    except DivergenceError as err:
+        ax.text(0.02, 0.5, str(err), transform=ax.transAxes, fontsize=7, color="C3", wrap=True)
+    return ax
+
+
+def variance_flatness_twin(
+    a,
+    W,
+    X,
+    y,
+    *,
+    burn_in: int = 2000,
+    window: int = 300,
+    num_components: int = 20,
+    generator: int = 0,
+    keep_probs=(0.5, 0.7, 0.9),
+    lrs=(0.2, 0.5),
+) -> HTML:
+    """Web twin of :func:`variance_flatness_widget` on a grid of keep_prob and the learning rate.
+
+    Args:
+        a, W, X, y, burn_in, window, num_components, generator: as for the widget.
+        keep_probs: keep_prob values of the slider.
+        lrs: learning rates (one value: the learning-rate control is shown disabled, other values run live).
+
+    Returns:
+        The twin's HTML.
+    """
+    opts = {"burn_in": burn_in, "window": window, "num_components": num_components, "generator": generator}
+    return web_twin(
+        lambda keep_prob, lr: _draw_variance_flatness_or_divergence(a, W, X, y, keep_prob=keep_prob, lr=lr, **opts),
+        grid={"keep_prob": keep_probs, "lr": lrs},
+        name="variance-flatness-twin",
+        labels={"lr": "learning rate"},
+        value={"keep_prob": 0.7, "lr": 0.5},
+    )
+
+
+# Wide enough for the whole description ("learning rate" was cut to "learning r…" by the default width).
+_WIDE = {"description_width": "initial"}
 
 
 def draw_minima_flatness(cmp: FlatnessComparison, *, axes=None):
@@ -183,27 +218,68 @@ def minima_flatness_widget(
     num_steps = check_positive_int(num_steps, "num_steps")
 
     def run(keep_prob: float = 0.8, lr: float = 0.05) -> None:
-        fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
-        try:
-            net = dropout_mlp(widths, keep_prob=keep_prob, generator=torch_generator(generator))
-            cmp = minima_flatness(
-                net,
-                loss_fn,
-                X,
-                y,
-                lr=lr,
-                num_steps=num_steps,
-                num_probes=16,
-                generator=torch_generator(generator, offset=1),
-            )
-            draw_minima_flatness(cmp, axes=axes)
-            fig.suptitle(f"keep_prob {keep_prob:.2f}, lr {lr:.3g}, {num_steps} steps", fontsize=9)
-        except DivergenceError as err:
-            axes[0].text(0.02, 0.5, str(err), transform=axes[0].transAxes, fontsize=7, color="C3", wrap=True)
+        _train_and_draw_minima_flatness(
+            X, y, loss_fn, keep_prob=keep_prob, lr=lr, widths=widths, num_steps=num_steps, generator=generator
+        )
         plt.show()
 
     return widgets.interactive(
         short_errors(run),
         keep_prob=widgets.FloatSlider(value=0.8, min=0.5, max=0.95, step=0.05, description="keep_prob"),
-        lr=widgets.FloatLogSlider(value=0.05, base=10, min=-2, max=-0.7, step=0.1, description="learning rate"),
+        lr=widgets.FloatLogSlider(
+            value=0.05, base=10, min=-2, max=-0.7, step=0.1, description="learning rate", style=_WIDE
+        ),
+    )
+
+
+def _train_and_draw_minima_flatness(X, y, loss_fn, *, keep_prob, lr, widths, num_steps, generator):
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    try:
+        net = dropout_mlp(widths, keep_prob=keep_prob, generator=torch_generator(generator))
+        cmp = minima_flatness(
+            net,
+            loss_fn,
+            X,
+            y,
+            lr=lr,
+            num_steps=num_steps,
+            num_probes=16,
+            generator=torch_generator(generator, offset=1),
+        )
+        draw_minima_flatness(cmp, axes=axes)
+        fig.suptitle(f"keep_prob {keep_prob:.2f}, lr {lr:.3g}, {num_steps} steps", fontsize=9)
+    except DivergenceError as err:
+        axes[0].text(0.02, 0.5, str(err), transform=axes[0].transAxes, fontsize=7, color="C3", wrap=True)
+    return fig
+
+
+def minima_flatness_twin(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn,
+    *,
+    widths: tuple[int, ...] = (64, 20, 20, 10),
+    num_steps: int = 500,
+    generator: int = 0,
+    keep_probs=(0.6, 0.8, 0.95),
+    lrs=(0.05,),
+) -> HTML:
+    """Web twin of :func:`minima_flatness_widget` on a grid of keep_prob and the learning rate.
+
+    Args:
+        X, y, loss_fn, widths, num_steps, generator: as for the widget.
+        keep_probs: keep_prob values of the slider.
+        lrs: learning rates (one value: the learning-rate control is shown disabled, other values run live).
+
+    Returns:
+        The twin's HTML.
+    """
+    num_steps = check_positive_int(num_steps, "num_steps")
+    opts = {"widths": widths, "num_steps": num_steps, "generator": generator}
+    return web_twin(
+        lambda keep_prob, lr: _train_and_draw_minima_flatness(X, y, loss_fn, keep_prob=keep_prob, lr=lr, **opts),
+        grid={"keep_prob": keep_probs, "lr": lrs},
+        name="minima-flatness-twin",
+        labels={"lr": "learning rate"},
+        value={"keep_prob": 0.8, "lr": 0.05},
     )

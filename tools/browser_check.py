@@ -114,6 +114,15 @@ DESKTOP_PROBE = r"""(minScale) => {
   return images.concat(code);
 }"""
 
+# After the resize: plotly figures (responsive) redraw at the new width, as on a phone turned or a window narrowed
+# (plotly does it from its resize handler, debounced; here it is awaited), then the page lays out twice.
+RELAYOUT = r"""async () => {
+  if (window.Plotly) {
+    await Promise.all([...document.querySelectorAll(".js-plotly-plot")].map((gd) => window.Plotly.Plots.resize(gd)));
+  }
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
 # At PHONE_PX: the page is no wider than the screen; wide display math and tables scroll inside their box.
 PHONE_PROBE = r"""() => {
   const vw = document.documentElement.clientWidth;
@@ -279,7 +288,7 @@ def check_site(
                     page.screenshot(path=str(shot), full_page=not tall)
                 # The same page on a phone: resized, not loaded again.
                 page.set_viewport_size({"width": PHONE_PX, "height": 900})
-                page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+                page.evaluate(RELAYOUT)
                 problems += [f"at {PHONE_PX} px: {p}" for p in page.evaluate(PHONE_PROBE)]
                 report[rel] = sorted(set(problems))
                 page.close()

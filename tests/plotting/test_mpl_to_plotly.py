@@ -20,7 +20,7 @@ def _close():
 
 def test_lines_log_scales_titles_labels_and_legend():
     x = np.geomspace(0.1, 10.0, 50)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 3))
     left.loglog(x, x**2, "--", color="C1", label=r"$\sigma_w^2$ squared")
     left.axhline(1.0, color="k", ls=":")
     left.set(xlabel="width $n$", ylabel=r"$\xi_c$", title="left panel")
@@ -53,7 +53,7 @@ def test_lines_log_scales_titles_labels_and_legend():
 
 
 def test_fill_between_bars_images_and_texts():
-    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(9, 3))
+    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(6.8, 3))
     t = np.linspace(0, 1, 1000)
     ax.fill_between(t, t, 2 * t, color="C0", alpha=0.3)
     ax.text(0.5, 0.9, "note", transform=ax.transAxes)

@@ -25,6 +25,7 @@ from dropout_theory.alignment import (
     variance_flatness,
 )
 from dropout_theory.networks import dropout_mlp
+from dropout_theory.plotting.style import BOOK_FIGURE_WIDTH
 from dropout_theory.plotting.web_twin import web_twin
 from dropout_theory.rng import GeneratorLike, torch_generator
 from dropout_theory.two_layer import empirical_risk, train_dropout, unflatten_params
@@ -174,7 +175,7 @@ def draw_minima_flatness(cmp: FlatnessComparison, *, axes=None):
         The two axes.
     """
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+        _, axes = plt.subplots(1, 2, figsize=(BOOK_FIGURE_WIDTH, 3.4))
     left, right = axes
     for i, row in enumerate(cmp.rows):
         label = row.strategy if row.setting == "-" else f"{row.strategy} ({row.setting})"
@@ -233,7 +234,7 @@ def minima_flatness_widget(
 
 
 def _train_and_draw_minima_flatness(X, y, loss_fn, *, keep_prob, lr, widths, num_steps, generator):
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(BOOK_FIGURE_WIDTH, 3.4))
     try:
         net = dropout_mlp(widths, keep_prob=keep_prob, generator=torch_generator(generator))
         cmp = minima_flatness(

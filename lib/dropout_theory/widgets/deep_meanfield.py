@@ -32,6 +32,7 @@ from dropout_theory.plotting.deep_meanfield import (
     plot_trainable_heatmap,
     plot_var_vs_mean,
 )
+from dropout_theory.plotting.style import BOOK_FIGURE_WIDTH
 from dropout_theory.plotting.web_twin import web_twin
 from dropout_theory.widgets._guard import short_errors
 
@@ -58,8 +59,9 @@ def draw_signal_propagation(*, activation: str, sigma_w2: float, sigma_b2: float
     Returns:
         The three axes.
     """
-    if axes is None:
-        _, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    if axes is None:  # two maps side by side, the phase diagram below them: the content column is narrow
+        fig = plt.figure(figsize=(BOOK_FIGURE_WIDTH, 6.4))
+        axes = [fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2), fig.add_subplot(2, 1, 2)]
     try:
         plot_q_map(activation, sigma_w2, sigma_b2, [keep_prob, 1.0], ax=axes[0])
         plot_c_map(activation, sigma_w2, sigma_b2, [keep_prob, 1.0], ax=axes[1])

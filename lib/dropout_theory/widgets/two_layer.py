@@ -13,6 +13,7 @@ import torch
 from IPython.display import HTML
 
 from dropout_theory._checks import DivergenceError, check_positive_int
+from dropout_theory.plotting.style import BOOK_FIGURE_WIDTH
 from dropout_theory.plotting.two_layer import plot_band, plot_spectrum
 from dropout_theory.plotting.web_twin import web_twin
 from dropout_theory.rng import torch_generator
@@ -285,7 +286,7 @@ def draw_deep_noise_scale(*, traces: _NoiseTraces, keep_prob: float, batch_size:
     batches, sgd = traces.batches, traces.sgd
     matched = min(batches, key=lambda B: abs(sgd[B - 1] - trace))
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
+        _, axes = plt.subplots(1, 2, figsize=(BOOK_FIGURE_WIDTH, 3.4))
     fig = axes[0].figure
     axes[0].plot(traces.grid, traces.drop, "o-", ms=3)
     axes[0].plot([keep_prob], [trace], "o", color="C3", ms=7)

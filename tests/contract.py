@@ -76,6 +76,13 @@ EXEMPT = {
     "phase.load_phase_diagram": "reads stored runs from results files",
     "phase.load_teacher_student": "reads stored runs from results files",
     "alignment.stored_alignment_summary": "summarizes stored run records read from results files",
+    "alignment.variance_flatness_summary": "summarizes stored run records read from results files",
+    "alignment.format_variance_flatness_summary": "formats variance_flatness_summary's rows of stored runs",
+    "alignment.minima_flatness_summary": "summarizes stored run records read from results files",
+    "two_layer.weak_order_table": "summarizes stored run records read from results files",
+    "two_layer.weak_order_studies": "summarizes stored run records read from results files",
+    "two_layer.curve_summaries": "summarizes stored run records read from results files",
+    "two_layer.gap_table": "summarizes stored run records read from results files",
     # resumable sweeps run their JSON job units through worker processes and results files (dropout_theory.jobs);
     # the units are thin JSON wrappers (seed → generator) around fuzzed functions
     "deep_meanfield.gradient_statistics_sweep": "runs jobs in worker processes; its science is gradient_statistics",

@@ -56,7 +56,7 @@ def test_widget_cells_are_tagged_and_metadata_clean(path):
     for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
         has_widget = any(WIDGET_MIME in out.get("data", {}) for out in cell.outputs)
         code = "\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("from ", "import ")))
-        makes_widget = re.search(r"\binteract(ive)?\(|widgets\.\w+\(|_widget\(", code) is not None
+        makes_widget = re.search(r"\binteract(ive)?\(|(?<!\w)widgets\.\w+\(|_widget\(", code) is not None
         if has_widget or makes_widget:
             assert "nbval-ignore-output" in cell.metadata.get("tags", []), (
                 f"{path.name}: code cell {i + 1} shows a widget but is not tagged nbval-ignore-output"

@@ -37,6 +37,10 @@ TWIN_PROBE = """async () => {
     }
     if (!gd || !gd.data) { problems.push(`web twin ${name}: figure not drawn`); continue; }
     const panel = twin.querySelector('.web-twin-controls');
+    // the twin's script reveals its controls once plotly is there; on a loaded machine give it up to 5 s
+    for (let i = 0; i < 50 && panel && getComputedStyle(panel).display === 'none'; i++) {
+      await new Promise(r => setTimeout(r, 100));
+    }
     if (!panel || getComputedStyle(panel).display === 'none') {
       problems.push(`web twin ${name}: controls not shown`);
       continue;

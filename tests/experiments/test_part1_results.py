@@ -92,13 +92,10 @@ def _jobs_of_command(name: str) -> list[dict]:
     header = _header(name)
     opts = header["options"]
     if header["command"] == "sme":
-        runs = {"toy order 1": (opts["toy_runs"] or [None])[0], "toy order 2": (opts["toy_runs"] or [None, None])[1],
-                "digits order 1": (opts["digits_runs"] or [None])[0],
-                "digits order 2": (opts["digits_runs"] or [None, None])[1]}  # fmt: skip
         return sme.build_jobs(
             n_train=opts["n_train"],
             fig2a_steps=opts["fig2a_steps"],
-            weak_runs={k: v for k, v in runs.items() if v is not None},
+            weak_runs=sme.weak_runs_option(opts["toy_runs"], opts["digits_runs"]),
             gap_runs=opts["gap_runs"],
             kinds=opts["kinds"],
         )

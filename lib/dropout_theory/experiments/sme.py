@@ -322,17 +322,16 @@ def run(
     return weak_order_table(job_records(jobs, results))
 
 
+def weak_runs_option(toy_runs: Sequence[int] | None, digits_runs: Sequence[int] | None) -> dict[str, int]:
+    """The ``weak_runs`` of :func:`build_jobs` from the ``--toy-runs R1 R2`` and ``--digits-runs R1 R2`` options
+    (runs per point for order 1 and order 2; ``None`` keeps the defaults), as the command line and the run header
+    hold them."""
+    pairs = (("toy", toy_runs), ("digits", digits_runs))
+    return {f"{problem} order {k + 1}": int(runs[k]) for problem, runs in pairs if runs for k in range(2)}
+
+
 def _cli(args: argparse.Namespace) -> None:
-    weak_runs = {
-        name: value
-        for name, value in (
-            ("toy order 1", args.toy_runs[0] if args.toy_runs else None),
-            ("toy order 2", args.toy_runs[1] if args.toy_runs else None),
-            ("digits order 1", args.digits_runs[0] if args.digits_runs else None),
-            ("digits order 2", args.digits_runs[1] if args.digits_runs else None),
-        )
-        if value is not None
-    }
+    weak_runs = weak_runs_option(args.toy_runs, args.digits_runs)
     table = run(
         args.out,
         quick=args.quick,
@@ -395,4 +394,5 @@ __all__: Sequence[str] = [
     "register",
     "run",
     "sme_job",
+    "weak_runs_option",
 ]

@@ -17,8 +17,8 @@ from dropout_theory.alignment import minima_flatness_summary, stored_alignment_s
 from dropout_theory.experiments import minima_flatness, sme, variance_flatness
 from dropout_theory.jobs import job_key, load_results
 from dropout_theory.plotting.alignment import plot_stored_alignment, plot_stored_minima_flatness
-from dropout_theory.plotting.two_layer import plot_weak_errors
-from dropout_theory.two_layer import gap_table, weak_order_studies, weak_order_table
+from dropout_theory.plotting.two_layer import METHOD_LABELS, plot_stored_test_curves, plot_weak_errors
+from dropout_theory.two_layer import curve_summaries, gap_table, weak_order_studies, weak_order_table
 
 ROOT = Path(__file__).resolve().parents[2]
 PART1 = ROOT / "results" / "part1"
@@ -27,6 +27,7 @@ READERS = {
     "alignment_fnn.jsonl": "deep_alignment",
     "alignment_conv.jsonl": "deep_alignment",
     "minima_flatness.jsonl": "deep_alignment",
+    "sme_fig2.jsonl": "sme",
     "sme_gap.jsonl": "modified_loss",
     "sme_weak.jsonl": "sme",
     "variance_flatness.jsonl": "flatness",
@@ -112,7 +113,7 @@ def _jobs_of_command(name: str) -> list[dict]:
     )
 
 
-SWEEPS = ["minima_flatness.jsonl", "sme_gap.jsonl", "sme_weak.jsonl", "variance_flatness.jsonl"]
+SWEEPS = ["minima_flatness.jsonl", "sme_fig2.jsonl", "sme_gap.jsonl", "sme_weak.jsonl", "variance_flatness.jsonl"]
 
 
 @pytest.mark.parametrize("name", SWEEPS)
@@ -169,3 +170,23 @@ def test_minima_flatness_figure_is_drawn_from_the_stored_runs():
             drawn = np.asarray(container.lines[0].get_ydata(), dtype=float)
             np.testing.assert_allclose(drawn, [r[field] for r in table if r["strategy"] == strategy])
     plt.close(axes[0].figure)
+
+
+def test_fig2_is_drawn_from_the_stored_runs_whose_final_values_match_the_curves():
+    curves = curve_summaries(_records("sme_fig2.jsonl"), kind="test")
+    assert list(curves) == [(lr, p) for lr, p, _, _ in sme.FIG2_CASES]
+    axes = plot_stored_test_curves(curves)
+    for col, ((lr, _), methods) in enumerate(curves.items()):
+        assert set(methods) == set(METHOD_LABELS)
+        for method, entry in methods.items():
+            kept = entry["num_runs"] - entry["num_diverged"]
+            assert kept >= 1 and entry["num_runs"] == (1 if method == "gd_modified" else 6)
+            for row, quantity in enumerate(("test_loss", "test_accuracy")):
+                final = np.asarray(entry["final"][quantity], dtype=float)
+                assert final.shape == (kept,) and np.all(np.isfinite(final))
+                # the stored curve's last point is the mean of the per-run final values the chapter averages
+                assert entry[quantity]["mean"][-1] == pytest.approx(final.mean(), rel=1e-12)
+                (line,) = [ln for ln in axes[row, col].get_lines() if ln.get_label() == METHOD_LABELS[method]]
+                np.testing.assert_allclose(line.get_ydata(), entry[quantity]["mean"])
+                np.testing.assert_allclose(line.get_xdata(), np.asarray(entry["steps"], dtype=float) * lr)
+    plt.close(axes[0, 0].figure)

@@ -3,7 +3,7 @@
 Four kinds of jobs, each a JSON-in/JSON-out call of :func:`sme_job`:
 
 * ``"bands"`` — min/mean/max of the training risk over runs of dropout or the order-1 SME (Fig. 1a), on the
-  8×8 digits (all 1,347 training images unless ``n_train`` is given, inputs scaled to average norm 1/2, K = 10,
+  8×8 digits (all 1,348 training images unless ``n_train`` is given, inputs scaled to average norm 1/2, K = 10,
   bias), width 50;
 * ``"weak"`` — one point ‖E Θ_t − E θ_t‖ of a weak-order study (Fig. 1b,c), many runs, Heun-integrated SME with
   dt = η/2, on the chapter's teacher–student problem (``problem="toy"``: n = 20, d = 3, m = 4) or on the digits
@@ -226,7 +226,7 @@ def build_jobs(
 
     Args:
         quick: tiny sizes (smoke test).
-        n_train: training images of the "bands" and "test" jobs (default all 1,347).
+        n_train: training images of the "bands" and "test" jobs (default all 1,348).
         fig2a_steps: steps of Fig. 2(a) at η = 0.005 (default 20,000, t = 100).
         weak_runs: runs per point of the weak-order studies by ``"toy order 1"``, ``"toy order 2"``,
             ``"digits order 1"``, ``"digits order 2"`` (defaults in :data:`WEAK_STUDIES`).
@@ -364,7 +364,7 @@ def register(subparsers: Any) -> None:
         quick_help="tiny sizes (smoke test, under a minute)",
     )
     p.add_argument(
-        "--n-train", type=positive_int, default=None, help="training images of Figs. 1a and 2 (default: all 1,347)"
+        "--n-train", type=positive_int, default=None, help="training images of Figs. 1a and 2 (default: all 1,348)"
     )
     p.add_argument(
         "--fig2a-steps", type=positive_int, default=None, help="steps of Fig. 2(a) at lr 0.005 (default 20000)"

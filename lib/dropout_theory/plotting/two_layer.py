@@ -167,7 +167,7 @@ def plot_stored_test_curves(
     if not curves:
         raise ValueError("curves is empty: no stored 'test' jobs")
     if axes is None:
-        _, axes = plt.subplots(2, len(curves), figsize=(3.6 * len(curves), 5.2), squeeze=False)
+        _, axes = plt.subplots(2, len(curves), figsize=(min(3.4 * len(curves), BOOK_FIGURE_WIDTH), 5.2), squeeze=False)
     axes = np.asarray(axes).reshape(2, len(curves))
     for col, ((lr, keep_prob), methods) in enumerate(curves.items()):
         known = list(METHOD_LABELS)

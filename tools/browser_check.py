@@ -41,7 +41,14 @@ THIRD_PARTY_CONSOLE_NOISE = (
 )  # pydata-sphinx-theme, empty localStorage on first load
 
 PAGE_PROBE = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  // On a busy machine the network can be idle while a long page is still being parsed, before its deferred scripts
+  // (MathJax among them) have run: wait for the load event, then for MathJax to start (window.MathJax is only the
+  // configuration object until its script has run), up to 30 s and 10 s.
+  const sleep = () => new Promise(r => setTimeout(r, 100));
+  for (let i = 0; i < 300 && document.readyState !== 'complete'; i++) { await sleep(); }
+  const started = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
+  for (let i = 0; i < 100 && document.querySelector('.math') && !started(); i++) { await sleep(); }
+  if (started()) { await MathJax.startup.promise; }
   const widgetViews = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
   for (let i = 0; i < 50 && widgetViews && !document.querySelector('.jupyter-widgets, .widget-slider'); i++) {
     await new Promise(r => setTimeout(r, 100));

@@ -17,7 +17,12 @@ from dropout_theory.alignment import minima_flatness_summary, stored_alignment_s
 from dropout_theory.experiments import minima_flatness, sme, variance_flatness
 from dropout_theory.jobs import job_key, load_results
 from dropout_theory.plotting.alignment import plot_stored_alignment, plot_stored_minima_flatness
-from dropout_theory.plotting.two_layer import METHOD_LABELS, plot_stored_test_curves, plot_weak_errors
+from dropout_theory.plotting.two_layer import (
+    METHOD_LABELS,
+    plot_stored_bands,
+    plot_stored_test_curves,
+    plot_weak_errors,
+)
 from dropout_theory.two_layer import curve_summaries, gap_table, weak_order_studies, weak_order_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +32,7 @@ READERS = {
     "alignment_fnn.jsonl": "deep_alignment",
     "alignment_conv.jsonl": "deep_alignment",
     "minima_flatness.jsonl": "deep_alignment",
+    "sme_bands.jsonl": "sme",
     "sme_fig2.jsonl": "sme",
     "sme_gap.jsonl": "modified_loss",
     "sme_weak.jsonl": "sme",
@@ -113,7 +119,14 @@ def _jobs_of_command(name: str) -> list[dict]:
     )
 
 
-SWEEPS = ["minima_flatness.jsonl", "sme_fig2.jsonl", "sme_gap.jsonl", "sme_weak.jsonl", "variance_flatness.jsonl"]
+SWEEPS = [
+    "minima_flatness.jsonl",
+    "sme_bands.jsonl",
+    "sme_fig2.jsonl",
+    "sme_gap.jsonl",
+    "sme_weak.jsonl",
+    "variance_flatness.jsonl",
+]
 
 
 @pytest.mark.parametrize("name", SWEEPS)
@@ -189,4 +202,19 @@ def test_fig2_is_drawn_from_the_stored_runs_whose_final_values_match_the_curves(
                 (line,) = [ln for ln in axes[row, col].get_lines() if ln.get_label() == METHOD_LABELS[method]]
                 np.testing.assert_allclose(line.get_ydata(), entry[quantity]["mean"])
                 np.testing.assert_allclose(line.get_xdata(), np.asarray(entry["steps"], dtype=float) * lr)
+    plt.close(axes[0, 0].figure)
+
+
+def test_fig1a_bands_are_drawn_from_the_stored_runs():
+    curves = curve_summaries(_records("sme_bands.jsonl"), kind="bands")
+    assert list(curves) == sorted(sme.FIG1_CASES)
+    axes = plot_stored_bands(curves)
+    for ax, methods in zip(axes.flat, curves.values(), strict=True):
+        assert set(methods) == {"dropout", "sme"}
+        for method, entry in methods.items():
+            assert entry["num_runs"] == 6 and entry["num_diverged"] == 0
+            final = np.asarray(entry["final"]["train_loss"], dtype=float)
+            assert entry["train_loss"]["mean"][-1] == pytest.approx(final.mean(), rel=1e-12)
+            (line,) = [ln for ln in ax.get_lines() if ln.get_label() == METHOD_LABELS[method]]
+            np.testing.assert_allclose(line.get_ydata(), entry["train_loss"]["mean"])
     plt.close(axes[0, 0].figure)

@@ -9,7 +9,7 @@ import pytest
 from dropout_theory.experiments import job_key, load_results
 from dropout_theory.experiments.cli import main
 from dropout_theory.experiments.sme import build_jobs, sme_job
-from dropout_theory.plotting.two_layer import plot_stored_test_curves, plot_summary_band
+from dropout_theory.plotting.two_layer import plot_stored_bands, plot_stored_test_curves, plot_summary_band
 from dropout_theory.two_layer import curve_summaries, gap_table, weak_order_studies, weak_order_table
 
 
@@ -39,6 +39,14 @@ def test_cli_quick_writes_results_resumes_and_summarises_only_its_run(tmp_path, 
     for col, methods in enumerate(curves.values()):
         drawn = sorted(tuple(line.get_ydata()) for line in axes[1, col].lines)
         assert drawn == sorted(tuple(m["test_accuracy"]["mean"]) for m in methods.values())
+    bands = curve_summaries(results, kind="bands")  # Fig. 1a: one panel per case, dropout and the SME in each
+    axes = plot_stored_bands(bands, log=True)
+    assert axes.shape == (2, 2) and all(ax.get_yscale() == "log" for ax in axes.flat)
+    for ax, methods in zip(axes.flat, bands.values(), strict=True):
+        drawn = sorted(tuple(line.get_ydata()) for line in ax.lines)
+        assert drawn == sorted(tuple(m["train_loss"]["mean"]) for m in methods.values()) and len(drawn) == 2
+    with pytest.raises(ValueError, match="no stored 'bands' jobs"):
+        plot_stored_bands({})
     finals = drop["final"]["test_accuracy"]  # per bounded run: the last point of each run's curve
     assert len(finals) == drop["num_runs"] - drop["num_diverged"]
     assert sum(finals) / len(finals) == pytest.approx(drop["test_accuracy"]["mean"][-1])

@@ -150,6 +150,50 @@ def plot_summary_band(
 METHOD_LABELS: dict[str, str] = {"dropout": "dropout", "sme": "SME, order 1", "gd_modified": "GD on $L_S$"}
 
 
+def plot_stored_bands(
+    curves: Mapping[tuple[float, float], Mapping[str, Mapping]], *, ncols: int = 2, log: bool = False
+) -> np.ndarray:
+    """The SME paper's Fig. 1a from stored runs: the training risk against time, one panel per (learning rate, keep
+    probability), one mean line and min–max band per method (the stored twin of :func:`plot_band_grid`).
+
+    Args:
+        curves: :func:`dropout_theory.two_layer.curve_summaries` of the stored ``"bands"`` jobs
+            (``{(lr, keep_prob): {method: {"steps", "train_loss", ...}}}``).
+        ncols: panels per row.
+        log: logarithmic loss axis (default linear).
+
+    Returns:
+        The array of axes (one per case, row by row; unused panels hidden).
+    """
+    if not curves:
+        raise ValueError("curves is empty: no stored 'bands' jobs")
+    nrows = -(-len(curves) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(BOOK_FIGURE_WIDTH, 3.4 * ncols), 2.8 * nrows), squeeze=False)
+    known = list(METHOD_LABELS)
+    for ax, ((lr, keep_prob), methods) in zip(axes.flat, curves.items(), strict=False):
+        order = sorted(methods, key=lambda m: known.index(m) if m in known else len(known))
+        for i, method in enumerate(order):
+            entry = methods[method]
+            plot_summary_band(
+                recorded_steps=entry["steps"],
+                summary=entry["train_loss"],
+                lr=lr,
+                label=METHOD_LABELS.get(method, method),
+                color=f"C{i}",
+                ls="-" if i == 0 else "--",
+                ax=ax,
+            )
+        ax.set_title(f"lr {lr:g}, keep_prob {keep_prob:g}", fontsize=9)
+        ax.set_ylabel("train loss $R_S$")
+        if log:
+            ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(curves) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return axes
+
+
 def plot_stored_test_curves(
     curves: Mapping[tuple[float, float], Mapping[str, Mapping]], *, axes: np.ndarray | None = None
 ) -> np.ndarray:

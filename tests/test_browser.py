@@ -1,10 +1,13 @@
 """The website in a real browser: build the book, load every page in headless Chromium with the network blocked.
 
-Screenshots of every page are written to screenshots/ at the repository root (git-ignored) for a person to look at.
+With ``BOOK_SCREENSHOTS=1`` in the environment a full-page screenshot of every page is written to screenshots/ at the
+repository root (git-ignored) for a person to look at; they are off by default because they cost about half a minute
+of the test command (e.g. ``BOOK_SCREENSHOTS=1 bash tasks.sh test tests/test_browser.py``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.browser
 
 def test_every_page_renders_offline_without_errors(tmp_path):
     site = build_site(tmp_path / "site")
-    report = check_site(site, screenshots=ROOT / "screenshots")
+    report = check_site(site, screenshots=ROOT / "screenshots" if os.environ.get("BOOK_SCREENSHOTS") else None)
     assert len(report) >= 4
     bad = {page: problems for page, problems in report.items() if problems}
     assert not bad, "pages with problems:\n" + "\n".join(f"{p}: {v}" for p, v in bad.items())

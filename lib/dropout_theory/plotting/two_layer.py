@@ -51,6 +51,15 @@ def plot_band(
     return ax
 
 
+def _panel_grid(num_panels: int, ncols: int) -> tuple[plt.Figure, np.ndarray]:
+    """A book-width figure with ``num_panels`` panels, ``ncols`` per row; the unused panels of the last row hidden."""
+    nrows = -(-num_panels // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(BOOK_FIGURE_WIDTH, 3.4 * ncols), 2.8 * nrows), squeeze=False)
+    for ax in list(axes.flat)[num_panels:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def plot_band_grid(
     cases: Mapping[str, Mapping[str, tuple[Ensemble, float]]], *, quantity: str = "train_loss", ncols: int = 2
 ) -> np.ndarray:
@@ -59,16 +68,13 @@ def plot_band_grid(
     Returns:
         The array of axes.
     """
-    nrows = -(-len(cases) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(min(BOOK_FIGURE_WIDTH, 3.4 * ncols), 2.8 * nrows), squeeze=False)
+    fig, axes = _panel_grid(len(cases), ncols)
     for ax, (title, methods) in zip(axes.flat, cases.items(), strict=False):
         for i, (label, (ens, lr)) in enumerate(methods.items()):
             plot_band(ens, lr=lr, label=label, color=f"C{i}", quantity=quantity, ls="-" if i == 0 else "--", ax=ax)
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(quantity.replace("_", " "))
         ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(cases) :]:
-        ax.set_visible(False)
     fig.tight_layout()
     return axes
 
@@ -150,6 +156,13 @@ def plot_summary_band(
 METHOD_LABELS: dict[str, str] = {"dropout": "dropout", "sme": "SME, order 1", "gd_modified": "GD on $L_S$"}
 
 
+def _method_order(methods: Mapping[str, object]) -> list[str]:
+    """The methods of a stored case in the order of :data:`METHOD_LABELS` (unknown ones last), so that each keeps
+    its colour from figure to figure."""
+    known = list(METHOD_LABELS)
+    return sorted(methods, key=lambda m: known.index(m) if m in known else len(known))
+
+
 def plot_stored_bands(
     curves: Mapping[tuple[float, float], Mapping[str, Mapping]], *, ncols: int = 2, log: bool = False
 ) -> np.ndarray:
@@ -167,12 +180,9 @@ def plot_stored_bands(
     """
     if not curves:
         raise ValueError("curves is empty: no stored 'bands' jobs")
-    nrows = -(-len(curves) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(min(BOOK_FIGURE_WIDTH, 3.4 * ncols), 2.8 * nrows), squeeze=False)
-    known = list(METHOD_LABELS)
+    fig, axes = _panel_grid(len(curves), ncols)
     for ax, ((lr, keep_prob), methods) in zip(axes.flat, curves.items(), strict=False):
-        order = sorted(methods, key=lambda m: known.index(m) if m in known else len(known))
-        for i, method in enumerate(order):
+        for i, method in enumerate(_method_order(methods)):
             entry = methods[method]
             plot_summary_band(
                 recorded_steps=entry["steps"],
@@ -188,8 +198,6 @@ def plot_stored_bands(
         if log:
             ax.set_yscale("log")
         ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(curves) :]:
-        ax.set_visible(False)
     fig.tight_layout()
     return axes
 
@@ -214,9 +222,7 @@ def plot_stored_test_curves(
         _, axes = plt.subplots(2, len(curves), figsize=(min(3.4 * len(curves), BOOK_FIGURE_WIDTH), 5.2), squeeze=False)
     axes = np.asarray(axes).reshape(2, len(curves))
     for col, ((lr, keep_prob), methods) in enumerate(curves.items()):
-        known = list(METHOD_LABELS)
-        order = sorted(methods, key=lambda m: known.index(m) if m in known else len(known))
-        for i, method in enumerate(order):
+        for i, method in enumerate(_method_order(methods)):
             entry = methods[method]
             for row, quantity in enumerate(("test_loss", "test_accuracy")):
                 plot_summary_band(

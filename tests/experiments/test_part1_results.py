@@ -173,6 +173,21 @@ def test_a_stored_weak_order_job_matches_the_code():
     assert fresh["error"] == pytest.approx(rec["result"]["error"], rel=1e-6)
 
 
+def test_a_stored_fig2_job_matches_the_code():
+    """Recompute the cheapest stored Fig. 2 job: gradient descent on L_S at (1, 0.3), one deterministic run of 2,000
+    steps that converges smoothly (so another machine's round-off moves its final values by far less than 1e-6; the
+    accuracy may change by one of the 449 test digits at most)."""
+    (rec,) = [
+        r
+        for r in _records("sme_fig2.jsonl").values()
+        if (r["params"]["method"], r["params"]["lr"]) == ("gd_modified", 1)
+    ]
+    fresh, stored = sme.sme_job(**rec["params"])["final"], rec["result"]["final"]
+    for quantity in ("train_loss", "test_loss"):
+        assert fresh[quantity] == pytest.approx(stored[quantity], rel=1e-6)
+    assert fresh["test_accuracy"] == pytest.approx(stored["test_accuracy"], abs=1.01 / 449)
+
+
 def test_minima_flatness_figure_is_drawn_from_the_stored_runs():
     table = minima_flatness_summary(_records("minima_flatness.jsonl"))
     assert all(r["num_seeds"] == 3 and r["num_diverged"] == 0 for r in table)

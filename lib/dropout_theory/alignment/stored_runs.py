@@ -15,7 +15,7 @@ The runs are jobs of the job store (:mod:`dropout_theory.jobs`); each function t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -29,18 +29,38 @@ from dropout_theory.tables import Table
 MODELS: tuple[str, ...] = ("fnn", "conv")
 
 
+def _nan_for_none(values: list[float | None]) -> list[float]:
+    """The values with NaN for each stored ``None`` (the job store writes a non-finite number as ``None``)."""
+    return [math.nan if v is None else v for v in values]
+
+
+def _group_runs(
+    results: Mapping[str, Mapping[str, Any]], key: Callable[[Mapping[str, Any]], tuple]
+) -> tuple[dict[tuple, list[dict[str, Any]]], dict[tuple, int]]:
+    """The results of the runs that did not diverge, grouped by ``key(params)``, and the number that diverged per
+    group; a group whose every run diverged is present with no results."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    diverged: dict[tuple, int] = {}
+    for rec in results.values():
+        group, res = key(rec["params"]), rec["result"]
+        groups.setdefault(group, [])
+        if res["diverged"]:
+            diverged[group] = diverged.get(group, 0) + 1
+        else:
+            groups[group].append(res)
+    return groups, diverged
+
+
 def _stats(values: list[float | None]) -> tuple[float, float, float]:
     """Min, mean and max; a value stored as ``None`` (non-finite) makes them NaN."""
-    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
+    t = torch.tensor(_nan_for_none(values), dtype=torch.float64)
     return float(t.min()), float(t.mean()), float(t.max())
 
 
 def _curve_over_seeds(curves: list[Mapping[str, list[float]]], field: str) -> tuple[list[float], list[float]]:
     """Mean over seeds and its standard error (:class:`dropout_theory.stats.Estimate`) at each measured step."""
     length = min(len(c[field]) for c in curves)
-    ests = [
-        Estimate.from_samples([math.nan if c[field][t] is None else c[field][t] for c in curves]) for t in range(length)
-    ]
+    ests = [Estimate.from_samples(_nan_for_none([c[field][t] for c in curves])) for t in range(length)]
     return [e.value for e in ests], [e.stderr for e in ests]
 
 
@@ -51,16 +71,9 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, An
     ``subset_curve``, ``subset_curve_stderr``; the standard error over seeds covers both the seed-to-seed spread and
     the Monte Carlo error of each α), and seed means of the final dense subset α, the random baselines, the final
     training loss and test accuracy. Records without a ``mask`` parameter count as ``"shared"``."""
-    groups: dict[tuple[str, str, float, float], list[dict[str, Any]]] = {}
-    diverged: dict[tuple[str, str, float, float], int] = {}
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        key = (prm["model"], prm.get("mask", "shared"), prm["lr"], prm["keep_prob"])
-        groups.setdefault(key, [])
-        if res["diverged"]:
-            diverged[key] = diverged.get(key, 0) + 1
-        else:
-            groups[key].append(res)
+    groups, diverged = _group_runs(
+        results, lambda prm: (prm["model"], prm.get("mask", "shared"), prm["lr"], prm["keep_prob"])
+    )
     order = {m: i for i, m in enumerate(MODELS)}
     mask_order = {m: i for i, m in enumerate(MASK_CONVENTIONS)}
     table = []
@@ -111,22 +124,13 @@ def variance_flatness_summary(results: Mapping[str, Mapping[str, Any]]) -> list[
     """Per (keep_prob, mask): the numbers of seeds that ran and that diverged and, as
     :class:`dropout_theory.stats.Estimate` over seeds (mean ± standard error), every fitted exponent and r², α and
     every overlap with its random baseline."""
-    groups: dict[tuple[float, str], list[dict[str, Any]]] = {}
-    diverged: dict[tuple[float, str], int] = {}
-    for rec in results.values():
-        prm, res = rec["params"], rec["result"]
-        key = (prm["keep_prob"], prm.get("mask", "shared"))
-        groups.setdefault(key, [])
-        if res["diverged"]:
-            diverged[key] = diverged.get(key, 0) + 1
-        else:
-            groups[key].append(res)
+    groups, diverged = _group_runs(results, lambda prm: (prm["keep_prob"], prm.get("mask", "shared")))
     order = {m: i for i, m in enumerate(MASK_CONVENTIONS)}
     table = []
     for (p, mask), runs in sorted(groups.items(), key=lambda kv: (-kv[0][0], order[kv[0][1]])):
 
         def est(values: list[float | None]) -> Estimate:
-            return Estimate.from_samples([math.nan if v is None else v for v in values])
+            return Estimate.from_samples(_nan_for_none(values))
 
         entry: dict[str, Any] = {
             "keep_prob": p,
@@ -167,7 +171,7 @@ def format_variance_flatness_summary(table: Sequence[Mapping[str, Any]], *, k: i
 
 def _mean_sd(values: list[float | None]) -> tuple[float, float]:
     """Mean and standard deviation; a value stored as ``None`` (non-finite) makes them NaN."""
-    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
+    t = torch.tensor(_nan_for_none(values), dtype=torch.float64)
     return float(t.mean()), (float(t.std()) if len(values) > 1 else math.nan)
 
 
@@ -203,7 +207,7 @@ def minima_flatness_summary(results: Mapping[str, Mapping[str, Any]]) -> list[di
         values["noise_trace"] = [r["noise_trace"] for r in rows]
         for field, vals in values.items():
             entry[field], entry[field + "_sd"] = _mean_sd(vals)
-            entry[field + "_stderr"] = Estimate.from_samples([math.nan if v is None else v for v in vals]).stderr
+            entry[field + "_stderr"] = Estimate.from_samples(_nan_for_none(vals)).stderr
         table.append(entry)
     return table
 
